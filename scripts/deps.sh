@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install the Debian packages vkstream builds, runs and tests with, and fetch
+# the nginx-rtmp-module sources whose headers the module compiles against.
+# Idempotent: when everything is present it only checks and returns.
+set -eu
+
+PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
+  libswresample-dev libx264-dev libwebsockets-dev libjansson-dev
+  pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
+  xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
+  procps curl"
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+
+missing=
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null \
+            | grep -q '^install ok installed$'; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    echo "deps: installing:$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        --no-install-recommends $missing
+else
+    echo "deps: all packages present"
+fi
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+exec "$ROOT/scripts/debian-source.sh" libnginx-mod-rtmp "$ROOT/build/rtmp-src" \
+    ngx_rtmp.h

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Turn a config written for an installed nginx (nginx.conf.example) into one
+# that runs from a private prefix with this build of the module:
+#   localize-conf.sh IN OUT PREFIX RTMP_PORT HTTP_PORT
+# Module paths, listen ports and /var/lib/vkstream are rewritten; when run
+# as root, workers run as nobody and the prefix is made writable for them.
+set -eu
+
+in=$1 out=$2 prefix=$3 rtmp_port=$4 http_port=$5
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+mkdir -p "$prefix/logs" "$prefix/temp" "$prefix/hls" "$prefix/conf"
+
+sed -e "s|modules/ngx_rtmp_module.so|/usr/lib/nginx/modules/ngx_rtmp_module.so|" \
+    -e "s|modules/ngx_vkstream_module.so|$ROOT/build/ngx_vkstream_module.so|" \
+    -e "s|127.0.0.1:1935|127.0.0.1:$rtmp_port|g" \
+    -e "s|127.0.0.1:8080|127.0.0.1:$http_port|g" \
+    -e "s|/var/lib/vkstream|$prefix|g" \
+    "$in" >"$out"
+
+if [ "$(id -u)" = 0 ]; then
+    # Workers must write HLS fragments and temp files: run them as nobody
+    # and hand them the directories they write to.
+    if ! grep -q '^user ' "$out"; then
+        sed -i '1i user nobody nogroup;' "$out"
+    fi
+    chmod 755 "$prefix"
+    chown -R nobody:nogroup "$prefix/hls" "$prefix/temp"
+fi

@@ -1,0 +1,134 @@
+package VKStream::Media;
+
+# Real media helpers: an ffmpeg publisher fed by lavfi test sources,
+# ffprobe, and HTTP requests returning parsed JSON.
+
+use strict;
+use warnings;
+use Exporter 'import';
+use JSON::PP;
+use HTTP::Tiny;
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(publish stop_publisher ffprobe ffprobe_packets http
+                    http_json wait_for_file json_decode);
+
+sub json_decode { JSON::PP->new->allow_nonref->decode($_[0]) }
+
+# publish(url, size => '1280x720', fps => 30, gop => 60, duration => 20,
+#         pix_fmt => 'yuv420p', audio => 'aac'|'mp3'|'none',
+#         video => 'h264'|'none', vextra => [...], input => [...])
+# Starts ffmpeg in the background; returns its pid.
+sub publish {
+    my ($url, %o) = @_;
+    my $size = $o{size} // '1280x720';
+    my $fps = $o{fps} // 30;
+    my $gop = $o{gop} // $fps * 2;
+    my $dur = $o{duration} // 30;
+    my $pix = $o{pix_fmt} // 'yuv420p';
+    my $audio = $o{audio} // 'aac';
+    my $video = $o{video} // 'h264';
+    my @cmd = ('ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin',
+               '-re');
+    if ($o{input}) {
+        push @cmd, @{ $o{input} };
+    } else {
+        push @cmd, '-f', 'lavfi', '-i',
+            "testsrc=size=$size:rate=$fps:duration=$dur"
+            if $video ne 'none';
+        push @cmd, '-f', 'lavfi', '-i',
+            "sine=frequency=440:sample_rate=44100:duration=$dur"
+            if $audio ne 'none';
+    }
+    if ($video ne 'none') {
+        push @cmd, '-c:v', 'libx264', '-preset', 'ultrafast',
+            '-pix_fmt', $pix, '-g', $gop, '-keyint_min', $gop,
+            '-sc_threshold', '0', @{ $o{vextra} // [] };
+    } else {
+        push @cmd, '-vn';
+    }
+    if ($audio eq 'aac') {
+        push @cmd, '-c:a', 'aac', '-b:a', '64k';
+    } elsif ($audio eq 'mp3') {
+        push @cmd, '-c:a', 'libmp3lame', '-b:a', '64k', '-ar', '44100';
+    } elsif ($audio eq 'none') {
+        push @cmd, '-an';
+    } else {
+        push @cmd, '-c:a', $audio;
+    }
+    push @cmd, @{ $o{output_opts} // [] }, '-f', 'flv', $url;
+    my $log = $o{log} // '/dev/null';
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', $log;
+        open STDERR, '>>', $log;
+        exec @cmd or POSIX::_exit(127);
+    }
+    return $pid;
+}
+
+sub stop_publisher {
+    my ($pid, $sig) = @_;
+    return unless $pid;
+    kill $sig // 'INT', $pid;
+    my $end = time + 10;
+    while (time < $end) {
+        return if waitpid($pid, WNOHANG) != 0;
+        sleep 0.05;
+    }
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+}
+
+# ffprobe(url_or_file, extra args) -> decoded JSON (streams and format).
+sub ffprobe {
+    my ($what, @extra) = @_;
+    my $out = `ffprobe -v error -print_format json -show_streams -show_format @extra '$what' 2>/dev/null`;
+    return undef if $? != 0 || $out !~ /\S/;
+    return json_decode($out);
+}
+
+# Packet list (pts_time, flags, size, data hash) of a media file or URL.
+sub ffprobe_packets {
+    my ($what, $select) = @_;
+    $select //= 'v:0';
+    my $out = `ffprobe -v error -print_format json -select_streams $select -show_packets -show_entries packet=pts_time,dts_time,flags,size,duration_time '$what' 2>/dev/null`;
+    return [] if $? != 0;
+    return json_decode($out)->{packets} // [];
+}
+
+# http(method, url, body, headers) -> HTTP::Tiny response hash.
+sub http {
+    my ($method, $url, $body, $headers) = @_;
+    my $ht = HTTP::Tiny->new(timeout => 10);
+    return $ht->request($method, $url, {
+        (defined $body ? (content => $body) : ()),
+        headers => $headers // {},
+    });
+}
+
+# http_json(...) -> (response, decoded body or undef)
+sub http_json {
+    my $r = http(@_);
+    my $j = eval { json_decode($r->{content}) };
+    return ($r, $j);
+}
+
+sub wait_for_file {
+    my ($path, $timeout, $re) = @_;
+    my $end = time + ($timeout // 20);
+    while (time < $end) {
+        if (-s $path) {
+            return 1 unless $re;
+            open my $f, '<', $path;
+            local $/;
+            my $t = <$f>;
+            return 1 if $t =~ $re;
+        }
+        sleep 0.2;
+    }
+    return 0;
+}
+
+1;

@@ -1,0 +1,245 @@
+package VKStream::Nginx;
+
+# A real nginx with the built module, in a temporary prefix on free loopback
+# ports.  Configs are templates: %%RTMP_PORT%%, %%HTTP_PORT%%, %%PREFIX%%,
+# %%MODULE%% (our .so), %%RTMP_MODULE%% and %%HLS%% (the HLS directory).
+# When the test fails, the error.log is printed.
+
+use strict;
+use warnings;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use IO::Socket::INET;
+use Time::HiRes qw(sleep time);
+use POSIX qw(WNOHANG);
+use Test::More ();
+
+our $ROOT = do {
+    my $d = __FILE__;
+    $d =~ s{/t/lib/VKStream/Nginx\.pm$}{};
+    $d = '.' if $d eq __FILE__;
+    require Cwd;
+    Cwd::abs_path($d);
+};
+our $NGINX = '/usr/sbin/nginx';
+our $MODULE = "$ROOT/build/ngx_vkstream_module.so";
+our $RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0',
+                                  ReuseAddr => 1) or die "socket: $!";
+    return $s->sockport;
+}
+
+sub new {
+    my ($class, %opt) = @_;
+    my $self = bless {
+        prefix    => tempdir('vkstream-t-XXXXXX', TMPDIR => 1,
+                             CLEANUP => !$ENV{VKSTREAM_KEEP}),
+        rtmp_port => free_port(),
+        http_port => free_port(),
+        %opt,
+    }, $class;
+    my $p = $self->{prefix};
+    make_path("$p/logs", "$p/temp", "$p/hls", "$p/conf");
+    if ($> == 0) {
+        # Workers run as nobody (see the config's user line): let them
+        # reach the prefix and write HLS and temp files.
+        chmod 0755, $p;
+        system('chown', '-R', 'nobody:nogroup', "$p/hls", "$p/temp");
+    }
+    $self->write_conf($opt{conf}) if defined $opt{conf};
+    return $self;
+}
+
+sub prefix    { $_[0]{prefix} }
+sub rtmp_port { $_[0]{rtmp_port} }
+sub http_port { $_[0]{http_port} }
+sub hls_dir   { "$_[0]{prefix}/hls" }
+sub rtmp_url  { "rtmp://127.0.0.1:$_[0]{rtmp_port}/$_[1]" }
+sub http_url  { "http://127.0.0.1:$_[0]{http_port}$_[1]" }
+sub error_log { "$_[0]{prefix}/logs/error.log" }
+
+sub expand {
+    my ($self, $text) = @_;
+    my %v = (RTMP_PORT => $self->{rtmp_port}, HTTP_PORT => $self->{http_port},
+             PREFIX => $self->{prefix}, MODULE => $MODULE,
+             RTMP_MODULE => $RTMP_MODULE, HLS => $self->hls_dir);
+    $text =~ s/%%(\w+)%%/exists $v{$1} ? $v{$1} : die "no $1"/ge;
+    if ($> == 0 && $text !~ /^\s*user\s/m) {
+        $text = "user nobody nogroup;\n$text";
+    }
+    return $text;
+}
+
+sub write_conf {
+    my ($self, $text) = @_;
+    open my $f, '>', "$self->{prefix}/conf/nginx.conf" or die $!;
+    print $f $self->expand($text);
+    close $f;
+}
+
+# A typical config: live app with vkstream, hls app, http with the API.
+# Extra directives can be put into the live app, the hls app, the rtmp
+# server, main context and http server.
+sub standard_conf {
+    my (%o) = @_;
+    my $main = $o{main} // '';
+    my $live = $o{live} // 'vkstream on;';
+    my $hls = $o{hls} // '';
+    my $rtmp = $o{rtmp} // '';
+    my $http = $o{http} // '';
+    my $apps = $o{apps} // '';
+    my $workers = $o{workers} // 1;
+    return <<"CONF";
+load_module %%RTMP_MODULE%%;
+load_module %%MODULE%%;
+worker_processes $workers;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+$main
+events { worker_connections 256; }
+rtmp {
+    server {
+        listen 127.0.0.1:%%RTMP_PORT%%;
+        chunk_size 4096;
+        $rtmp
+        application live {
+            live on;
+            $live
+        }
+        application hls {
+            live on;
+            hls on;
+            hls_path %%HLS%%;
+            hls_fragment 2s;
+            hls_playlist_length 60s;
+            $hls
+        }
+        $apps
+    }
+}
+http {
+    access_log logs/access.log;
+    client_body_temp_path temp/body;
+    proxy_temp_path temp/proxy;
+    fastcgi_temp_path temp/fastcgi;
+    uwsgi_temp_path temp/uwsgi;
+    scgi_temp_path temp/scgi;
+    server {
+        listen 127.0.0.1:%%HTTP_PORT%%;
+        location /hls/ { alias %%HLS%%/; }
+        location /vkstream/ { vkstream_api; }
+        $http
+    }
+}
+CONF
+}
+
+# Runs "nginx -t"; returns (ok, output).
+sub check {
+    my ($self) = @_;
+    my $out = `$NGINX -p $self->{prefix}/ -c conf/nginx.conf -t 2>&1`;
+    return ($? == 0, $out);
+}
+
+sub start {
+    my ($self) = @_;
+    my $p = $self->{prefix};
+    my $out = `$NGINX -p $p/ -c conf/nginx.conf 2>&1`;
+    if ($? != 0) {
+        Test::More::diag("nginx failed to start:\n$out");
+        $self->dump_log;
+        die "nginx failed to start\n";
+    }
+    $self->{started} = 1;
+    for my $port ($self->{rtmp_port}, $self->{http_port}) {
+        $self->wait_port($port, 10) or do {
+            $self->dump_log;
+            die "nginx does not listen on $port\n";
+        };
+    }
+    return $self;
+}
+
+sub wait_port {
+    my ($self, $port, $timeout) = @_;
+    my $end = time + $timeout;
+    while (time < $end) {
+        return 1 if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
+        sleep 0.05;
+    }
+    return 0;
+}
+
+sub master_pid {
+    my ($self) = @_;
+    open my $f, '<', "$self->{prefix}/logs/nginx.pid" or return;
+    my $pid = <$f>;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+sub worker_pids {
+    my ($self) = @_;
+    my $m = $self->master_pid or return ();
+    my @w = map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $m`;
+    return grep { my $c = `cat /proc/$_/cmdline 2>/dev/null`;
+                  $c =~ /worker process/ } @w;
+}
+
+sub signal {
+    my ($self, $sig) = @_;
+    system("$NGINX -p $self->{prefix}/ -c conf/nginx.conf -s $sig 2>/dev/null") == 0;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->{started};
+    my $pid = $self->master_pid;
+    $self->signal('stop');
+    if ($pid) {
+        my $end = time + 10;
+        sleep 0.05 while kill(0, $pid) && time < $end;
+        kill 'KILL', $pid if kill 0, $pid;
+    }
+    $self->{started} = 0;
+}
+
+sub log_text {
+    my ($self) = @_;
+    open my $f, '<', $self->error_log or return '';
+    local $/;
+    return <$f>;
+}
+
+# Waits until the error.log matches $re; returns the match or undef.
+sub wait_log {
+    my ($self, $re, $timeout) = @_;
+    my $end = time + ($timeout // 10);
+    while (time < $end) {
+        my $t = $self->log_text;
+        return $1 // $& if $t =~ $re;
+        sleep 0.1;
+    }
+    return undef;
+}
+
+sub dump_log {
+    my ($self) = @_;
+    my $t = $self->log_text;
+    my @l = split /\n/, $t;
+    @l = @l[-200 .. -1] if @l > 200;
+    Test::More::diag("---- error.log ($self->{prefix}) ----\n"
+                     . join("\n", @l));
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    local ($?, $@);
+    my $tb = Test::More->builder;
+    $self->dump_log if $self->{started} && !$tb->is_passing;
+    $self->stop;
+}
+
+1;
