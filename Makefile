@@ -15,7 +15,7 @@ PKGS     := libavcodec libavformat libavutil libswscale libswresample \
             libwebsockets jansson
 CFLAGS   ?= -g -O2
 UCFLAGS   = $(CFLAGS) -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter \
-            -I$(MOD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+            -I$(MOD) -I$(MOD)/test $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ULDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 .PHONY: all deps module unit test run check-source-build bench clean

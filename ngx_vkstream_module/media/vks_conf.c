@@ -1,0 +1,403 @@
+
+/*
+ * vkstream media: rendition parameters.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "vks_conf.h"
+
+
+static const char  *vks_presets[] = {
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+    "slow", "slower", "veryslow", "placebo", NULL
+};
+
+static const char  *vks_tunes[] = {
+    "film", "animation", "grain", "stillimage", "psnr", "ssim",
+    "fastdecode", "zerolatency", NULL
+};
+
+/* yuv420p output only: the 4:2:2/4:4:4/10-bit profiles are not offered */
+static const char  *vks_profiles[] = {
+    "baseline", "main", "high", NULL
+};
+
+
+static int
+vks_in_list(const char *s, const char **list)
+{
+    for ( /* void */ ; *list; list++) {
+        if (strcmp(s, *list) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+vks_parse_int(const char *s, int min, int max, int *out)
+{
+    char  *end;
+    long   v;
+
+    if (*s == '\0') {
+        return -1;
+    }
+
+    v = strtol(s, &end, 10);
+    if (*end != '\0' || v < min || v > max) {
+        return -1;
+    }
+
+    *out = (int) v;
+    return 0;
+}
+
+
+long
+vks_parse_rate(const char *s)
+{
+    char    *end;
+    double   v;
+
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+
+    v = strtod(s, &end);
+
+    if (*end == 'k' || *end == 'K') {
+        v *= 1000;
+        end++;
+    } else if (*end == 'm' || *end == 'M') {
+        v *= 1000000;
+        end++;
+    }
+
+    if (*end != '\0' || v < 1000 || v > 200000000) {
+        return -1;
+    }
+
+    return (long) v;
+}
+
+
+static int
+vks_copy_name(char *dst, size_t size, const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+    if (n == 0 || n >= size) {
+        return -1;
+    }
+
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+
+static int
+vks_valid_app(const char *s)
+{
+    for ( /* void */ ; *s; s++) {
+        if (*s == '/' || *s == '?' || *s == ' ' || (unsigned char) *s < 0x20)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+vks_parse_tune(const char *s)
+{
+    char   buf[32], *t, *save;
+
+    if (strlen(s) >= sizeof(buf)) {
+        return -1;
+    }
+
+    strcpy(buf, s);
+
+    for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!vks_in_list(t, vks_tunes)) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+vks_parse_level(const char *s, int *level)
+{
+    char    *end;
+    double   v;
+
+    v = strtod(s, &end);
+    if (end == s || *end != '\0' || v < 1 || v > 6.2) {
+        return -1;
+    }
+
+    *level = (int) (v * 10 + 0.5);
+    return 0;
+}
+
+
+void
+vks_rendition_conf_init(vks_rendition_conf_t *rc, const char *suffix)
+{
+    memset(rc, 0, sizeof(vks_rendition_conf_t));
+
+    snprintf(rc->suffix, sizeof(rc->suffix), "%s", suffix);
+    strcpy(rc->app, "hls");
+    rc->video_mode = VKS_MODE_ENCODE;
+    rc->audio_mode = VKS_MODE_ENCODE;
+    rc->crf = 23;
+    strcpy(rc->preset, "veryfast");
+    strcpy(rc->tune, "zerolatency");
+    rc->threads = 1;
+    rc->audio_bitrate = 64000;
+}
+
+
+void
+vks_rendition_conf_low(vks_rendition_conf_t *rc)
+{
+    vks_rendition_conf_init(rc, "_low");
+
+    /* -b:v 256k with -crf 23: the bitrate is a cap on the crf encode */
+    rc->width = 480;
+    rc->maxrate = 256000;
+    rc->bufsize = 512000;
+    rc->audio_bitrate = 32000;
+}
+
+
+int
+vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
+    const char *value, char *err, size_t errlen)
+{
+    long  rate;
+
+    if (strcmp(key, "app") == 0) {
+        if (vks_copy_name(rc->app, sizeof(rc->app), value) != 0
+            || !vks_valid_app(value))
+        {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "host") == 0) {
+        if (vks_copy_name(rc->host, sizeof(rc->host), value) != 0
+            || strchr(value, ':') == NULL || strchr(value, '/') != NULL)
+        {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "video") == 0 || strcmp(key, "audio") == 0) {
+        int  *mode = key[0] == 'v' ? &rc->video_mode : &rc->audio_mode;
+
+        if (strcmp(value, "encode") == 0) {
+            *mode = VKS_MODE_ENCODE;
+        } else if (strcmp(value, "copy") == 0) {
+            *mode = VKS_MODE_COPY;
+        } else if (strcmp(value, "none") == 0) {
+            *mode = VKS_MODE_NONE;
+        } else {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "width") == 0 || strcmp(key, "height") == 0) {
+        int  *side = key[0] == 'w' ? &rc->width : &rc->height;
+
+        if (vks_parse_int(value, 16, 7680, side) != 0 || (*side & 1)) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "fps") == 0) {
+        if (vks_parse_int(value, 1, 120, &rc->fps) != 0) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "crf") == 0) {
+        if (vks_parse_int(value, 0, 51, &rc->crf) != 0) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "bitrate") == 0 || strcmp(key, "maxrate") == 0
+        || strcmp(key, "bufsize") == 0 || strcmp(key, "audio_bitrate") == 0)
+    {
+        rate = vks_parse_rate(value);
+        if (rate < 0) {
+            goto invalid;
+        }
+
+        if (key[0] == 'a') {
+            if (rate < 8000 || rate > 512000) {
+                goto invalid;
+            }
+            rc->audio_bitrate = rate;
+        } else if (key[1] == 'i') {
+            rc->bitrate = rate;
+        } else if (key[0] == 'm') {
+            rc->maxrate = rate;
+        } else {
+            rc->bufsize = rate;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "preset") == 0) {
+        if (!vks_in_list(value, vks_presets)) {
+            goto invalid;
+        }
+        strcpy(rc->preset, value);
+        return 0;
+    }
+
+    if (strcmp(key, "tune") == 0) {
+        if (strcmp(value, "none") == 0) {
+            rc->tune[0] = '\0';
+            return 0;
+        }
+        if (vks_parse_tune(value) != 0) {
+            goto invalid;
+        }
+        strcpy(rc->tune, value);
+        return 0;
+    }
+
+    if (strcmp(key, "profile") == 0) {
+        if (!vks_in_list(value, vks_profiles)) {
+            goto invalid;
+        }
+        strcpy(rc->profile, value);
+        return 0;
+    }
+
+    if (strcmp(key, "level") == 0) {
+        if (vks_parse_level(value, &rc->level) != 0) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "threads") == 0) {
+        if (vks_parse_int(value, 0, 16, &rc->threads) != 0) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "audio_rate") == 0) {
+        if (vks_parse_int(value, 8000, 96000, &rc->audio_rate) != 0) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    if (strcmp(key, "audio_channels") == 0) {
+        if (vks_parse_int(value, 1, 2, &rc->audio_channels) != 0) {
+            goto invalid;
+        }
+        return 0;
+    }
+
+    snprintf(err, errlen, "unknown parameter \"%s\"", key);
+    return -1;
+
+invalid:
+
+    snprintf(err, errlen, "invalid value \"%s\" for \"%s\"", value, key);
+    return -1;
+}
+
+
+int
+vks_rendition_conf_check(vks_rendition_conf_t *rc, char *err, size_t errlen)
+{
+    if (rc->video_mode == VKS_MODE_NONE && rc->audio_mode == VKS_MODE_NONE) {
+        snprintf(err, errlen, "rendition \"%s\" has neither video nor audio",
+                 rc->suffix);
+        return -1;
+    }
+
+    if (rc->video_mode == VKS_MODE_COPY && (rc->width || rc->height
+                                            || rc->fps))
+    {
+        snprintf(err, errlen, "rendition \"%s\": video=copy cannot scale "
+                 "or change the frame rate", rc->suffix);
+        return -1;
+    }
+
+    if (rc->bufsize && !rc->maxrate && !rc->bitrate) {
+        snprintf(err, errlen, "rendition \"%s\": bufsize needs maxrate or "
+                 "bitrate", rc->suffix);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+void
+vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h, int *ow,
+    int *oh)
+{
+    long  v;
+
+    if (w <= 0 || h <= 0) {
+        *ow = rc->width;
+        *oh = rc->height;
+        return;
+    }
+
+    if (rc->width && rc->height) {
+        *ow = rc->width;
+        *oh = rc->height;
+
+    } else if (rc->width) {
+        *ow = rc->width;
+        v = (long) rc->width * h / w;
+        *oh = (int) (v & ~1L);
+
+    } else if (rc->height) {
+        *oh = rc->height;
+        v = (long) rc->height * w / h;
+        *ow = (int) (v & ~1L);
+
+    } else {
+        *ow = w & ~1;
+        *oh = h & ~1;
+    }
+
+    if (*ow < 2) {
+        *ow = 2;
+    }
+
+    if (*oh < 2) {
+        *oh = 2;
+    }
+}

@@ -1,0 +1,192 @@
+
+/*
+ * vkstream media: bounded, GOP-shedding packet queue.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include "vks_queue.h"
+
+
+int
+vks_queue_init(vks_queue_t *q, size_t max_bytes)
+{
+    memset(q, 0, sizeof(vks_queue_t));
+
+    q->max_bytes = max_bytes;
+
+    if (pthread_mutex_init(&q->mutex, NULL) != 0) {
+        return -1;
+    }
+
+    if (pthread_cond_init(&q->cond, NULL) != 0) {
+        pthread_mutex_destroy(&q->mutex);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+vks_queue_free_list(vks_packet_t *p)
+{
+    vks_packet_t  *next;
+
+    while (p) {
+        next = p->next;
+        free(p);
+        p = next;
+    }
+}
+
+
+void
+vks_queue_destroy(vks_queue_t *q)
+{
+    vks_queue_free_list(q->head);
+    q->head = NULL;
+    q->tail = NULL;
+    pthread_cond_destroy(&q->cond);
+    pthread_mutex_destroy(&q->mutex);
+}
+
+
+static int
+vks_queue_admit(vks_queue_t *q, int type, int keyframe, int config,
+    size_t len)
+{
+    int  room;
+
+    if (config) {
+        return 1;
+    }
+
+    room = q->bytes + len <= q->max_bytes;
+
+    if (type == VKS_PACKET_AUDIO) {
+        return room;
+    }
+
+    if (q->shedding) {
+        if (!keyframe || !room) {
+            return 0;
+        }
+
+        q->shedding = 0;
+        return 1;
+    }
+
+    if (!room) {
+        /* the rest of this GOP would not decode without this frame */
+        q->shedding = 1;
+        q->dropped_gops++;
+        return 0;
+    }
+
+    return 1;
+}
+
+
+int
+vks_queue_push(vks_queue_t *q, int type, uint32_t ts, int keyframe,
+    int config, const uint8_t *data, size_t len)
+{
+    vks_packet_t  *p;
+
+    pthread_mutex_lock(&q->mutex);
+
+    q->bytes_in += len;
+
+    if (q->closed || !vks_queue_admit(q, type, keyframe, config, len)) {
+        q->dropped_packets++;
+        pthread_mutex_unlock(&q->mutex);
+        return 1;
+    }
+
+    pthread_mutex_unlock(&q->mutex);
+
+    /* copy outside the lock: the consumer only needs the list */
+    p = malloc(sizeof(vks_packet_t) + len);
+    if (p == NULL) {
+        return -1;
+    }
+
+    p->next = NULL;
+    p->type = type;
+    p->ts = ts;
+    p->keyframe = keyframe ? 1 : 0;
+    p->config = config ? 1 : 0;
+    p->len = len;
+    memcpy(p->data, data, len);
+
+    pthread_mutex_lock(&q->mutex);
+
+    if (q->closed) {
+        pthread_mutex_unlock(&q->mutex);
+        free(p);
+        return 1;
+    }
+
+    if (q->tail) {
+        q->tail->next = p;
+    } else {
+        q->head = p;
+    }
+    q->tail = p;
+    q->bytes += len;
+
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->mutex);
+
+    return 0;
+}
+
+
+vks_packet_t *
+vks_queue_pop(vks_queue_t *q)
+{
+    vks_packet_t  *p;
+
+    pthread_mutex_lock(&q->mutex);
+
+    while (q->head == NULL && !q->closed) {
+        pthread_cond_wait(&q->cond, &q->mutex);
+    }
+
+    if (q->closed) {
+        pthread_mutex_unlock(&q->mutex);
+        return NULL;
+    }
+
+    p = q->head;
+    q->head = p->next;
+    if (q->head == NULL) {
+        q->tail = NULL;
+    }
+    q->bytes -= p->len;
+
+    pthread_mutex_unlock(&q->mutex);
+
+    p->next = NULL;
+    return p;
+}
+
+
+void
+vks_queue_close(vks_queue_t *q)
+{
+    vks_packet_t  *list;
+
+    pthread_mutex_lock(&q->mutex);
+    q->closed = 1;
+    list = q->head;
+    q->head = NULL;
+    q->tail = NULL;
+    q->bytes = 0;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->mutex);
+
+    vks_queue_free_list(list);
+}

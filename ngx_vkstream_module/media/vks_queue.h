@@ -1,0 +1,64 @@
+
+/*
+ * vkstream media: the bounded queue between the event loop (producer) and
+ * a transcoding context's decoder thread (consumer).  Pushing never waits:
+ * when the context falls behind, video is shed a whole GOP at a time.
+ */
+
+
+#ifndef _VKS_QUEUE_H_INCLUDED_
+#define _VKS_QUEUE_H_INCLUDED_
+
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define VKS_PACKET_VIDEO  0
+#define VKS_PACKET_AUDIO  1
+
+
+typedef struct vks_packet_s  vks_packet_t;
+
+struct vks_packet_s {
+    vks_packet_t       *next;
+    int                 type;        /* VKS_PACKET_* */
+    uint32_t            ts;          /* RTMP timestamp, ms */
+    unsigned            keyframe:1;
+    unsigned            config:1;    /* sequence header: never dropped */
+    size_t              len;
+    uint8_t             data[];
+};
+
+
+typedef struct {
+    pthread_mutex_t     mutex;
+    pthread_cond_t      cond;
+    vks_packet_t       *head;
+    vks_packet_t       *tail;
+    size_t              bytes;
+    size_t              max_bytes;
+    unsigned            closed:1;
+    unsigned            shedding:1;  /* dropping video until a keyframe */
+    uint64_t            dropped_packets;
+    uint64_t            dropped_gops;
+    uint64_t            bytes_in;
+} vks_queue_t;
+
+
+int vks_queue_init(vks_queue_t *q, size_t max_bytes);
+void vks_queue_destroy(vks_queue_t *q);
+
+/* Returns 0 when queued, 1 when dropped, -1 when out of memory. */
+int vks_queue_push(vks_queue_t *q, int type, uint32_t ts, int keyframe,
+    int config, const uint8_t *data, size_t len);
+
+/* Waits for a packet; NULL once the queue is closed. */
+vks_packet_t *vks_queue_pop(vks_queue_t *q);
+
+/* Wakes the consumer; packets still queued are discarded. */
+void vks_queue_close(vks_queue_t *q);
+
+
+#endif /* _VKS_QUEUE_H_INCLUDED_ */

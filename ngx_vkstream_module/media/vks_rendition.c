@@ -1,0 +1,1339 @@
+
+/*
+ * vkstream media: one rendition: scale + encode (or copy) + RTMP output.
+ */
+
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+#include "vks_rendition.h"
+
+
+/* decoded frames are large: a second of video is all we hold back */
+#define VKS_MAX_QUEUED_VIDEO   32
+#define VKS_MAX_QUEUED_AUDIO   256
+#define VKS_RETRY_MS           2000
+#define VKS_IO_TIMEOUT_MS      5000
+#define VKS_FINISH_BUDGET_MS   800
+#define VKS_STATS_WINDOW_MS    1000
+
+
+struct vks_rendition_s {
+    vks_rendition_conf_t    conf;
+    char                   *url;
+    int                     max_gop_ms;
+    int                     nice;
+    vks_log_pt              log;
+    void                   *log_data;
+
+    pthread_t               thread;
+    pthread_mutex_t         mutex;
+    pthread_cond_t          cond;
+    vks_item_t             *head;
+    vks_item_t             *tail;
+    int                     queued_video;
+    int                     queued_audio;
+    int                     shedding;
+    int                     control;
+    int                     finishing;
+    int64_t                 abort_at;       /* I/O deadline, ms */
+
+    vks_rendition_stats_t   stats;          /* under mutex */
+
+    /* rendition thread only */
+    vks_stream_info_t      *info;
+    AVFormatContext        *oc;
+    AVStream               *vst;
+    AVStream               *ast;
+    AVCodecContext         *venc;
+    AVCodecContext         *aenc;
+    struct SwsContext      *sws;
+    SwrContext             *swr;
+    AVAudioFifo            *fifo;
+    AVPacket               *pkt;
+    int                     out_w;
+    int                     out_h;
+    int64_t                 last_vpts;
+    int64_t                 last_idr_ms;
+    int64_t                 next_frame_ms;  /* fps cap */
+    int64_t                 audio_next;     /* in encoder samples */
+    int                     audio_synced;
+    int                     stopped;
+    int                     output_failed;
+    int64_t                 retry_at;
+    int                     need_key;
+    int64_t                 win_start;
+    int64_t                 win_media_start;
+    int64_t                 win_frames;
+    int64_t                 win_bytes;
+    int64_t                 media_ms;
+};
+
+
+int64_t
+vks_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+static void
+vks_rlog(vks_rendition_t *r, int level, const char *fmt, ...)
+{
+    char     msg[512];
+    int      n;
+    va_list  args;
+
+    n = snprintf(msg, sizeof(msg), "vkstream: rendition \"%s\": ",
+                 r->conf.suffix);
+
+    va_start(args, fmt);
+    vsnprintf(msg + n, sizeof(msg) - n, fmt, args);
+    va_end(args);
+
+    if (r->log) {
+        r->log(r->log_data, level, msg);
+    }
+}
+
+
+static void
+vks_set_error(vks_rendition_t *r, const char *what, int err)
+{
+    char  buf[AV_ERROR_MAX_STRING_SIZE];
+
+    av_strerror(err, buf, sizeof(buf));
+
+    pthread_mutex_lock(&r->mutex);
+    snprintf(r->stats.last_error, sizeof(r->stats.last_error), "%s: %s",
+             what, buf);
+    pthread_mutex_unlock(&r->mutex);
+
+    vks_rlog(r, VKS_LOG_ERR, "%s: %s", what, buf);
+}
+
+
+static void
+vks_set_state(vks_rendition_t *r, int state)
+{
+    pthread_mutex_lock(&r->mutex);
+    r->stats.state = state;
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
+vks_item_t *
+vks_item_new(int kind)
+{
+    vks_item_t  *item;
+
+    item = calloc(1, sizeof(vks_item_t));
+    if (item) {
+        item->kind = kind;
+    }
+
+    return item;
+}
+
+
+void
+vks_item_free(vks_item_t *item)
+{
+    av_frame_free(&item->frame);
+    av_packet_free(&item->pkt);
+    vks_stream_info_free(item->info);
+    free(item);
+}
+
+
+vks_stream_info_t *
+vks_stream_info_dup(const vks_stream_info_t *info)
+{
+    vks_stream_info_t  *copy;
+
+    copy = calloc(1, sizeof(vks_stream_info_t));
+    if (copy == NULL) {
+        return NULL;
+    }
+
+    *copy = *info;
+    copy->avcc = NULL;
+    copy->asc = NULL;
+
+    if (info->avcc_len) {
+        copy->avcc = malloc(info->avcc_len);
+        if (copy->avcc == NULL) {
+            goto failed;
+        }
+        memcpy(copy->avcc, info->avcc, info->avcc_len);
+    }
+
+    if (info->asc_len) {
+        copy->asc = malloc(info->asc_len);
+        if (copy->asc == NULL) {
+            goto failed;
+        }
+        memcpy(copy->asc, info->asc, info->asc_len);
+    }
+
+    return copy;
+
+failed:
+
+    vks_stream_info_free(copy);
+    return NULL;
+}
+
+
+void
+vks_stream_info_free(vks_stream_info_t *info)
+{
+    if (info) {
+        free(info->avcc);
+        free(info->asc);
+        free(info);
+    }
+}
+
+
+/* queue between the decoder thread and this rendition's thread */
+
+int
+vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
+{
+    int          video, drop;
+    vks_item_t  *stale, *next;
+
+    video = item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT;
+    drop = 0;
+
+    pthread_mutex_lock(&r->mutex);
+
+    if (video) {
+        r->stats.frames_in++;
+
+        if (r->shedding && item->keyframe
+            && r->queued_video < VKS_MAX_QUEUED_VIDEO / 2)
+        {
+            r->shedding = 0;
+        }
+
+        if (r->shedding || r->queued_video >= VKS_MAX_QUEUED_VIDEO) {
+            /* behind: skip to the next keyframe rather than buffer */
+            r->shedding = 1;
+            r->stats.frames_dropped++;
+            drop = 1;
+        }
+
+    } else if ((item->kind == VKS_ITEM_AFRAME || item->kind == VKS_ITEM_APKT)
+               && r->queued_audio >= VKS_MAX_QUEUED_AUDIO)
+    {
+        drop = 1;
+    }
+
+    if (drop || r->finishing) {
+        pthread_mutex_unlock(&r->mutex);
+        vks_item_free(item);
+        return 1;
+    }
+
+    if (video) {
+        r->queued_video++;
+    } else if (item->kind == VKS_ITEM_AFRAME || item->kind == VKS_ITEM_APKT) {
+        r->queued_audio++;
+    }
+
+    stale = NULL;
+
+    if (item->kind == VKS_ITEM_EOS) {
+        /* teardown is bounded: what is still queued is not encoded */
+        r->finishing = 1;
+        r->abort_at = vks_now_ms() + VKS_FINISH_BUDGET_MS;
+        stale = r->head;
+        r->head = NULL;
+        r->tail = NULL;
+        r->queued_video = 0;
+        r->queued_audio = 0;
+    }
+
+    item->next = NULL;
+    if (r->tail) {
+        r->tail->next = item;
+    } else {
+        r->head = item;
+    }
+    r->tail = item;
+
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->mutex);
+
+    while (stale) {
+        next = stale->next;
+        vks_item_free(stale);
+        stale = next;
+    }
+
+    return 0;
+}
+
+
+static vks_item_t *
+vks_rendition_pop(vks_rendition_t *r, int *control)
+{
+    vks_item_t  *item;
+
+    pthread_mutex_lock(&r->mutex);
+
+    while (r->head == NULL && r->control == 0 && !r->finishing) {
+        pthread_cond_wait(&r->cond, &r->mutex);
+    }
+
+    *control = r->control;
+    if (r->head == NULL && r->finishing) {
+        *control = -1;
+    }
+    r->control = 0;
+
+    item = r->head;
+    if (item) {
+        r->head = item->next;
+        if (r->head == NULL) {
+            r->tail = NULL;
+        }
+
+        if (item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT) {
+            r->queued_video--;
+        } else if (item->kind == VKS_ITEM_AFRAME
+                   || item->kind == VKS_ITEM_APKT)
+        {
+            r->queued_audio--;
+        }
+    }
+
+    pthread_mutex_unlock(&r->mutex);
+
+    return item;
+}
+
+
+void
+vks_rendition_control(vks_rendition_t *r, int cmd)
+{
+    pthread_mutex_lock(&r->mutex);
+    r->control = cmd;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
+void
+vks_rendition_stats(vks_rendition_t *r, vks_rendition_stats_t *st)
+{
+    pthread_mutex_lock(&r->mutex);
+    *st = r->stats;
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
+const vks_rendition_conf_t *
+vks_rendition_conf(vks_rendition_t *r)
+{
+    return &r->conf;
+}
+
+
+/* encoders */
+
+static int
+vks_open_video_encoder(vks_rendition_t *r, int w, int h)
+{
+    int              rc, gop;
+    char             opt[32];
+    double           fps;
+    const AVCodec   *codec;
+    AVCodecContext  *enc;
+
+    codec = avcodec_find_encoder_by_name("libx264");
+    if (codec == NULL) {
+        vks_set_error(r, "libx264 encoder", AVERROR_ENCODER_NOT_FOUND);
+        return -1;
+    }
+
+    enc = avcodec_alloc_context3(codec);
+    if (enc == NULL) {
+        return -1;
+    }
+
+    fps = r->info->fps > 0 ? r->info->fps : 30;
+    if (r->conf.fps && r->conf.fps < fps) {
+        fps = r->conf.fps;
+    }
+
+    vks_rendition_size(&r->conf, w, h, &r->out_w, &r->out_h);
+
+    enc->width = r->out_w;
+    enc->height = r->out_h;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->time_base = (AVRational) { 1, 1000 };
+    enc->framerate = av_d2q(fps, 1000);
+    enc->sample_aspect_ratio = (AVRational) { 1, 1 };
+    enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    enc->thread_count = r->conf.threads;
+
+    /* IDRs are placed where the source has keyframes; this is a backstop */
+    gop = (int) (fps * r->max_gop_ms / 1000) + 1;
+    enc->gop_size = gop;
+    enc->keyint_min = 1;
+
+    if (r->conf.bitrate) {
+        enc->bit_rate = r->conf.bitrate;
+    }
+
+    if (r->conf.maxrate) {
+        enc->rc_max_rate = r->conf.maxrate;
+        enc->rc_buffer_size = r->conf.bufsize ? r->conf.bufsize
+                                              : r->conf.maxrate * 2;
+
+    } else if (r->conf.bitrate && r->conf.crf >= 0) {
+        /* "-crf N -b:v R": R caps the crf encode */
+        enc->rc_max_rate = r->conf.bitrate;
+        enc->rc_buffer_size = r->conf.bufsize ? r->conf.bufsize
+                                              : r->conf.bitrate * 2;
+    }
+
+    if (r->conf.level) {
+        enc->level = r->conf.level;
+    }
+
+    av_opt_set(enc->priv_data, "preset", r->conf.preset, 0);
+
+    if (r->conf.tune[0]) {
+        av_opt_set(enc->priv_data, "tune", r->conf.tune, 0);
+    }
+
+    if (r->conf.profile[0]) {
+        av_opt_set(enc->priv_data, "profile", r->conf.profile, 0);
+    }
+
+    if (r->conf.crf >= 0) {
+        snprintf(opt, sizeof(opt), "%d", r->conf.crf);
+        av_opt_set(enc->priv_data, "crf", opt, 0);
+    }
+
+    av_opt_set(enc->priv_data, "forced-idr", "1", 0);
+    av_opt_set(enc->priv_data, "x264-params", "scenecut=0", 0);
+
+    rc = avcodec_open2(enc, codec, NULL);
+    if (rc < 0) {
+        avcodec_free_context(&enc);
+        vks_set_error(r, "opening libx264", rc);
+        return -1;
+    }
+
+    r->venc = enc;
+    r->last_vpts = INT64_MIN;
+    r->last_idr_ms = INT64_MIN;
+
+    pthread_mutex_lock(&r->mutex);
+    r->stats.width = r->out_w;
+    r->stats.height = r->out_h;
+    pthread_mutex_unlock(&r->mutex);
+
+    return 0;
+}
+
+
+static int
+vks_open_audio_encoder(vks_rendition_t *r)
+{
+    int              rc, rate, channels;
+    const AVCodec   *codec;
+    AVCodecContext  *enc;
+
+    codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    if (codec == NULL) {
+        vks_set_error(r, "aac encoder", AVERROR_ENCODER_NOT_FOUND);
+        return -1;
+    }
+
+    enc = avcodec_alloc_context3(codec);
+    if (enc == NULL) {
+        return -1;
+    }
+
+    rate = r->conf.audio_rate ? r->conf.audio_rate : r->info->audio_rate;
+    channels = r->conf.audio_channels ? r->conf.audio_channels
+                                      : r->info->audio_channels;
+
+    /* FLV carries AAC at these rates only (and players expect them) */
+    if (rate != 44100 && rate != 48000 && rate != 22050 && rate != 11025
+        && rate != 32000 && rate != 24000 && rate != 16000)
+    {
+        rate = 44100;
+    }
+
+    if (channels < 1 || channels > 2) {
+        channels = 2;
+    }
+
+    enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    enc->sample_rate = rate;
+    av_channel_layout_default(&enc->ch_layout, channels);
+    enc->bit_rate = r->conf.audio_bitrate;
+    enc->time_base = (AVRational) { 1, rate };
+    enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+
+    rc = avcodec_open2(enc, codec, NULL);
+    if (rc < 0) {
+        avcodec_free_context(&enc);
+        vks_set_error(r, "opening the AAC encoder", rc);
+        return -1;
+    }
+
+    r->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, channels,
+                                  enc->frame_size * 4);
+    if (r->fifo == NULL) {
+        avcodec_free_context(&enc);
+        return -1;
+    }
+
+    r->aenc = enc;
+    r->audio_synced = 0;
+
+    return 0;
+}
+
+
+/* output */
+
+static int
+vks_interrupt(void *data)
+{
+    int64_t           deadline;
+    vks_rendition_t  *r = data;
+
+    pthread_mutex_lock(&r->mutex);
+    deadline = r->abort_at;
+    pthread_mutex_unlock(&r->mutex);
+
+    return deadline && vks_now_ms() > deadline;
+}
+
+
+static void
+vks_io_deadline(vks_rendition_t *r, int ms)
+{
+    pthread_mutex_lock(&r->mutex);
+    if (!r->finishing) {
+        r->abort_at = vks_now_ms() + ms;
+    }
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
+static void
+vks_close_output(vks_rendition_t *r, int clean)
+{
+    if (r->oc == NULL) {
+        return;
+    }
+
+    if (clean) {
+        vks_io_deadline(r, VKS_FINISH_BUDGET_MS);
+        av_write_trailer(r->oc);
+    }
+
+    /* ends the RTMP publish: the HLS application closes the playlist */
+    avio_closep(&r->oc->pb);
+    avformat_free_context(r->oc);
+    r->oc = NULL;
+    r->vst = NULL;
+    r->ast = NULL;
+}
+
+
+static int
+vks_open_output(vks_rendition_t *r)
+{
+    int                 rc;
+    AVStream           *st;
+    AVDictionary       *opts;
+    AVFormatContext    *oc;
+    AVCodecParameters  *par;
+
+    rc = avformat_alloc_output_context2(&oc, NULL, "flv", NULL);
+    if (rc < 0) {
+        vks_set_error(r, "flv muxer", rc);
+        return -1;
+    }
+
+    oc->interrupt_callback.callback = vks_interrupt;
+    oc->interrupt_callback.opaque = r;
+    oc->max_interleave_delta = 300000;
+    oc->flags |= AVFMT_FLAG_FLUSH_PACKETS;
+
+    if (r->venc || (r->conf.video_mode == VKS_MODE_COPY
+                    && r->info->has_video))
+    {
+        st = avformat_new_stream(oc, NULL);
+        if (st == NULL) {
+            goto failed;
+        }
+
+        st->time_base = (AVRational) { 1, 1000 };
+
+        if (r->venc) {
+            avcodec_parameters_from_context(st->codecpar, r->venc);
+
+        } else {
+            par = st->codecpar;
+            par->codec_type = AVMEDIA_TYPE_VIDEO;
+            par->codec_id = AV_CODEC_ID_H264;
+            par->width = r->info->width;
+            par->height = r->info->height;
+
+            if (r->info->avcc_len) {
+                par->extradata = av_mallocz(r->info->avcc_len
+                                            + AV_INPUT_BUFFER_PADDING_SIZE);
+                if (par->extradata == NULL) {
+                    goto failed;
+                }
+                memcpy(par->extradata, r->info->avcc, r->info->avcc_len);
+                par->extradata_size = r->info->avcc_len;
+            }
+        }
+
+        r->vst = st;
+    }
+
+    if (r->aenc || (r->conf.audio_mode == VKS_MODE_COPY
+                    && r->info->has_audio))
+    {
+        st = avformat_new_stream(oc, NULL);
+        if (st == NULL) {
+            goto failed;
+        }
+
+        st->time_base = (AVRational) { 1, 1000 };
+
+        if (r->aenc) {
+            avcodec_parameters_from_context(st->codecpar, r->aenc);
+
+        } else {
+            par = st->codecpar;
+            par->codec_type = AVMEDIA_TYPE_AUDIO;
+            par->codec_id = r->info->audio_codec;
+            par->sample_rate = r->info->audio_rate;
+            av_channel_layout_default(&par->ch_layout,
+                                      r->info->audio_channels);
+
+            if (r->info->asc_len) {
+                par->extradata = av_mallocz(r->info->asc_len
+                                            + AV_INPUT_BUFFER_PADDING_SIZE);
+                if (par->extradata == NULL) {
+                    goto failed;
+                }
+                memcpy(par->extradata, r->info->asc, r->info->asc_len);
+                par->extradata_size = r->info->asc_len;
+            }
+        }
+
+        r->ast = st;
+    }
+
+    if (oc->nb_streams == 0) {
+        goto failed;
+    }
+
+    vks_io_deadline(r, VKS_IO_TIMEOUT_MS);
+
+    rc = avio_open2(&oc->pb, r->url, AVIO_FLAG_WRITE, &oc->interrupt_callback,
+                    NULL);
+    if (rc < 0) {
+        vks_set_error(r, "connecting to the output", rc);
+        goto failed_quiet;
+    }
+
+    opts = NULL;
+    av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
+
+    rc = avformat_write_header(oc, &opts);
+    av_dict_free(&opts);
+
+    if (rc < 0) {
+        vks_set_error(r, "writing the FLV header", rc);
+        avio_closep(&oc->pb);
+        goto failed_quiet;
+    }
+
+    r->oc = oc;
+    r->output_failed = 0;
+    r->need_key = 1;
+
+    vks_set_state(r, VKS_STATE_RUNNING);
+    vks_rlog(r, VKS_LOG_INFO, "publishing %dx%d to the output",
+             r->out_w, r->out_h);
+
+    return 0;
+
+failed:
+
+    vks_set_error(r, "setting up the output", AVERROR(ENOMEM));
+
+failed_quiet:
+
+    avformat_free_context(oc);
+    r->vst = NULL;
+    r->ast = NULL;
+    r->output_failed = 1;
+    r->retry_at = vks_now_ms() + VKS_RETRY_MS;
+    vks_set_state(r, VKS_STATE_FAILED);
+
+    return -1;
+}
+
+
+static void
+vks_account(vks_rendition_t *r, AVPacket *pkt, int video)
+{
+    int64_t  now, dt;
+
+    now = vks_now_ms();
+
+    pthread_mutex_lock(&r->mutex);
+
+    r->stats.bytes_out += pkt->size;
+    r->win_bytes += pkt->size;
+
+    if (video) {
+        r->stats.frames_out++;
+        r->win_frames++;
+    }
+
+    if (r->win_start == 0) {
+        r->win_start = now;
+        r->win_media_start = r->media_ms;
+
+    } else if (now - r->win_start >= VKS_STATS_WINDOW_MS) {
+        dt = now - r->win_start;
+        r->stats.encode_fps = r->win_frames * 1000.0 / dt;
+        r->stats.speed = (double) (r->media_ms - r->win_media_start) / dt;
+
+        if (r->media_ms > r->win_media_start) {
+            r->stats.bitrate_kbps = r->win_bytes * 8.0
+                                    / (r->media_ms - r->win_media_start);
+        }
+
+        r->win_start = now;
+        r->win_media_start = r->media_ms;
+        r->win_frames = 0;
+        r->win_bytes = 0;
+    }
+
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
+static int
+vks_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st, AVRational tb)
+{
+    int  rc, video;
+
+    if (r->oc == NULL || st == NULL) {
+        av_packet_unref(pkt);
+        return 0;
+    }
+
+    video = st == r->vst;
+
+    av_packet_rescale_ts(pkt, tb, st->time_base);
+    pkt->stream_index = st->index;
+
+    if (pkt->dts != AV_NOPTS_VALUE && pkt->dts > r->media_ms) {
+        r->media_ms = pkt->dts;
+    }
+
+    vks_account(r, pkt, video);
+    vks_io_deadline(r, VKS_IO_TIMEOUT_MS);
+
+    rc = av_interleaved_write_frame(r->oc, pkt);
+    if (rc < 0) {
+        vks_set_error(r, "sending to the output", rc);
+        vks_close_output(r, 0);
+        r->output_failed = 1;
+        r->retry_at = vks_now_ms() + VKS_RETRY_MS;
+        vks_set_state(r, VKS_STATE_FAILED);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+vks_drain(vks_rendition_t *r, AVCodecContext *enc, AVStream **st)
+{
+    int  rc;
+
+    for ( ;; ) {
+        rc = avcodec_receive_packet(enc, r->pkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) {
+            return 0;
+        }
+
+        if (rc < 0) {
+            vks_set_error(r, "encoding", rc);
+            return -1;
+        }
+
+        /* *st: the output may be closed (and reopened) while draining */
+        vks_write(r, r->pkt, *st, enc->time_base);
+    }
+}
+
+
+/* media */
+
+static int
+vks_want_output(vks_rendition_t *r, int keyframe)
+{
+    if (r->stopped) {
+        return 0;
+    }
+
+    if (r->oc) {
+        return 1;
+    }
+
+    /* (re)connect only where a rendition may start: at a keyframe */
+    if (!keyframe || (r->output_failed && vks_now_ms() < r->retry_at)) {
+        return 0;
+    }
+
+    return vks_open_output(r) == 0;
+}
+
+
+static void
+vks_video_frame(vks_rendition_t *r, vks_item_t *item)
+{
+    int       rc, key;
+    AVFrame  *in, *out;
+
+    in = item->frame;
+    key = item->keyframe;
+
+    if (r->venc == NULL && vks_open_video_encoder(r, in->width, in->height))
+    {
+        return;
+    }
+
+    if (!key && r->last_idr_ms != INT64_MIN
+        && item->ms - r->last_idr_ms >= r->max_gop_ms)
+    {
+        key = 1;                        /* long source GOP: the backstop */
+    }
+
+    if (r->conf.fps && !key && item->ms < r->next_frame_ms) {
+        pthread_mutex_lock(&r->mutex);
+        r->stats.frames_dropped++;
+        pthread_mutex_unlock(&r->mutex);
+        return;
+    }
+
+    if (item->ms <= r->last_vpts) {
+        return;                         /* encoders need rising pts */
+    }
+
+    if (!vks_want_output(r, key)) {
+        return;
+    }
+
+    if (r->need_key) {
+        key = 1;
+        r->need_key = 0;
+    }
+
+    /* any source pixel format and size: always yuv420p at our size */
+    r->sws = sws_getCachedContext(r->sws, in->width, in->height, in->format,
+                                  r->out_w, r->out_h, AV_PIX_FMT_YUV420P,
+                                  SWS_BICUBIC, NULL, NULL, NULL);
+    if (r->sws == NULL) {
+        vks_set_error(r, "scaler", AVERROR(EINVAL));
+        return;
+    }
+
+    out = av_frame_alloc();
+    if (out == NULL) {
+        return;
+    }
+
+    out->format = AV_PIX_FMT_YUV420P;
+    out->width = r->out_w;
+    out->height = r->out_h;
+
+    rc = av_frame_get_buffer(out, 0);
+    if (rc < 0) {
+        av_frame_free(&out);
+        return;
+    }
+
+    sws_scale(r->sws, (const uint8_t * const *) in->data, in->linesize, 0,
+              in->height, out->data, out->linesize);
+
+    out->pts = item->ms;
+    out->pict_type = key ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+
+    r->last_vpts = item->ms;
+
+    if (key) {
+        r->last_idr_ms = item->ms;
+    }
+
+    if (r->conf.fps) {
+        r->next_frame_ms = item->ms + 1000 / r->conf.fps - 1;
+    }
+
+    rc = avcodec_send_frame(r->venc, out);
+    av_frame_free(&out);
+
+    if (rc < 0) {
+        vks_set_error(r, "encoding video", rc);
+        return;
+    }
+
+    vks_drain(r, r->venc, &r->vst);
+}
+
+
+static void
+vks_audio_encode_fifo(vks_rendition_t *r, int final)
+{
+    int       n, rc;
+    AVFrame  *f;
+
+    while (av_audio_fifo_size(r->fifo) >= r->aenc->frame_size
+           || (final && av_audio_fifo_size(r->fifo) > 0))
+    {
+        n = av_audio_fifo_size(r->fifo);
+        if (n > r->aenc->frame_size) {
+            n = r->aenc->frame_size;
+        }
+
+        f = av_frame_alloc();
+        if (f == NULL) {
+            return;
+        }
+
+        f->nb_samples = n;
+        f->format = AV_SAMPLE_FMT_FLTP;
+        f->sample_rate = r->aenc->sample_rate;
+        av_channel_layout_copy(&f->ch_layout, &r->aenc->ch_layout);
+
+        if (av_frame_get_buffer(f, 0) < 0) {
+            av_frame_free(&f);
+            return;
+        }
+
+        av_audio_fifo_read(r->fifo, (void **) f->data, n);
+
+        f->pts = r->audio_next;
+        r->audio_next += n;
+
+        rc = avcodec_send_frame(r->aenc, f);
+        av_frame_free(&f);
+
+        if (rc < 0) {
+            vks_set_error(r, "encoding audio", rc);
+            return;
+        }
+
+        vks_drain(r, r->aenc, &r->ast);
+    }
+}
+
+
+static void
+vks_audio_frame(vks_rendition_t *r, vks_item_t *item)
+{
+    int       rc, n, cap;
+    int64_t   expect_ms;
+    AVFrame  *in;
+    uint8_t  **buf;
+
+    in = item->frame;
+
+    if (r->aenc == NULL && vks_open_audio_encoder(r) != 0) {
+        return;
+    }
+
+    /* audio-only output starts at once; with video it waits for it */
+    if (!vks_want_output(r, r->info->has_video
+                            && r->conf.video_mode != VKS_MODE_NONE ? 0 : 1))
+    {
+        return;
+    }
+
+    if (r->swr == NULL) {
+        rc = swr_alloc_set_opts2(&r->swr, &r->aenc->ch_layout,
+                                 AV_SAMPLE_FMT_FLTP, r->aenc->sample_rate,
+                                 &in->ch_layout, in->format, in->sample_rate,
+                                 0, NULL);
+        if (rc < 0 || swr_init(r->swr) < 0) {
+            vks_set_error(r, "resampler", rc < 0 ? rc : AVERROR(EINVAL));
+            swr_free(&r->swr);
+            return;
+        }
+    }
+
+    /* keep audio on the source clock: resync after gaps and drops */
+    expect_ms = (r->audio_next + av_audio_fifo_size(r->fifo)) * 1000
+                / r->aenc->sample_rate;
+
+    if (!r->audio_synced || llabs(expect_ms - item->ms) > 200) {
+        av_audio_fifo_reset(r->fifo);
+        r->audio_next = item->ms * r->aenc->sample_rate / 1000;
+        r->audio_synced = 1;
+    }
+
+    cap = swr_get_out_samples(r->swr, in->nb_samples);
+    if (cap <= 0) {
+        return;
+    }
+
+    rc = av_samples_alloc_array_and_samples(&buf, NULL,
+                                            r->aenc->ch_layout.nb_channels,
+                                            cap, AV_SAMPLE_FMT_FLTP, 0);
+    if (rc < 0) {
+        return;
+    }
+
+    n = swr_convert(r->swr, buf, cap, (const uint8_t **) in->extended_data,
+                    in->nb_samples);
+    if (n > 0) {
+        av_audio_fifo_write(r->fifo, (void **) buf, n);
+    }
+
+    av_freep(&buf[0]);
+    av_freep(&buf);
+
+    vks_audio_encode_fifo(r, 0);
+}
+
+
+static void
+vks_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
+{
+    AVStream  *st;
+
+    if (!vks_want_output(r, video ? item->keyframe
+                                  : !(r->info->has_video
+                                      && r->conf.video_mode != VKS_MODE_NONE)))
+    {
+        return;
+    }
+
+    st = video ? r->vst : r->ast;
+    if (st == NULL) {
+        return;
+    }
+
+    if (video && r->need_key) {
+        if (!item->keyframe) {
+            return;
+        }
+        r->need_key = 0;
+    }
+
+    vks_write(r, item->pkt, st, (AVRational) { 1, 1000 });
+}
+
+
+static void
+vks_new_config(vks_rendition_t *r, vks_item_t *item)
+{
+    vks_stream_info_t  *info;
+
+    /* a copy rendition restarts its publish with the new parameters */
+    info = item->info;
+    item->info = NULL;
+
+    vks_stream_info_free(r->info);
+    r->info = info;
+
+    vks_close_output(r, 1);
+}
+
+
+static void
+vks_start(vks_rendition_t *r, vks_item_t *item)
+{
+    vks_stream_info_free(r->info);
+    r->info = item->info;
+    item->info = NULL;
+
+    /* both encoders exist before the output is opened with their streams */
+    if (r->info->has_video && r->conf.video_mode == VKS_MODE_ENCODE
+        && r->venc == NULL)
+    {
+        vks_open_video_encoder(r, r->info->width, r->info->height);
+    }
+
+    if (r->info->has_audio && r->conf.audio_mode == VKS_MODE_ENCODE
+        && r->aenc == NULL)
+    {
+        vks_open_audio_encoder(r);
+    }
+}
+
+
+static void
+vks_finish_encoders(vks_rendition_t *r)
+{
+    if (r->venc && r->oc) {
+        avcodec_send_frame(r->venc, NULL);
+        vks_drain(r, r->venc, &r->vst);
+    }
+
+    if (r->aenc && r->oc && r->swr) {
+        vks_audio_encode_fifo(r, 1);
+        avcodec_send_frame(r->aenc, NULL);
+        vks_drain(r, r->aenc, &r->ast);
+    }
+}
+
+
+static void
+vks_apply_control(vks_rendition_t *r, int control)
+{
+    if (control == VKS_CONTROL_STOP && !r->stopped) {
+        vks_close_output(r, 1);
+        r->stopped = 1;
+        vks_set_state(r, VKS_STATE_STOPPED);
+        vks_rlog(r, VKS_LOG_INFO, "stopped on request");
+
+    } else if (control == VKS_CONTROL_RESTART) {
+        vks_close_output(r, 1);
+        r->stopped = 0;
+        r->output_failed = 0;
+        vks_set_state(r, VKS_STATE_STARTING);
+        vks_rlog(r, VKS_LOG_INFO, "restarting on request");
+    }
+}
+
+
+static void *
+vks_rendition_thread(void *data)
+{
+    int               control, eos;
+    vks_item_t       *item;
+    vks_rendition_t  *r = data;
+
+    if (r->nice) {
+        /* Linux: nice applies to this thread only */
+        setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), r->nice);
+    }
+
+    eos = 0;
+
+    while (!eos) {
+        item = vks_rendition_pop(r, &control);
+
+        if (control == -1) {
+            break;                      /* ending, nothing left */
+        }
+
+        if (control) {
+            vks_apply_control(r, control);
+        }
+
+        if (item == NULL) {
+            continue;
+        }
+
+        switch (item->kind) {
+
+        case VKS_ITEM_START:
+            vks_start(r, item);
+            break;
+
+        case VKS_ITEM_VFRAME:
+            if (r->info) {
+                vks_video_frame(r, item);
+            }
+            break;
+
+        case VKS_ITEM_AFRAME:
+            if (r->info) {
+                vks_audio_frame(r, item);
+            }
+            break;
+
+        case VKS_ITEM_VPKT:
+        case VKS_ITEM_APKT:
+            if (r->info) {
+                vks_copy_packet(r, item, item->kind == VKS_ITEM_VPKT);
+            }
+            break;
+
+        case VKS_ITEM_VCONFIG:
+            vks_new_config(r, item);
+            break;
+
+        case VKS_ITEM_EOS:
+            eos = 1;
+            break;
+        }
+
+        vks_item_free(item);
+    }
+
+    vks_finish_encoders(r);
+    vks_close_output(r, 1);
+
+    pthread_mutex_lock(&r->mutex);
+    if (r->stats.state != VKS_STATE_FAILED) {
+        r->stats.state = VKS_STATE_STOPPED;
+    }
+    pthread_mutex_unlock(&r->mutex);
+
+    return NULL;
+}
+
+
+vks_rendition_t *
+vks_rendition_start(const vks_rendition_conf_t *rc,
+    const vks_rendition_env_t *env)
+{
+    vks_rendition_t  *r;
+
+    r = calloc(1, sizeof(vks_rendition_t));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->conf = *rc;
+    r->url = strdup(env->url);
+    r->max_gop_ms = env->max_gop_ms;
+    r->nice = env->nice;
+    r->log = env->log;
+    r->log_data = env->log_data;
+    r->pkt = av_packet_alloc();
+
+    snprintf(r->stats.suffix, sizeof(r->stats.suffix), "%s", rc->suffix);
+    snprintf(r->stats.app, sizeof(r->stats.app), "%s", rc->app);
+    r->stats.state = VKS_STATE_STARTING;
+    r->stats.video_copy = rc->video_mode == VKS_MODE_COPY;
+    r->stats.audio_copy = rc->audio_mode == VKS_MODE_COPY;
+
+    if (r->url == NULL || r->pkt == NULL) {
+        goto failed;
+    }
+
+    if (pthread_mutex_init(&r->mutex, NULL) != 0) {
+        goto failed;
+    }
+
+    if (pthread_cond_init(&r->cond, NULL) != 0) {
+        pthread_mutex_destroy(&r->mutex);
+        goto failed;
+    }
+
+    if (pthread_create(&r->thread, NULL, vks_rendition_thread, r) != 0) {
+        pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->mutex);
+        goto failed;
+    }
+
+    return r;
+
+failed:
+
+    av_packet_free(&r->pkt);
+    free(r->url);
+    free(r);
+
+    return NULL;
+}
+
+
+void
+vks_rendition_end(vks_rendition_t *r)
+{
+    int          finishing;
+    vks_item_t  *eos;
+
+    pthread_mutex_lock(&r->mutex);
+    finishing = r->finishing;
+    pthread_mutex_unlock(&r->mutex);
+
+    if (finishing) {
+        return;
+    }
+
+    eos = vks_item_new(VKS_ITEM_EOS);
+
+    if (eos == NULL || vks_rendition_send(r, eos) != 0) {
+        /* out of memory: end without the flush */
+        pthread_mutex_lock(&r->mutex);
+        r->finishing = 1;
+        r->abort_at = vks_now_ms();
+        pthread_cond_signal(&r->cond);
+        pthread_mutex_unlock(&r->mutex);
+    }
+}
+
+
+void
+vks_rendition_finish(vks_rendition_t *r)
+{
+    vks_rendition_end(r);
+    pthread_join(r->thread, NULL);
+}
+
+
+void
+vks_rendition_free(vks_rendition_t *r)
+{
+    vks_item_t  *item, *next;
+
+    for (item = r->head; item; item = next) {
+        next = item->next;
+        vks_item_free(item);
+    }
+
+    avcodec_free_context(&r->venc);
+    avcodec_free_context(&r->aenc);
+    sws_freeContext(r->sws);
+    swr_free(&r->swr);
+
+    if (r->fifo) {
+        av_audio_fifo_free(r->fifo);
+    }
+
+    av_packet_free(&r->pkt);
+    vks_stream_info_free(r->info);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->mutex);
+    free(r->url);
+    free(r);
+}

@@ -1,0 +1,222 @@
+
+/*
+ * Unit tests: FLV tag bodies, the output timeline, the input queue and
+ * rendition parameters.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+#include "media/vks_conf.h"
+#include "media/vks_flv.h"
+#include "media/vks_queue.h"
+#include "media/vks_timeline.h"
+#include "vks_tap.h"
+
+
+static void
+test_flv(void)
+{
+    vks_flv_video_t  v;
+    vks_flv_audio_t  a;
+    uint8_t          key[] = { 0x17, 0x01, 0xff, 0xff, 0xfe, 0xaa };
+    uint8_t          seq[] = { 0x17, 0x00, 0x00, 0x00, 0x00, 0x01 };
+    uint8_t          hevc[] = { 0x1c, 0x00 };
+    uint8_t          aac[] = { 0xaf, 0x01, 0x21 };
+    uint8_t          mp3[] = { 0x2e, 0xff };
+    uint8_t          speex[] = { 0xb2, 0x00 };
+
+    ok(vks_flv_parse_video(key, sizeof(key), &v) == 0 && v.keyframe
+       && v.codec == VKS_FLV_VIDEO_AVC && v.avc_type == VKS_FLV_AVC_NALU
+       && v.cts == -2 && v.len == 1 && v.data[0] == 0xaa,
+       "AVC keyframe with negative composition time");
+    ok(vks_flv_parse_video(seq, sizeof(seq), &v) == 0
+       && v.avc_type == VKS_FLV_AVC_SEQUENCE, "AVC sequence header");
+    ok(vks_flv_parse_video(key, 3, &v) == -1, "truncated AVC header");
+    ok(vks_flv_parse_video(key, 0, &v) == -1, "empty video body");
+    ok(vks_flv_parse_video(hevc, sizeof(hevc), &v) == 0
+       && v.codec == VKS_FLV_VIDEO_HEVC
+       && strcmp(vks_flv_video_codec_name(v.codec), "hevc") == 0,
+       "non-standard HEVC is recognised by name");
+    ok(vks_flv_parse_audio(aac, sizeof(aac), &a) == 0
+       && a.format == VKS_FLV_AUDIO_AAC && a.aac_type == VKS_FLV_AAC_RAW
+       && a.channels == 2 && a.bits == 16 && a.rate == 44100 && a.len == 1,
+       "AAC raw frame");
+    ok(vks_flv_parse_audio(aac, 1, &a) == -1, "truncated AAC header");
+    ok(vks_flv_parse_audio(mp3, sizeof(mp3), &a) == 0
+       && a.format == VKS_FLV_AUDIO_MP3 && a.rate == 44100
+       && a.channels == 1, "MP3 mono 44.1 kHz");
+    ok(vks_flv_parse_audio(speex, sizeof(speex), &a) == 0
+       && a.format == VKS_FLV_AUDIO_SPEEX && a.rate == 16000
+       && a.channels == 1, "Speex is 16 kHz mono whatever the header says");
+}
+
+
+static void
+test_timeline(void)
+{
+    int             i, mono;
+    int64_t         out, prev;
+    vks_timeline_t  tl;
+
+    vks_timeline_init(&tl);
+    ok(vks_timeline_map(&tl, VKS_TRACK_VIDEO, 5000, 33) == 0,
+       "output starts at zero");
+    ok(vks_timeline_map(&tl, VKS_TRACK_AUDIO, 5010, 23) == 10,
+       "audio shares the video clock");
+    ok(vks_timeline_map(&tl, VKS_TRACK_VIDEO, 5033, 33) == 33,
+       "steady video");
+
+    /* a jump forward by an hour is bridged by one frame */
+    out = vks_timeline_map(&tl, VKS_TRACK_VIDEO, 5033 + 3600000, 33);
+    ok(out == 66, "forward jump bridged (%lld)", (long long) out);
+    out = vks_timeline_map(&tl, VKS_TRACK_AUDIO, 5033 + 3600000 + 10, 23);
+    ok(out == 76, "audio follows the same offset (%lld)", (long long) out);
+
+    /* backwards */
+    out = vks_timeline_map(&tl, VKS_TRACK_VIDEO, 100, 33);
+    ok(out == 99, "backward jump bridged (%lld)", (long long) out);
+
+    /* 32-bit wrap */
+    vks_timeline_init(&tl);
+    vks_timeline_map(&tl, VKS_TRACK_VIDEO, 0xffffffff - 40, 33);
+    prev = 0;
+    mono = 1;
+    for (i = 1; i < 5; i++) {
+        out = vks_timeline_map(&tl, VKS_TRACK_VIDEO,
+                               (uint32_t) (0xffffffffu - 40 + i * 33), 33);
+        if (out != prev + 33) {
+            mono = 0;
+        }
+        prev = out;
+    }
+    ok(mono && tl.discontinuities == 0, "timestamp wrap is seamless");
+
+    /* equal timestamps still rise */
+    vks_timeline_init(&tl);
+    vks_timeline_map(&tl, VKS_TRACK_AUDIO, 10, 23);
+    ok(vks_timeline_map(&tl, VKS_TRACK_AUDIO, 10, 23) == 1,
+       "repeated timestamp made monotonic");
+}
+
+
+static void
+test_queue(void)
+{
+    int            i, queued, dropped;
+    uint8_t        buf[1000];
+    vks_queue_t    q;
+    vks_packet_t  *p;
+
+    memset(buf, 0, sizeof(buf));
+    ok(vks_queue_init(&q, 5000) == 0, "queue init");
+
+    queued = 0;
+    for (i = 0; i < 5; i++) {
+        queued += vks_queue_push(&q, VKS_PACKET_VIDEO, i, i == 0, 0, buf,
+                                 1000) == 0;
+    }
+    ok(queued == 5, "fills to its bound");
+
+    ok(vks_queue_push(&q, VKS_PACKET_VIDEO, 5, 0, 0, buf, 1000) == 1,
+       "full: frame dropped");
+    ok(vks_queue_push(&q, VKS_PACKET_VIDEO, 6, 1, 1, buf, 10) == 0,
+       "sequence headers are never dropped");
+
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 0 && p->keyframe, "FIFO order");
+    free(p);
+    p = vks_queue_pop(&q);
+    free(p);
+
+    /* room again, but the GOP is broken: drop until the next keyframe */
+    dropped = vks_queue_push(&q, VKS_PACKET_VIDEO, 7, 0, 0, buf, 1000);
+    ok(dropped == 1, "rest of the GOP shed");
+    ok(vks_queue_push(&q, VKS_PACKET_AUDIO, 7, 0, 0, buf, 100) == 0,
+       "audio still flows while video sheds");
+    ok(vks_queue_push(&q, VKS_PACKET_VIDEO, 8, 1, 0, buf, 1000) == 0,
+       "next keyframe resumes");
+    ok(q.dropped_gops == 1 && q.dropped_packets == 2,
+       "drops counted (%llu GOPs, %llu packets)",
+       (unsigned long long) q.dropped_gops,
+       (unsigned long long) q.dropped_packets);
+
+    vks_queue_close(&q);
+    ok(vks_queue_pop(&q) == NULL, "closed queue returns NULL");
+    ok(vks_queue_push(&q, VKS_PACKET_AUDIO, 9, 0, 0, buf, 10) == 1,
+       "closed queue refuses");
+    vks_queue_destroy(&q);
+}
+
+
+static void
+test_conf(void)
+{
+    int                   w, h;
+    char                  err[256];
+    vks_rendition_conf_t  rc;
+
+    vks_rendition_conf_low(&rc);
+    ok(strcmp(rc.suffix, "_low") == 0 && rc.width == 480 && rc.crf == 23
+       && rc.maxrate == 256000 && rc.audio_bitrate == 32000
+       && strcmp(rc.preset, "veryfast") == 0
+       && strcmp(rc.tune, "zerolatency") == 0 && strcmp(rc.app, "hls") == 0,
+       "_low defaults reproduce the exec command");
+
+    vks_rendition_size(&rc, 1280, 720, &w, &h);
+    ok(w == 480 && h == 270, "1280x720 -> %dx%d", w, h);
+    vks_rendition_size(&rc, 640, 480, &w, &h);
+    ok(w == 480 && h == 360, "640x480 -> %dx%d", w, h);
+    vks_rendition_size(&rc, 1000, 562, &w, &h);
+    ok(w == 480 && h == 268, "odd height rounded down to even: %dx%d", w, h);
+
+    vks_rendition_conf_init(&rc, "_720");
+    ok(vks_rendition_conf_set(&rc, "height", "720", err, sizeof(err)) == 0,
+       "height=720");
+    vks_rendition_size(&rc, 1920, 1080, &w, &h);
+    ok(w == 1280 && h == 720, "height given: width from aspect %dx%d", w, h);
+
+    ok(vks_rendition_conf_set(&rc, "bitrate", "1.5m", err, sizeof(err)) == 0
+       && rc.bitrate == 1500000, "1.5m bitrate");
+    ok(vks_rendition_conf_set(&rc, "width", "481", err, sizeof(err)) == -1
+       && strstr(err, "\"481\"") && strstr(err, "\"width\""),
+       "odd width rejected: %s", err);
+    ok(vks_rendition_conf_set(&rc, "preset", "turbo", err, sizeof(err)) == -1
+       && strstr(err, "turbo"), "unknown preset rejected: %s", err);
+    ok(vks_rendition_conf_set(&rc, "tune", "zerolatency,film", err,
+                              sizeof(err)) == 0, "tune list");
+    ok(vks_rendition_conf_set(&rc, "profile", "high444", err, sizeof(err))
+       == -1, "4:4:4 profile refused (output is yuv420p)");
+    ok(vks_rendition_conf_set(&rc, "level", "3.1", err, sizeof(err)) == 0
+       && rc.level == 31, "level 3.1");
+    ok(vks_rendition_conf_set(&rc, "crf", "52", err, sizeof(err)) == -1,
+       "crf out of range");
+    ok(vks_rendition_conf_set(&rc, "app", "a/b", err, sizeof(err)) == -1,
+       "app with a slash refused");
+    ok(vks_rendition_conf_set(&rc, "host", "10.0.0.1:1935", err,
+                              sizeof(err)) == 0, "host:port");
+    ok(vks_rendition_conf_set(&rc, "colour", "red", err, sizeof(err)) == -1
+       && strstr(err, "unknown parameter"), "unknown key: %s", err);
+    ok(vks_parse_rate("256k") == 256000 && vks_parse_rate("k") == -1
+       && vks_parse_rate("12") == -1 && vks_parse_rate("1e99") == -1,
+       "rates");
+
+    vks_rendition_conf_init(&rc, "_src");
+    vks_rendition_conf_set(&rc, "video", "copy", err, sizeof(err));
+    ok(vks_rendition_conf_check(&rc, err, sizeof(err)) == 0, "copy is fine");
+    vks_rendition_conf_set(&rc, "width", "640", err, sizeof(err));
+    ok(vks_rendition_conf_check(&rc, err, sizeof(err)) == -1,
+       "copy cannot scale: %s", err);
+}
+
+
+int
+main(void)
+{
+    test_flv();
+    test_timeline();
+    test_queue();
+    test_conf();
+
+    return done_testing();
+}
