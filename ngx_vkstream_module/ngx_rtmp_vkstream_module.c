@@ -1,7 +1,12 @@
 
 /*
- * vkstream RTMP glue: notices accepted publishes in applications where
- * vkstream is enabled and follows them until they close.
+ * vkstream RTMP glue: starts a transcoding context for every accepted
+ * publish in applications where vkstream is enabled, feeds it the
+ * stream's audio and video messages and ends it with the publish.
+ *
+ * Only this file's event-loop code touches nginx objects; the context
+ * runs on its own threads (media/vks_transcoder.c) and reports its end
+ * through an eventfd.
  */
 
 
@@ -9,19 +14,46 @@
 #include <ngx_core.h>
 #include <ngx_rtmp.h>
 #include <ngx_rtmp_cmd_module.h>
+#include <ngx_rtmp_codec_module.h>
 #include <ngx_rtmp_live_module.h>
+#include <sys/eventfd.h>
 #include "ngx_vkstream.h"
+#include "media/vks_transcoder.h"
+
+
+#define NGX_RTMP_VKSTREAM_TICK       1000
+#define NGX_RTMP_VKSTREAM_EXIT_TICK  50
+#define NGX_RTMP_VKSTREAM_EXIT_WAIT  1500
 
 
 typedef struct {
     ngx_flag_t                enable;
+    ngx_array_t              *renditions;   /* vks_rendition_conf_t */
+    ngx_msec_t                max_gop;
+    size_t                    queue_size;
+    ngx_int_t                 nice;
+    ngx_uint_t                max_transcodes;
+    ngx_str_t                 output;
 } ngx_rtmp_vkstream_app_conf_t;
+
+
+/* Outlives the session: the context may still be flushing after close. */
+typedef struct {
+    ngx_queue_t               queue;
+    ngx_rtmp_session_t       *session;      /* NULL once closed */
+    vks_transcoder_t         *transcoder;
+    ngx_str_t                 app;
+    ngx_str_t                 name;
+    ngx_msec_t                stop_time;
+    unsigned                  stopping:1;
+} ngx_rtmp_vkstream_stream_t;
 
 
 typedef struct {
     u_char                    name[NGX_RTMP_MAX_NAME];
+    ngx_rtmp_vkstream_stream_t  *stream;
     unsigned                  publishing:1;
-    unsigned                  started:1;
+    unsigned                  refused:1;
 } ngx_rtmp_vkstream_ctx_t;
 
 
@@ -29,10 +61,31 @@ static ngx_int_t ngx_rtmp_vkstream_postconfiguration(ngx_conf_t *cf);
 static void *ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf);
 static char *ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_rtmp_vkstream_rendition(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle);
+static void ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_rtmp_publish_pt       next_publish;
 static ngx_rtmp_close_stream_pt  next_close_stream;
+
+
+/* per worker */
+static ngx_queue_t               ngx_rtmp_vkstream_streams;
+static ngx_uint_t                ngx_rtmp_vkstream_running;
+static ngx_connection_t         *ngx_rtmp_vkstream_notify_conn;
+static int                       ngx_rtmp_vkstream_notify_fd = -1;
+static ngx_event_t               ngx_rtmp_vkstream_tick;
+static u_char                   *ngx_rtmp_vkstream_buf;
+static size_t                    ngx_rtmp_vkstream_buf_size;
+
+
+static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
+    ngx_conf_check_num_bounds, 0, 19
+};
 
 
 static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
@@ -42,6 +95,48 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_RTMP_APP_CONF_OFFSET,
       offsetof(ngx_rtmp_vkstream_app_conf_t, enable),
+      NULL },
+
+    { ngx_string("vkstream_rendition"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_1MORE,
+      ngx_rtmp_vkstream_rendition,
+      NGX_RTMP_APP_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vkstream_max_gop"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, max_gop),
+      NULL },
+
+    { ngx_string("vkstream_queue_size"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, queue_size),
+      NULL },
+
+    { ngx_string("vkstream_nice"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, nice),
+      &ngx_rtmp_vkstream_nice_bounds },
+
+    { ngx_string("vkstream_max_transcodes"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, max_transcodes),
+      NULL },
+
+    { ngx_string("vkstream_output"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_rtmp_vkstream_output,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, output),
       NULL },
 
       ngx_null_command
@@ -67,14 +162,16 @@ ngx_module_t  ngx_rtmp_vkstream_module = {
     NGX_RTMP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_rtmp_vkstream_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_rtmp_vkstream_exit_process,        /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
+
+/* configuration */
 
 static void *
 ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
@@ -86,7 +183,18 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     vacf->renditions = NULL;
+     *     vacf->output = { 0, NULL };
+     */
+
     vacf->enable = NGX_CONF_UNSET;
+    vacf->max_gop = NGX_CONF_UNSET_MSEC;
+    vacf->queue_size = NGX_CONF_UNSET_SIZE;
+    vacf->nice = NGX_CONF_UNSET;
+    vacf->max_transcodes = NGX_CONF_UNSET_UINT;
 
     return vacf;
 }
@@ -98,14 +206,632 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_rtmp_vkstream_app_conf_t  *prev = parent;
     ngx_rtmp_vkstream_app_conf_t  *conf = child;
 
+    vks_rendition_conf_t  *rc;
+
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_msec_value(conf->max_gop, prev->max_gop, 10000);
+    ngx_conf_merge_size_value(conf->queue_size, prev->queue_size,
+                              16 * 1024 * 1024);
+    ngx_conf_merge_value(conf->nice, prev->nice, 5);
+    ngx_conf_merge_uint_value(conf->max_transcodes, prev->max_transcodes, 0);
+    ngx_conf_merge_str_value(conf->output, prev->output, "");
+
+    if (conf->renditions == NULL) {
+        conf->renditions = prev->renditions;
+    }
+
+    if (conf->renditions == NULL && conf->enable) {
+        /* what "exec ffmpeg ... $name_low" gives today */
+        conf->renditions = ngx_array_create(cf->pool, 1,
+                                            sizeof(vks_rendition_conf_t));
+        if (conf->renditions == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rc = ngx_array_push(conf->renditions);
+        if (rc == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        vks_rendition_conf_low(rc);
+    }
+
+    if (conf->max_gop < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_max_gop\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->queue_size < 256 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_queue_size\" must be at least 256k");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
 
 
+/* vkstream_rendition SUFFIX [key=value ...] */
+static char *
+ngx_rtmp_vkstream_rendition(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rtmp_vkstream_app_conf_t  *vacf = conf;
+
+    u_char                *eq;
+    char                   err[256], key[64], value[256];
+    size_t                 klen, vlen;
+    ngx_str_t             *args;
+    ngx_uint_t             i;
+    vks_rendition_conf_t  *rc, *other;
+
+    args = cf->args->elts;
+
+    if (args[1].len == 0 || args[1].len >= VKS_SUFFIX_LEN
+        || ngx_strlchr(args[1].data, args[1].data + args[1].len, '/')
+        || ngx_strlchr(args[1].data, args[1].data + args[1].len, '?'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_rendition\": invalid suffix \"%V\"",
+                           &args[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (vacf->renditions == NULL) {
+        vacf->renditions = ngx_array_create(cf->pool, 2,
+                                            sizeof(vks_rendition_conf_t));
+        if (vacf->renditions == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    other = vacf->renditions->elts;
+    for (i = 0; i < vacf->renditions->nelts; i++) {
+        if (ngx_strlen(other[i].suffix) == args[1].len
+            && ngx_strncmp(other[i].suffix, args[1].data, args[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"vkstream_rendition\": duplicate suffix "
+                               "\"%V\"", &args[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (vacf->renditions->nelts >= VKS_MAX_RENDITIONS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_rendition\": at most %d renditions",
+                           VKS_MAX_RENDITIONS);
+        return NGX_CONF_ERROR;
+    }
+
+    rc = ngx_array_push(vacf->renditions);
+    if (rc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(key, args[1].data, args[1].len);
+    key[args[1].len] = '\0';
+
+    if (ngx_strcmp(key, "_low") == 0) {
+        vks_rendition_conf_low(rc);
+    } else {
+        vks_rendition_conf_init(rc, key);
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        eq = ngx_strlchr(args[i].data, args[i].data + args[i].len, '=');
+        if (eq == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"vkstream_rendition\": invalid parameter "
+                               "\"%V\", expected key=value", &args[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        klen = eq - args[i].data;
+        vlen = args[i].len - klen - 1;
+
+        if (klen >= sizeof(key) || vlen >= sizeof(value)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"vkstream_rendition\": parameter \"%V\" "
+                               "too long", &args[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(key, args[i].data, klen);
+        key[klen] = '\0';
+        ngx_memcpy(value, eq + 1, vlen);
+        value[vlen] = '\0';
+
+        if (vks_rendition_conf_set(rc, key, value, err, sizeof(err)) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"vkstream_rendition\": %s", err);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (vks_rendition_conf_check(rc, err, sizeof(err)) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"vkstream_rendition\": %s",
+                           err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    ngx_str_t  *value;
+    ngx_url_t   u;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.no_port
+        || u.uri.len || value[1].len >= 128)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_output\": invalid address \"%V\", "
+                           "expected host:port", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* contexts */
+
+static void
+ngx_rtmp_vkstream_log(void *data, int level, const char *msg)
+{
+    static const ngx_uint_t  levels[] = {
+        NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
+    };
+
+    /* called from context threads too: nginx's logger only write()s */
+    ngx_log_error(levels[level & 3], ngx_cycle->log, 0, "%s", msg);
+}
+
+
+static void
+ngx_rtmp_vkstream_ended(void *data)
+{
+    uint64_t  one = 1;
+
+    /* context thread: wake the event loop to reap the context */
+    if (write(ngx_rtmp_vkstream_notify_fd, &one, sizeof(one)) < 0) {
+        /* the tick reaps it anyway */
+    }
+}
+
+
 static ngx_flag_t
-ngx_rtmp_vkstream_is_own_output(ngx_rtmp_session_t *s, u_char *args)
+ngx_rtmp_vkstream_accepted(ngx_rtmp_session_t *s)
+{
+    ngx_rtmp_live_ctx_t  *lctx;
+
+    lctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_live_module);
+
+    return lctx != NULL && lctx->publishing && lctx->stream != NULL;
+}
+
+
+static ngx_int_t
+ngx_rtmp_vkstream_output_host(ngx_rtmp_session_t *s,
+    ngx_rtmp_vkstream_app_conf_t *vacf, char *host, size_t size)
+{
+    u_char  *p;
+
+    if (vacf->output.len) {
+        p = ngx_cpymem(host, vacf->output.data,
+                       ngx_min(vacf->output.len, size - 1));
+        *p = '\0';
+        return NGX_OK;
+    }
+
+    /* where the publisher reached us is an RTMP listener of ours */
+    if (ngx_connection_local_sockaddr(s->connection, NULL, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) host;
+    p += ngx_sock_ntop(s->connection->local_sockaddr,
+                       s->connection->local_socklen, p, size - 1, 1);
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rtmp_vkstream_hints(ngx_rtmp_session_t *s, vks_transcoder_conf_t *tc)
+{
+    ngx_rtmp_codec_ctx_t  *codec;
+
+    tc->hint_video = VKS_HINT_UNKNOWN;
+    tc->hint_audio = VKS_HINT_UNKNOWN;
+    tc->hint_fps = 0;
+
+    codec = ngx_rtmp_get_module_ctx(s, ngx_rtmp_codec_module);
+    if (codec == NULL || codec->meta == NULL) {
+        return;
+    }
+
+    /* onMetaData says which tracks to expect: no waiting for the other */
+    tc->hint_video = codec->video_codec_id != 0;
+    tc->hint_audio = codec->audio_codec_id != 0;
+
+    if (codec->frame_rate > 0 && codec->frame_rate <= 120) {
+        tc->hint_fps = (double) codec->frame_rate;
+    }
+}
+
+
+static ngx_int_t
+ngx_rtmp_vkstream_push_chain(ngx_rtmp_vkstream_stream_t *st, int type,
+    uint32_t ts, ngx_chain_t *in)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_chain_t  *cl;
+
+    len = 0;
+    for (cl = in; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (len > ngx_rtmp_vkstream_buf_size) {
+        ngx_free(ngx_rtmp_vkstream_buf);
+        ngx_rtmp_vkstream_buf_size = ngx_max(len, 64 * 1024);
+        ngx_rtmp_vkstream_buf = ngx_alloc(ngx_rtmp_vkstream_buf_size,
+                                          ngx_cycle->log);
+        if (ngx_rtmp_vkstream_buf == NULL) {
+            ngx_rtmp_vkstream_buf_size = 0;
+            return NGX_ERROR;
+        }
+    }
+
+    p = ngx_rtmp_vkstream_buf;
+    for (cl = in; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    if (vks_transcoder_push(st->transcoder, type, ts, ngx_rtmp_vkstream_buf,
+                            len) < 0)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rtmp_vkstream_stream_free(ngx_rtmp_vkstream_stream_t *st)
+{
+    ngx_queue_remove(&st->queue);
+
+    if (st->transcoder) {
+        vks_transcoder_free(st->transcoder);
+    }
+
+    ngx_free(st);
+}
+
+
+static ngx_int_t
+ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
+{
+    size_t                         n;
+    ngx_uint_t                     i;
+    ngx_vkstream_conf_t           *vcf;
+    vks_rendition_conf_t          *rc;
+    vks_transcoder_conf_t         *tc;
+    ngx_rtmp_codec_ctx_t          *codec;
+    ngx_rtmp_vkstream_stream_t    *st;
+    ngx_rtmp_vkstream_app_conf_t  *vacf;
+
+    vacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_vkstream_module);
+    vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    vcf->publishes++;
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "vkstream: publish \"%V/%s\"", &s->app, ctx->name);
+
+    if (vacf->max_transcodes
+        && ngx_rtmp_vkstream_running >= vacf->max_transcodes)
+    {
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "vkstream: limit of %ui transcodes per worker reached, "
+                      "\"%V/%s\" not transcoded", vacf->max_transcodes,
+                      &s->app, ctx->name);
+        return NGX_DECLINED;
+    }
+
+    n = ngx_strlen(ctx->name);
+
+    st = ngx_calloc(sizeof(ngx_rtmp_vkstream_stream_t) + s->app.len + n,
+                    s->connection->log);
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->app.data = (u_char *) &st[1];
+    st->app.len = s->app.len;
+    ngx_memcpy(st->app.data, s->app.data, s->app.len);
+    st->name.data = st->app.data + s->app.len;
+    st->name.len = n;
+    ngx_memcpy(st->name.data, ctx->name, n);
+
+    tc = ngx_calloc(sizeof(vks_transcoder_conf_t), s->connection->log);
+    if (tc == NULL) {
+        ngx_free(st);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(tc->name, ctx->name, ngx_min(n, sizeof(tc->name) - 1));
+    ngx_memcpy(tc->marker, vcf->marker.data,
+               ngx_min(vcf->marker.len, sizeof(tc->marker) - 1));
+
+    if (ngx_rtmp_vkstream_output_host(s, vacf, tc->host, sizeof(tc->host))
+        != NGX_OK)
+    {
+        ngx_free(tc);
+        ngx_free(st);
+        return NGX_ERROR;
+    }
+
+    rc = vacf->renditions->elts;
+    for (i = 0; i < vacf->renditions->nelts; i++) {
+        tc->renditions[tc->nrenditions++] = rc[i];
+    }
+
+    tc->max_gop_ms = (int) vacf->max_gop;
+    tc->queue_bytes = vacf->queue_size;
+    tc->nice = (int) vacf->nice;
+    tc->ended = ngx_rtmp_vkstream_ended;
+    tc->log = ngx_rtmp_vkstream_log;
+
+    ngx_rtmp_vkstream_hints(s, tc);
+
+    st->transcoder = vks_transcoder_start(tc);
+    ngx_free(tc);
+
+    if (st->transcoder == NULL) {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "vkstream: cannot start transcoding \"%V/%s\"",
+                      &s->app, ctx->name);
+        ngx_free(st);
+        return NGX_ERROR;
+    }
+
+    st->session = s;
+    ctx->stream = st;
+    ngx_queue_insert_tail(&ngx_rtmp_vkstream_streams, &st->queue);
+    ngx_rtmp_vkstream_running++;
+
+    /* headers that arrived before the publish was accepted */
+    codec = ngx_rtmp_get_module_ctx(s, ngx_rtmp_codec_module);
+    if (codec) {
+        if (codec->avc_header) {
+            ngx_rtmp_vkstream_push_chain(st, VKS_PACKET_VIDEO, 0,
+                                         codec->avc_header);
+        }
+
+        if (codec->aac_header) {
+            ngx_rtmp_vkstream_push_chain(st, VKS_PACKET_AUDIO, 0,
+                                         codec->aac_header);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rtmp_vkstream_stop(ngx_rtmp_vkstream_stream_t *st)
+{
+    if (st->stopping) {
+        return;
+    }
+
+    st->stopping = 1;
+    st->session = NULL;
+    st->stop_time = ngx_current_msec;
+    ngx_rtmp_vkstream_running--;
+
+    vks_transcoder_stop(st->transcoder);
+}
+
+
+static void
+ngx_rtmp_vkstream_reap(void)
+{
+    ngx_queue_t                 *q, *next;
+    ngx_rtmp_vkstream_stream_t  *st;
+
+    for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
+         q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
+
+        if (st->stopping && vks_transcoder_ended(st->transcoder)) {
+            ngx_log_debug2(NGX_LOG_DEBUG_RTMP, ngx_cycle->log, 0,
+                           "vkstream: context \"%V/%V\" reaped",
+                           &st->app, &st->name);
+            ngx_rtmp_vkstream_stream_free(st);
+        }
+    }
+}
+
+
+static void
+ngx_rtmp_vkstream_notify_handler(ngx_event_t *ev)
+{
+    uint64_t  n;
+
+    while (read(ngx_rtmp_vkstream_notify_fd, &n, sizeof(n)) > 0) {
+        /* drain */
+    }
+
+    ngx_rtmp_vkstream_reap();
+}
+
+
+static void
+ngx_rtmp_vkstream_tick_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                 *q, *next;
+    ngx_rtmp_vkstream_stream_t  *st;
+
+    ngx_rtmp_vkstream_reap();
+
+    if (ngx_exiting) {
+        /*
+         * Reload or graceful stop: nginx-rtmp keeps publishers on the old
+         * worker for ever.  End the transcodes and let publishers
+         * reconnect to the new workers, or this worker never exits.
+         */
+        for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
+             q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
+
+            if (st->session) {
+                ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                              "vkstream: worker exiting, closing \"%V/%V\"",
+                              &st->app, &st->name);
+                ngx_rtmp_finalize_session(st->session);
+                ngx_rtmp_vkstream_stop(st);
+            }
+        }
+    }
+
+    if (ngx_exiting && ngx_queue_empty(&ngx_rtmp_vkstream_streams)) {
+        return;
+    }
+
+    /* while contexts flush on exit, this timer keeps the worker alive */
+    ev->cancelable = !ngx_exiting;
+    ngx_add_timer(ev, ngx_exiting ? NGX_RTMP_VKSTREAM_EXIT_TICK
+                                  : NGX_RTMP_VKSTREAM_TICK);
+}
+
+
+static ngx_int_t
+ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle)
+{
+    ngx_connection_t  *c;
+
+    ngx_queue_init(&ngx_rtmp_vkstream_streams);
+    vks_media_init();
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    ngx_rtmp_vkstream_notify_fd = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
+    if (ngx_rtmp_vkstream_notify_fd == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "vkstream: eventfd() failed");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ngx_rtmp_vkstream_notify_fd, cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_rtmp_vkstream_notify_handler;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
+        ngx_free_connection(c);
+        return NGX_ERROR;
+    }
+
+    ngx_rtmp_vkstream_notify_conn = c;
+
+    ngx_rtmp_vkstream_tick.handler = ngx_rtmp_vkstream_tick_handler;
+    ngx_rtmp_vkstream_tick.log = cycle->log;
+    ngx_rtmp_vkstream_tick.data = c;
+    ngx_rtmp_vkstream_tick.cancelable = 1;
+    ngx_add_timer(&ngx_rtmp_vkstream_tick, NGX_RTMP_VKSTREAM_TICK);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_msec_t                   waited;
+    ngx_queue_t                 *q;
+    ngx_rtmp_vkstream_stream_t  *st;
+
+    if (ngx_rtmp_vkstream_streams.next == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
+         q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
+        ngx_rtmp_vkstream_stop(st);
+    }
+
+    /* fast shutdown: give the outputs their end of stream, briefly */
+    for (waited = 0;
+         waited < NGX_RTMP_VKSTREAM_EXIT_WAIT
+         && !ngx_queue_empty(&ngx_rtmp_vkstream_streams);
+         waited += 20)
+    {
+        ngx_rtmp_vkstream_reap();
+        ngx_msleep(20);
+    }
+
+    ngx_rtmp_vkstream_reap();
+
+    if (!ngx_queue_empty(&ngx_rtmp_vkstream_streams)) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "vkstream: contexts still ending at exit");
+    }
+
+    if (ngx_rtmp_vkstream_notify_fd != -1) {
+        close(ngx_rtmp_vkstream_notify_fd);
+        ngx_rtmp_vkstream_notify_fd = -1;
+    }
+}
+
+
+/* hooks */
+
+static ngx_flag_t
+ngx_rtmp_vkstream_is_own_output(u_char *args)
 {
     ngx_vkstream_conf_t  *vcf;
 
@@ -128,7 +854,7 @@ ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         goto next;
     }
 
-    if (ngx_rtmp_vkstream_is_own_output(s, v->args)) {
+    if (ngx_rtmp_vkstream_is_own_output(v->args)) {
         ngx_log_debug1(NGX_LOG_DEBUG_RTMP, s->connection->log, 0,
                        "vkstream: own output \"%s\" not transcoded", v->name);
         goto next;
@@ -145,14 +871,18 @@ ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         ngx_rtmp_set_ctx(s, ctx, ngx_rtmp_vkstream_module);
     }
 
+    if (ctx->stream) {
+        ngx_rtmp_vkstream_stop(ctx->stream);
+    }
+
     ngx_memzero(ctx, sizeof(ngx_rtmp_vkstream_ctx_t));
     ngx_memcpy(ctx->name, v->name, NGX_RTMP_MAX_NAME);
     ctx->name[NGX_RTMP_MAX_NAME - 1] = '\0';
 
     /*
      * Access checks and on_publish may still refuse this publish (the
-     * latter asynchronously), so the stream counts as published only once
-     * nginx-rtmp's live module has made it active: see the media hook.
+     * latter asynchronously), so the context starts only once nginx-rtmp's
+     * live module has made the stream active: see ngx_rtmp_vkstream_av().
      */
     ctx->publishing = 1;
 
@@ -162,41 +892,37 @@ next:
 }
 
 
-static ngx_flag_t
-ngx_rtmp_vkstream_accepted(ngx_rtmp_session_t *s)
-{
-    ngx_rtmp_live_ctx_t  *lctx;
-
-    lctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_live_module);
-
-    return lctx != NULL && lctx->publishing && lctx->stream != NULL;
-}
-
-
 static ngx_int_t
 ngx_rtmp_vkstream_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
     ngx_chain_t *in)
 {
-    ngx_vkstream_conf_t      *vcf;
     ngx_rtmp_vkstream_ctx_t  *ctx;
 
     ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_vkstream_module);
-    if (ctx == NULL || !ctx->publishing) {
+    if (ctx == NULL || !ctx->publishing || ctx->refused) {
         return NGX_OK;
     }
 
-    if (!ctx->started) {
+    if (ctx->stream == NULL) {
         if (!ngx_rtmp_vkstream_accepted(s)) {
             return NGX_OK;
         }
 
-        ctx->started = 1;
+        if (ngx_rtmp_vkstream_start(s, ctx) != NGX_OK) {
+            /* the source itself goes on untouched */
+            ctx->refused = 1;
+            return NGX_OK;
+        }
+    }
 
-        vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
-        vcf->publishes++;
-
-        ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                      "vkstream: publish \"%V/%s\"", &s->app, ctx->name);
+    if (ngx_rtmp_vkstream_push_chain(ctx->stream,
+                                     h->type == NGX_RTMP_MSG_VIDEO
+                                     ? VKS_PACKET_VIDEO : VKS_PACKET_AUDIO,
+                                     h->timestamp, in)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
+                      "vkstream: out of memory queueing a message");
     }
 
     return NGX_OK;
@@ -213,16 +939,18 @@ ngx_rtmp_vkstream_close_stream(ngx_rtmp_session_t *s,
     ctx = ngx_rtmp_get_module_ctx(s, ngx_rtmp_vkstream_module);
 
     if (ctx != NULL && ctx->publishing) {
-        if (ctx->started) {
+        if (ctx->stream) {
             vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
             vcf->closes++;
 
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "vkstream: close \"%V/%s\"", &s->app, ctx->name);
+
+            ngx_rtmp_vkstream_stop(ctx->stream);
+            ctx->stream = NULL;
         }
 
         ctx->publishing = 0;
-        ctx->started = 0;
     }
 
     return next_close_stream(s, v);

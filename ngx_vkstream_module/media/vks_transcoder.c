@@ -729,6 +729,14 @@ vks_transcoder_thread(void *data)
 }
 
 
+void
+vks_media_init(void)
+{
+    /* the libraries' own chatter would go to nginx's stderr/error log */
+    av_log_set_level(AV_LOG_ERROR);
+}
+
+
 vks_transcoder_t *
 vks_transcoder_start(const vks_transcoder_conf_t *conf)
 {

@@ -51,6 +51,9 @@ typedef struct {
 typedef struct vks_transcoder_s  vks_transcoder_t;
 
 
+/* Once per process, before the first context. */
+void vks_media_init(void);
+
 vks_transcoder_t *vks_transcoder_start(const vks_transcoder_conf_t *conf);
 
 /*
