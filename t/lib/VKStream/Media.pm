@@ -41,7 +41,9 @@ sub publish {
             "sine=frequency=440:sample_rate=44100:duration=$dur"
             if $audio ne 'none';
     }
-    if ($video ne 'none') {
+    if ($video eq 'copy-input') {
+        push @cmd, '-c:v', 'copy';
+    } elsif ($video ne 'none') {
         push @cmd, '-c:v', 'libx264', '-preset', 'ultrafast',
             '-pix_fmt', $pix, '-g', $gop, '-keyint_min', $gop,
             '-sc_threshold', '0', @{ $o{vextra} // [] };
@@ -52,6 +54,8 @@ sub publish {
         push @cmd, '-c:a', 'aac', '-b:a', '64k';
     } elsif ($audio eq 'mp3') {
         push @cmd, '-c:a', 'libmp3lame', '-b:a', '64k', '-ar', '44100';
+    } elsif ($audio eq 'copy') {
+        push @cmd, '-c:a', 'copy';
     } elsif ($audio eq 'none') {
         push @cmd, '-an';
     } else {
@@ -81,9 +85,28 @@ sub stop_publisher {
     waitpid($pid, 0);
 }
 
+# A live playlist never ends, so ffprobe would follow it: probe a finished
+# copy of it (same directory, so segment names resolve).
+sub finished_copy {
+    my ($what) = @_;
+    return $what unless $what =~ /\.m3u8$/ && -f $what;
+    my $copy = $what =~ s/\.m3u8$/.probe.m3u8/r;
+    open my $in, '<', $what or return $what;
+    open my $out, '>', $copy or return $what;
+    my $ended = 0;
+    while (<$in>) {
+        $ended = 1 if /EXT-X-ENDLIST/;
+        print $out $_;
+    }
+    print $out "#EXT-X-ENDLIST\n" unless $ended;
+    close $out;
+    return $copy;
+}
+
 # ffprobe(url_or_file, extra args) -> decoded JSON (streams and format).
 sub ffprobe {
     my ($what, @extra) = @_;
+    $what = finished_copy($what);
     my $out = `ffprobe -v error -print_format json -show_streams -show_format @extra '$what' 2>/dev/null`;
     return undef if $? != 0 || $out !~ /\S/;
     return json_decode($out);
@@ -91,9 +114,12 @@ sub ffprobe {
 
 # Packet list (pts_time, flags, size, data hash) of a media file or URL.
 sub ffprobe_packets {
-    my ($what, $select) = @_;
+    my ($what, $select, $hash) = @_;
+    my $h = $hash ? '-show_data_hash MD5' : '';
+    my $e = $hash ? ',data_hash' : '';
     $select //= 'v:0';
-    my $out = `ffprobe -v error -print_format json -select_streams $select -show_packets -show_entries packet=pts_time,dts_time,flags,size,duration_time '$what' 2>/dev/null`;
+    $what = finished_copy($what);
+    my $out = `ffprobe -v error -print_format json -select_streams $select -show_packets -show_entries packet=pts_time,dts_time,flags,size,duration_time$e $h '$what' 2>/dev/null`;
     return [] if $? != 0;
     return json_decode($out)->{packets} // [];
 }
@@ -129,6 +155,58 @@ sub wait_for_file {
         sleep 0.2;
     }
     return 0;
+}
+
+1;
+
+package VKStream::Media;
+
+push @EXPORT_OK, qw(playlist_durations video_info bitrate_kbps
+                    wait_segments);
+
+# EXTINF durations of a playlist file, in order.
+sub playlist_durations {
+    my ($path) = @_;
+    open my $f, '<', $path or return ();
+    my @d;
+    while (<$f>) {
+        push @d, $1 + 0 if /^#EXTINF:([\d.]+)/;
+    }
+    return @d;
+}
+
+# Waits until a playlist lists at least $n segments.
+sub wait_segments {
+    my ($path, $n, $timeout) = @_;
+    my $end = time + ($timeout // 30);
+    while (time < $end) {
+        my @d = playlist_durations($path);
+        return scalar @d if @d >= $n;
+        sleep 0.2;
+    }
+    return 0;
+}
+
+# (video stream, audio stream) hashes of ffprobe's output for a media URL.
+sub video_info {
+    my ($what) = @_;
+    my $j = ffprobe($what) or return ();
+    my ($v) = grep { $_->{codec_type} eq 'video' } @{ $j->{streams} };
+    my ($a) = grep { $_->{codec_type} eq 'audio' } @{ $j->{streams} };
+    return ($v, $a);
+}
+
+# Average bitrate (kbit/s) of one track of a playlist, from its packets.
+sub bitrate_kbps {
+    my ($what, $select) = @_;
+    my $p = ffprobe_packets($what, $select);
+    return 0 unless @$p > 1;
+    my $bytes = 0;
+    $bytes += $_->{size} for @$p;
+    my $t0 = $p->[0]{dts_time} // $p->[0]{pts_time};
+    my $t1 = $p->[-1]{dts_time} // $p->[-1]{pts_time};
+    return 0 unless defined $t0 && defined $t1 && $t1 > $t0;
+    return $bytes * 8 / ($t1 - $t0) / 1000;
 }
 
 1;

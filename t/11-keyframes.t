@@ -1,0 +1,61 @@
+# Keyframes are aligned: _low's HLS segments end where the source's do,
+# and every rung of a ladder has the same segment durations.
+use strict;
+use warnings;
+use Test::More;
+use VKStream::Nginx;
+use VKStream::Media qw(publish stop_publisher wait_segments
+                       playlist_durations ffprobe_packets video_info);
+
+my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+    live => 'vkstream on;
+             vkstream_rendition _low;
+             vkstream_rendition _mid width=640 crf=26 maxrate=600k;
+             hls on; hls_path %%PREFIX%%/src; hls_fragment 2s;
+             hls_playlist_length 60s;',
+));
+mkdir $n->prefix . '/src';
+system('chown', 'nobody:nogroup', $n->prefix . '/src') if $> == 0;
+$n->start;
+
+# 2 s GOP at 30 fps
+my $pid = publish($n->rtmp_url('live/k'), size => '1280x720', fps => 30,
+                  gop => 60, duration => 40);
+my $low = $n->hls_dir . '/k_low.m3u8';
+my $mid = $n->hls_dir . '/k_mid.m3u8';
+my $src = $n->prefix . '/src/k.m3u8';
+
+ok(wait_segments($low, 5, 40) && wait_segments($mid, 5, 10)
+   && wait_segments($src, 5, 10), 'source, _low and _mid have 5 segments');
+stop_publisher($pid);
+sleep 1;
+
+my @s = playlist_durations($src);
+my @l = playlist_durations($low);
+my @m = playlist_durations($mid);
+note("source: @s\n_low: @l\n_mid: @m");
+
+# the last segment of each is cut by the end of the publish
+pop @s; pop @l; pop @m;
+my @full = grep { abs($_ - 2.0) < 0.05 } @l;
+ok(@l >= 4 && @full == @l, '_low segments are 2 s like the source GOP')
+    or diag("@l");
+is_deeply([ map { sprintf '%.3f', $_ } @m ], [ map { sprintf '%.3f', $_ } @l ],
+          '_mid has the same segment durations as _low');
+my $k = @s < @l ? @s : @l;
+is_deeply([ map { sprintf '%.1f', $_ } @l[0 .. $k - 1] ],
+          [ map { sprintf '%.1f', $_ } @s[0 .. $k - 1] ],
+          '_low durations equal the source\'s');
+
+# inside _low, keyframes fall every 2 s exactly, none in between
+my $p = ffprobe_packets($low, 'v:0');
+my @keys = map { $_->{pts_time} } grep { $_->{flags} =~ /K/ } @$p;
+my @gaps = map { sprintf '%.2f', $keys[$_] - $keys[$_ - 1] } 1 .. $#keys;
+ok(@gaps >= 3 && !grep({ $_ ne '2.00' } @gaps),
+   'IDR every 2.00 s in _low') or diag("gaps: @gaps");
+
+my ($v) = video_info($mid);
+is($v && $v->{width}, 640, '_mid is 640 wide');
+
+$n->stop;
+done_testing;
