@@ -821,9 +821,13 @@ ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle)
                       "vkstream: contexts still ending at exit");
     }
 
-    if (ngx_rtmp_vkstream_notify_fd != -1) {
-        close(ngx_rtmp_vkstream_notify_fd);
-        ngx_rtmp_vkstream_notify_fd = -1;
+    /* threads still ending may write to it: keep the fd until exit() */
+    if (ngx_rtmp_vkstream_notify_conn) {
+        ngx_del_event(ngx_rtmp_vkstream_notify_conn->read, NGX_READ_EVENT,
+                      0);
+        ngx_free_connection(ngx_rtmp_vkstream_notify_conn);
+        ngx_rtmp_vkstream_notify_conn->fd = (ngx_socket_t) -1;
+        ngx_rtmp_vkstream_notify_conn = NULL;
     }
 }
 

@@ -180,12 +180,20 @@ sub master_pid {
     return $pid;
 }
 
+# Worker pids; waits briefly for freshly forked workers to name themselves.
 sub worker_pids {
     my ($self) = @_;
-    my $m = $self->master_pid or return ();
-    my @w = map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $m`;
-    return grep { my $c = `cat /proc/$_/cmdline 2>/dev/null`;
-                  $c =~ /worker process/ } @w;
+    my $end = time + 3;
+    my @pids;
+    while (time < $end) {
+        my $m = $self->master_pid or return ();
+        my @w = map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $m`;
+        @pids = grep { my $c = `cat /proc/$_/cmdline 2>/dev/null`;
+                       $c =~ /worker process/ } @w;
+        last if @pids;
+        sleep 0.05;
+    }
+    return @pids;
 }
 
 sub signal {
