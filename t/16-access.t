@@ -1,0 +1,76 @@
+# Only accepted publishes are transcoded; own outputs never are; limits
+# apply; rendition directives are checked by nginx -t.
+use strict;
+use warnings;
+use Test::More;
+use VKStream::Nginx;
+use VKStream::Media qw(publish stop_publisher wait_segments);
+
+sub check_conf {
+    my (%o) = @_;
+    my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(%o));
+    return $n->check;
+}
+
+my @bad = (
+    [ 'vkstream_rendition _x width=481;', qr/"vkstream_rendition": invalid value "481" for "width"/ ],
+    [ 'vkstream_rendition _x preset=turbo;', qr/invalid value "turbo" for "preset"/ ],
+    [ 'vkstream_rendition _x colour=red;', qr/"vkstream_rendition": unknown parameter "colour"/ ],
+    [ 'vkstream_rendition _x crf;', qr/invalid parameter "crf", expected key=value/ ],
+    [ 'vkstream_rendition _x; vkstream_rendition _x;', qr/duplicate suffix "_x"/ ],
+    [ 'vkstream_rendition a/b;', qr/invalid suffix "a\/b"/ ],
+    [ 'vkstream_rendition _c video=copy width=320;', qr/video=copy cannot scale/ ],
+    [ 'vkstream_max_gop 100ms;', qr/"vkstream_max_gop" must be at least 1s/ ],
+    [ 'vkstream_nice 40;', qr/vkstream_nice.*40|value must be between/ ],
+    [ 'vkstream_output nowhere;', qr/"vkstream_output": invalid address "nowhere"/ ],
+    [ 'vkstream_queue_size 1k;', qr/"vkstream_queue_size" must be at least/ ],
+);
+for my $b (@bad) {
+    my ($ok, $out) = check_conf(live => "vkstream on; $b->[0]");
+    ok(!$ok, "rejected: $b->[0]");
+    like($out, $b->[1], 'message names directive and value');
+}
+my ($ok, $out) = check_conf(live => 'vkstream on;
+    vkstream_rendition _low; vkstream_rendition _720 height=720
+    bitrate=1500k maxrate=2m bufsize=3m preset=faster profile=main
+    level=3.1 threads=2 fps=30 audio_bitrate=96k audio_rate=48000
+    audio_channels=2 app=hls host=127.0.0.1:1935;
+    vkstream_rendition _src video=copy audio=copy;
+    vkstream_max_gop 4s; vkstream_nice 10; vkstream_max_transcodes 4;
+    vkstream_queue_size 8m; vkstream_output 127.0.0.1:1935;');
+ok($ok, 'a full ladder configuration passes') or diag($out);
+
+# A publisher refused by "deny publish" never starts a context; the
+# rendition app has vkstream on too, and still nothing transcodes _low.
+my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+    live => 'vkstream on; vkstream_max_transcodes 1;',
+    hls => 'vkstream on;',
+    apps => 'application closed { live on; vkstream on;
+                                  deny publish all; }',
+));
+$n->start;
+
+my $pid = publish($n->rtmp_url('closed/x'), size => '320x240', fps => 15,
+                  duration => 10);
+sleep 3;
+stop_publisher($pid);
+unlike($n->log_text, qr/vkstream: publish "closed\/x"/,
+       'denied publish not transcoded');
+
+my $p1 = publish($n->rtmp_url('live/one'), size => '320x240', fps => 15,
+                 gop => 15, duration => 30);
+ok(wait_segments($n->hls_dir . '/one_low.m3u8', 2, 30), 'first stream');
+ok(!-e $n->hls_dir . '/one_low_low.m3u8',
+   'own output not transcoded although the hls app has vkstream on');
+
+my $p2 = publish($n->rtmp_url('live/two'), size => '320x240', fps => 15,
+                 gop => 15, duration => 30);
+ok($n->wait_log(qr/limit of 1 transcodes per worker reached, "live\/two"/,
+                15), 'second stream over the limit is refused with a warn');
+ok(wait_segments($n->hls_dir . '/one_low.m3u8', 3, 15),
+   'first stream undisturbed');
+stop_publisher($p1);
+stop_publisher($p2);
+
+$n->stop;
+done_testing;
