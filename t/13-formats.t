@@ -74,6 +74,17 @@ ok($total > 10, "about 12 s of output across both sizes ($total s)");
 like($n->log_text, qr/new AVC sequence header/,
      'the new sequence header was seen');
 
+# A video codec we do not transcode (Sorenson H.263, FLV codec id 2): one
+# warn naming it, video skipped, audio still transcoded.
+$pid = publish($n->rtmp_url('live/h263'), size => '320x240', fps => 25,
+               video => 'flv1', duration => 20);
+ok(wait_segments("$hls/h263_low.m3u8", 2, 30), 'H.263 source: audio goes on');
+stop_publisher($pid);
+my @warns = $n->log_text =~ /\[warn\].*"h263": video codec "h263"/g;
+is(scalar @warns, 1, 'one warn naming the codec');
+is(scalar @{ ffprobe_packets("$hls/h263_low.m3u8", 'v:0') }, 0,
+   'no video from the H.263 source');
+
 $n->stop;
 done_testing;
 
@@ -101,11 +112,15 @@ sub join_flv {
     my $shift = 0;
     $shift = $_->[1] > $shift ? $_->[1] : $shift for @ta;
     $shift += 40;
+    write_tags($out, $head, @ta, map { [ $_->[0], $_->[1] + $shift, $_->[2] ] }
+                                 grep { $_->[0] != 18 } @tb);
+}
+
+sub write_tags {
+    my ($out, $head, @tags) = @_;
     open my $f, '>:raw', $out or die;
     print $f $head;
-    for my $t (@ta, map { [ $_->[0], $_->[1] + $shift, $_->[2] ] }
-                    grep { $_->[0] != 18 } @tb)
-    {
+    for my $t (@tags) {
         my ($type, $ts, $data) = @$t;
         my $size = length $data;
         print $f pack('C C n C n C C n', $type, $size >> 16, $size & 0xffff,

@@ -43,6 +43,8 @@ sub publish {
     }
     if ($video eq 'copy-input') {
         push @cmd, '-c:v', 'copy';
+    } elsif ($video eq 'flv1') {
+        push @cmd, '-c:v', 'flv', '-g', $gop;
     } elsif ($video ne 'none') {
         push @cmd, '-c:v', 'libx264', '-preset', 'ultrafast',
             '-pix_fmt', $pix, '-g', $gop, '-keyint_min', $gop,
