@@ -176,6 +176,8 @@ test_event(void)
     IS_STR(m.event_type, "story", "unknown event_type: name kept");
     IS_STR(vks_vk_event_type_name(VKS_VK_EVENT_SHARE), "share",
            "event_type_name");
+    vks_vk_message_free(&m);
+    OK(m.root == NULL, "free clears the document");
 }
 
 
@@ -289,11 +291,10 @@ test_hostile(void)
 
     many = malloc(4000 * 2 + 200);
     strcpy(many, "{\"code\":100,\"x\":");
-    memset(many + strlen(many), '[', 4000);
-    many[17 + 4000] = '\0';
-    memset(many + strlen(many), ']', 4000);
-    many[17 + 8000] = '\0';
-    strcat(many, "}");
+    i = strlen(many);
+    memset(many + i, '[', 4000);
+    memset(many + i + 4000, ']', 4000);
+    strcpy(many + i + 8000, "}");
     rc = parse(&m, many, 0);
     OK(rc == VKS_VK_EJSON || rc == VKS_VK_ESCHEMA,
        "deep nesting: rejected, no crash");
@@ -317,6 +318,7 @@ test_hostile(void)
     /* length is honoured: a NUL-free prefix of a valid message */
 
     ev = "{\"code\":300,\"service_message\":{\"service_code\":3000}}XXXX";
+    vks_vk_message_free(&m);
     rc = vks_vk_message_parse(&m, ev, strlen(ev) - 4, 0);
     IS_INT(rc, VKS_VK_OK, "length honoured (no NUL needed)");
     vks_vk_message_free(&m);
