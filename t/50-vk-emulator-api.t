@@ -145,4 +145,27 @@ for my $text (sort keys %m) {
 
 is($e->stats->{counters}{api_auth_failures}, 2, 'auth failures counted');
 
+# An API failure switched on and off.
+$e->admin(POST => '/admin/config', {api_error => 10});
+($st, $j) = $e->api(GET =>
+    '/method/streaming.getServerUrl?access_token=tok-1&v=5.199');
+is($j->{error}{error_code}, 10, 'api_error: getServerUrl fails with 10');
+$e->admin(POST => '/admin/config', {api_error => 0});
+($st, $j) = $e->api(GET =>
+    '/method/streaming.getServerUrl?access_token=tok-1&v=5.199');
+is($j->{response}{key}, 'k-1', 'api_error cleared: works again');
+
+# Key rotation: each getServerUrl hands out a new key, the old one is 1004.
+$e->admin(POST => '/admin/config', {rotate_key => \1});
+($st, $j) = $e->api(GET =>
+    '/method/streaming.getServerUrl?access_token=tok-1&v=5.199');
+my $k2 = $j->{response}{key};
+ok($k2 && $k2 ne 'k-1', 'rotate_key: a new key');
+($st, $j) = $e->api(GET => '/rules?key=k-1');
+is($j->{error}{error_code}, 1004, 'rotate_key: old key refused');
+($st, $j) = $e->api(GET => "/rules?key=$k2");
+is($j->{code}, 200, 'rotate_key: new key works, rules kept');
+is(scalar @{$j->{rules}}, 3, 'rotate_key: rules survive the new key');
+is($e->stats->{key}, $k2, 'stats show the current key');
+
 done_testing;

@@ -121,6 +121,16 @@ is($e->stats->{counters}{ws_refused}, 1, 'refusal counted');
 $wait->(sub { 0 }, 1.1);
 $c = connect_ok('after the refusal');
 
+# refuse with mode 503: an HTTP answer instead of a closed socket.
+$c->{tx}->finish(1000);
+ok($wait->(sub { $c->{finish} && $e->stats->{open} == 0 }), 'closed again');
+fault(refuse => {seconds => 1, mode => '503'});
+$r = $e->ws_connect;
+ok($wait->(sub { $r->{finish} }), 'refused (503) connection ends');
+is($r->{handshake}, 503, 'refuse mode 503: HTTP 503');
+$wait->(sub { 0 }, 1.1);
+$c = connect_ok('after the 503 refusal');
+
 # A restart with the same --cert-dir keeps the CA (nginx keeps trusting).
 my $ca = do { local (@ARGV, $/) = $e->ca; <> };
 $e->stop;
