@@ -149,6 +149,16 @@ for my $text (sort keys %m) {
 
 is($e->stats->{counters}{api_auth_failures}, 2, 'auth failures counted');
 
+# The HTTP status of rule errors is configurable: the JSON code decides.
+is($e->admin(POST => '/admin/config', {error_status => 200})->{error_status},
+   200, 'error_status set');
+($st, $j) = $e->api(DELETE => $r, {tag => 'nope'});
+is($st, 200, 'error_status 200: HTTP 200');
+is($j->{error}{error_code}, 2002, 'error_status 200: still error 2002');
+$e->admin(POST => '/admin/config', {error_status => 400});
+($st, $j) = $e->api(DELETE => $r, {tag => 'nope'});
+is($st, 400, 'error_status back to 400');
+
 # An API failure switched on and off.
 $e->admin(POST => '/admin/config', {api_error => 10});
 ($st, $j) = $e->api(GET =>
