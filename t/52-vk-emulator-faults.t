@@ -111,6 +111,17 @@ my $left = '';
 ok(!sysread($s, $left, 1), 'then EOF');
 ok($wait->(sub { $e->stats->{open} == 0 }), 'server counts it closed');
 
+# drop after_frames: whole fragments without FIN, then EOF.
+($s, $head) = $e->raw_ws;
+like($head, qr{^HTTP/1\.1 101}, 'raw client connected again');
+fault(drop => {after_frames => 3});
+my @fr;
+while (my @f = VKStream::Emulator::raw_frame($s, 3)) { push @fr, \@f }
+is(scalar @fr, 3, 'three fragments arrive');
+is_deeply([map { "$_->[0]/$_->[1]" } @fr], ['0/1', '0/0', '0/0'],
+          'text then continuations, none final');
+ok($wait->(sub { $e->stats->{open} == 0 }), 'and the connection is gone');
+
 # refuse: new connections are dropped without an answer for a while.
 $j = fault(refuse => {seconds => 1});
 ok($j->{refuse_until} > time, 'refusing');

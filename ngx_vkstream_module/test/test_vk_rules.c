@@ -48,6 +48,13 @@ test_tags(void)
            "tag: empty name refused");
     IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_FOREIGN, "a", "b", 0), -1,
            "tag: foreign kind refused");
+    n = vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "x", 999999999);
+    IS_STR(buf, "vks:g:x#999999999", "tag: largest index");
+    IS_INT(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_GLOBAL,
+           "tag: largest index decodes");
+    IS_INT(t.index, 999999999, "tag: largest index back");
+    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "x", 1000000000),
+           -1, "tag: index of 10 digits refused");
 
     /* exactly 256 bytes: "vks:s:" (6) + "a" + "/" + 248 = 256 */
 

@@ -49,6 +49,12 @@ vks_vk_tag_encode(char *buf, vks_vk_tag_kind_e kind, const char *app,
         return -1;
     }
 
+    /* the decoder reads at most 9 digits */
+
+    if (index > 999999999) {
+        return -1;
+    }
+
     num[0] = '\0';
 
     if (index > 0) {

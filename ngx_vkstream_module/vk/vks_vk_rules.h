@@ -93,7 +93,8 @@ typedef struct {
 /*
  * Writes the tag of (kind, app, name, index) into buf of size >=
  * VKS_VK_TAG_MAX + 1.  Returns its length, or -1 if it would exceed
- * VKS_VK_TAG_MAX bytes or kind is VKS_VK_TAG_FOREIGN.
+ * VKS_VK_TAG_MAX bytes, a part is empty, index is above 999999999 or kind
+ * is VKS_VK_TAG_FOREIGN.
  */
 int vks_vk_tag_encode(char *buf, vks_vk_tag_kind_e kind, const char *app,
     const char *name, unsigned index);
