@@ -142,6 +142,21 @@ is($r->{handshake}, 503, 'refuse mode 503: HTTP 503');
 $wait->(sub { 0 }, 1.1);
 $c = connect_ok('after the 503 refusal');
 
+# close: a clean close with the given code.
+$j = fault(close => {code => 1001, reason => 'going away'});
+is($j->{connections}, 1, 'close applied to one connection');
+ok($wait->(sub { $c->{finish} }), 'client sees the close');
+is_deeply($c->{finish}, [1001, 'going away'], 'close code and reason');
+
+# refuse with drop_open: the open connection is cut too.
+$c = connect_ok('before drop_open');
+$j = fault(refuse => {seconds => 0.5, drop_open => \1});
+is($j->{connections}, 1, 'drop_open cut one connection');
+ok($wait->(sub { $c->{finish} }), 'client sees the cut');
+is($c->{finish}[0], 1006, 'abnormal closure (1006) on the client');
+$wait->(sub { 0 }, 0.6);
+$c = connect_ok('after drop_open');
+
 # A restart with the same --cert-dir keeps the CA (nginx keeps trusting).
 my $ca = do { local (@ARGV, $/) = $e->ca; <> };
 $e->stop;
