@@ -11,8 +11,12 @@ binmode(Test::More->builder->$_, ":encoding(UTF-8)")
 
 my $e = VKStream::Emulator->new(args => ['--token', 'tok-1', '--key', 'k-1',
                                          '--max-rules', 5]);
-note(sprintf 'emulator started in %.3f s', $e->start_time);
-cmp_ok($e->start_time, '<', 1, 'emulator starts in under a second');
+# Under a second on an idle machine; the wall time depends on the load of
+# a shared machine, the CPU time it needs does not.
+note(sprintf 'emulator ready after %.3f s wall, %.2f s CPU',
+     $e->start_time, $e->start_cpu);
+cmp_ok($e->start_cpu, '<', 1, 'emulator needs under a second of CPU to start');
+cmp_ok($e->start_time, '<', 5, 'emulator ready within 5 s even under load');
 is($e->token, 'tok-1', 'fixed token reported');
 is($e->key, 'k-1', 'fixed key reported');
 like($e->api_url, qr{^https://127\.0\.0\.1:\d+$}, 'API is HTTPS');

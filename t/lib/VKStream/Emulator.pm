@@ -45,14 +45,28 @@ sub new {
     }
     my $self = bless {pid => $pid, pipe => $r, started => time - $t0,
                       args => \@args}, $class;
+    $self->{start_cpu} = _cpu_time($pid);
     die "vk-emulator did not start\n" unless $line =~ /^\{/;
     $self->{info} = decode_json($line);
     $self->{http} = HTTP::Tiny->new(timeout => 10);
     return $self;
 }
 
+# CPU seconds (user + system, with the openssl runs) a process has used:
+# a measure of start-up cost that does not depend on the machine's load.
+sub _cpu_time {
+    my ($pid) = @_;
+    open my $f, '<', "/proc/$pid/stat" or return undef;
+    my $stat = <$f>;
+    $stat =~ s/^.*\)\s+//s;        # after "pid (comm) "
+    my @v = split ' ', $stat;
+    my $hz = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+    return ($v[11] + $v[12] + $v[13] + $v[14]) / $hz;
+}
+
 sub info        { $_[0]{info} }
-sub start_time  { $_[0]{started} }
+sub start_time  { $_[0]{started} }          # wall seconds until ready
+sub start_cpu   { $_[0]{start_cpu} }        # CPU seconds until ready
 sub pid         { $_[0]{pid} }
 sub api_url     { $_[0]{info}{api} }
 sub admin_url   { $_[0]{info}{admin} }
