@@ -1,0 +1,343 @@
+
+/*
+ * Unit tests: vk/vks_vk_utf8, vks_vk_json and vks_vk_message, including
+ * hostile input.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk/vks_vk_utf8.h"
+#include "vk/vks_vk_message.h"
+#include "vks_vk_tap.h"
+
+
+static int
+parse(vks_vk_message_t *m, const char *s, size_t text_max)
+{
+    vks_vk_message_free(m);
+    return vks_vk_message_parse(m, s, strlen(s), text_max);
+}
+
+
+static void
+test_utf8(void)
+{
+    /* "кот" is d0 ba d0 be d1 82 */
+    const char  *kot = "\xd0\xba\xd0\xbe\xd1\x82";
+
+    OK(vks_vk_utf8_valid("", 0), "utf8: empty is valid");
+    OK(vks_vk_utf8_valid(kot, 6), "utf8: Cyrillic is valid");
+    OK(vks_vk_utf8_valid("\xf0\x9f\x98\x8a", 4), "utf8: emoji is valid");
+    OK(vks_vk_utf8_valid("a\0b", 3), "utf8: NUL byte is valid UTF-8");
+    OK(!vks_vk_utf8_valid("\xc3\x28", 2), "utf8: bad continuation");
+    OK(!vks_vk_utf8_valid("\xff", 1), "utf8: 0xff");
+    OK(!vks_vk_utf8_valid("\xc0\xaf", 2), "utf8: overlong 2-byte");
+    OK(!vks_vk_utf8_valid("\xe0\x80\xaf", 3), "utf8: overlong 3-byte");
+    OK(!vks_vk_utf8_valid("\xed\xa0\x80", 3), "utf8: surrogate");
+    OK(!vks_vk_utf8_valid("\xf4\x90\x80\x80", 4), "utf8: above U+10FFFF");
+    OK(!vks_vk_utf8_valid(kot, 5), "utf8: truncated at the end");
+    OK(!vks_vk_utf8_valid("\x80", 1), "utf8: lone continuation");
+
+    IS_INT(vks_vk_utf8_cut(kot, 6, 6), 6, "cut: fits");
+    IS_INT(vks_vk_utf8_cut(kot, 6, 100), 6, "cut: max above length");
+    IS_INT(vks_vk_utf8_cut(kot, 6, 5), 4, "cut: 5 -> 4 (boundary)");
+    IS_INT(vks_vk_utf8_cut(kot, 6, 4), 4, "cut: 4 stays");
+    IS_INT(vks_vk_utf8_cut(kot, 6, 1), 0, "cut: 1 -> 0");
+    IS_INT(vks_vk_utf8_cut("\xf0\x9f\x98\x8a" "a", 5, 3), 0,
+           "cut: inside a 4-byte char");
+    IS_INT(vks_vk_utf8_cut("abc", 3, 2), 2, "cut: ASCII");
+}
+
+
+static void
+test_json(void)
+{
+    int      rc;
+    char     err[VKS_VK_ERR_LEN];
+    json_t  *v;
+    int64_t  n;
+
+    v = json_loads("[12, 1.5, 1e300, \"-42\", \"12a\", null, 9007199254740992,"
+                   " \"1234567890123456789\"]", JSON_DECODE_INT_AS_REAL, NULL);
+    OK(v != NULL, "json: test array loads");
+    OK(vks_vk_json_int(json_array_get(v, 0), &n) == 0 && n == 12,
+       "json_int: 12");
+    OK(vks_vk_json_int(json_array_get(v, 1), &n) != 0, "json_int: 1.5 no");
+    OK(vks_vk_json_int(json_array_get(v, 2), &n) != 0, "json_int: 1e300 no");
+    OK(vks_vk_json_int(json_array_get(v, 3), &n) == 0 && n == -42,
+       "json_int: \"-42\" as string");
+    OK(vks_vk_json_int(json_array_get(v, 4), &n) != 0, "json_int: \"12a\" no");
+    OK(vks_vk_json_int(json_array_get(v, 5), &n) != 0, "json_int: null no");
+    OK(vks_vk_json_int(json_array_get(v, 6), &n) == 0
+       && n == 9007199254740992LL, "json_int: 2^53");
+    OK(vks_vk_json_int(json_array_get(v, 7), &n) != 0,
+       "json_int: 19-digit string no");
+    json_decref(v);
+
+    v = vks_vk_json_load("[1]", 3, &rc, err, sizeof(err));
+    OK(v == NULL && rc == VKS_VK_EJSON, "json_load: array is not an object");
+    v = vks_vk_json_load("{\"a\":\"\xff\"}", 8, &rc, err, sizeof(err));
+    OK(v == NULL && rc == VKS_VK_EUTF8, "json_load: invalid UTF-8 -> EUTF8");
+    IS_STR(err, "invalid UTF-8", "json_load: UTF-8 reason");
+    v = vks_vk_json_load("{\"a\":", 5, &rc, err, sizeof(err));
+    OK(v == NULL && rc == VKS_VK_EJSON, "json_load: truncated -> EJSON");
+    OK(strncmp(err, "bad JSON at ", 12) == 0, "json_load: JSON reason");
+}
+
+
+static void
+test_event(void)
+{
+    int               rc;
+    vks_vk_message_t  m;
+    const char       *ev;
+
+    memset(&m, 0, sizeof(m));
+
+    ev = "{\"code\":100,\"event\":{\"event_type\":\"post\","
+         "\"event_id\":{\"post_owner_id\":-1106,\"post_id\":1542},"
+         "\"event_url\":\"https:\\/\\/vk.com\\/wall-1106_1542\","
+         "\"text\":\"\xd0\x9c\xd0\xbe\xd0\xb9 \xd0\xba\xd0\xbe\xd1\x82<br>"
+         "&quot;\",\"action\":\"new\",\"action_time\":1629039690,"
+         "\"creation_time\":1629039686,\"attachments\":[{\"type\":\"photo\","
+         "\"photo\":{\"id\":123456789012345678901234567890}}],"
+         "\"geo\":{\"place\":{\"title\":\"x\"}},\"signer_id\":0,"
+         "\"tags\":[\"cats\",\"vks:s:live/cam1\"],\"unknown\":{\"a\":[1]},"
+         "\"author\":{\"id\":-1106,\"author_url\":\"https:\\/\\/vk.com\\/"
+         "club1106\",\"platform\":4}}}";
+
+    rc = parse(&m, ev, 0);
+    IS_INT(rc, VKS_VK_OK, "event: parses (huge number in attachments)");
+    IS_INT(m.code, 100, "event: code 100");
+    IS_INT(m.type, VKS_VK_EVENT_POST, "event: type post");
+    IS_STR(m.event_type, "post", "event: event_type string");
+    IS_INT(m.owner_id, -1106, "event: post_owner_id");
+    IS_INT(m.item_id, 1542, "event: post_id");
+    IS_INT(m.sub_id, 0, "event: no sub id");
+    IS_STR(m.url, "https://vk.com/wall-1106_1542", "event: url unescaped");
+    IS_MEM(m.text, m.text_len,
+           "\xd0\x9c\xd0\xbe\xd0\xb9 \xd0\xba\xd0\xbe\xd1\x82<br>&quot;",
+           "event: text as sent");
+    IS_INT(m.text_full_len, 23, "event: full text length");
+    IS_INT(m.action, VKS_VK_ACTION_NEW, "event: action new");
+    IS_INT(m.creation_time, 1629039686, "event: creation_time");
+    IS_INT(m.action_time, 1629039690, "event: action_time");
+    IS_INT(m.author_id, -1106, "event: author id");
+    IS_STR(m.author_url, "https://vk.com/club1106", "event: author url");
+    IS_INT(m.ntags, 2, "event: two tags");
+    IS_STR(m.tags[0], "cats", "event: tag 0");
+    IS_STR(m.tags[1], "vks:s:live/cam1", "event: tag 1");
+
+    /* cut on a UTF-8 boundary: "Мой" is 6 bytes, cutting at 5 gives 4 */
+    rc = parse(&m, ev, 5);
+    IS_INT(rc, VKS_VK_OK, "event cut: parses");
+    IS_INT(m.text_len, 4, "event cut: 5 bytes cut back to 4");
+    IS_MEM(m.text, m.text_len, "\xd0\x9c\xd0\xbe", "event cut: two letters");
+    IS_INT(m.text_full_len, 23, "event cut: full length kept");
+
+    rc = parse(&m, "{\"code\":100,\"event\":{\"event_type\":\"comment\","
+               "\"event_id\":{\"post_owner_id\":\"-5\",\"post_id\":7,"
+               "\"comment_id\":9},\"tags\":[]}}", 0);
+    IS_INT(rc, VKS_VK_OK, "comment: minimal event parses");
+    IS_INT(m.type, VKS_VK_EVENT_COMMENT, "comment: type");
+    IS_INT(m.owner_id, -5, "comment: owner id from a string");
+    IS_INT(m.sub_id, 9, "comment: comment_id");
+    IS_INT(m.ntags, 0, "comment: no tags");
+    IS_STR(m.url, "", "comment: missing url is empty");
+    IS_INT(m.text_len, 0, "comment: missing text is empty");
+    IS_INT(m.creation_time, 0, "comment: missing time is 0");
+    IS_INT(m.action, VKS_VK_ACTION_OTHER, "comment: no action");
+
+    rc = parse(&m, "{\"code\":100,\"event\":{\"event_type\":\"share\","
+               "\"event_id\":{\"post_owner_id\":1,\"post_id\":2,"
+               "\"shared_post_id\":3},\"tags\":[\"a\"],\"action\":\"restore\","
+               "\"text\":42,\"author\":\"nobody\",\"creation_time\":\"x\"}}",
+               0);
+    IS_INT(rc, VKS_VK_OK, "share: wrong-typed optional fields tolerated");
+    IS_INT(m.sub_id, 3, "share: shared_post_id");
+    IS_INT(m.action, VKS_VK_ACTION_RESTORE, "share: action restore");
+    IS_INT(m.text_len, 0, "share: numeric text ignored");
+    IS_INT(m.author_id, 0, "share: string author ignored");
+    IS_INT(m.creation_time, 0, "share: string time ignored");
+
+    rc = parse(&m, "{\"code\":100,\"event\":{\"event_type\":\"topic_post\","
+               "\"event_id\":{\"topic_owner_id\":-8,\"topic_id\":88,"
+               "\"topic_post_id\":888},\"tags\":[\"t\"]}}", 0);
+    IS_INT(rc, VKS_VK_OK, "topic_post: parses");
+    OK(m.owner_id == -8 && m.item_id == 88 && m.sub_id == 888,
+       "topic_post: topic ids");
+
+    rc = parse(&m, "{\"code\":100,\"event\":{\"event_type\":\"story\","
+               "\"event_id\":{},\"tags\":[\"t\"]}}", 0);
+    IS_INT(rc, VKS_VK_OK, "unknown event_type: accepted");
+    IS_INT(m.type, VKS_VK_EVENT_OTHER, "unknown event_type: OTHER");
+    IS_STR(m.event_type, "story", "unknown event_type: name kept");
+    IS_STR(vks_vk_event_type_name(VKS_VK_EVENT_SHARE), "share",
+           "event_type_name");
+    vks_vk_message_free(&m);
+    OK(m.root == NULL, "free clears the document");
+}
+
+
+static void
+test_service(void)
+{
+    int               rc;
+    vks_vk_message_t  m;
+
+    memset(&m, 0, sizeof(m));
+
+    rc = parse(&m, "{\"code\":300,\"service_message\":{\"message\":"
+               "\"Pong wait timeout\",\"service_code\":3001}}", 0);
+    IS_INT(rc, VKS_VK_OK, "300: parses");
+    IS_INT(m.code, 300, "300: code");
+    IS_INT(m.status, 3001, "300: service_code");
+    IS_STR(m.message, "Pong wait timeout", "300: message");
+
+    rc = parse(&m, "{\"code\":400,\"error\":{\"message\":\"Can't parse\","
+               "\"error_code\":2000}}", 0);
+    IS_INT(rc, VKS_VK_OK, "400: parses");
+    IS_INT(m.code, 400, "400: code");
+    IS_INT(m.status, 2000, "400: error_code");
+    IS_STR(m.message, "Can't parse", "400: message");
+
+    rc = parse(&m, "{\"code\":300,\"service_message\":{\"message\":\"x\"}}",
+               0);
+    IS_INT(rc, VKS_VK_ESCHEMA, "300 without service_code: schema error");
+    rc = parse(&m, "{\"code\":400,\"error\":[]}", 0);
+    IS_INT(rc, VKS_VK_ESCHEMA, "400 with an array: schema error");
+    vks_vk_message_free(&m);
+}
+
+
+static void
+test_hostile(void)
+{
+    int               rc;
+    char              big[64];
+    size_t            i;
+    vks_vk_message_t  m;
+    const char       *ev;
+    char             *many;
+
+    static const struct {
+        const char  *json;
+        int          rc;
+        const char  *name;
+    } cases[] = {
+        { "", VKS_VK_EJSON, "empty input" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",", VKS_VK_EJSON,
+          "truncated JSON" },
+        { "{\"code\":100} trailing", VKS_VK_EJSON, "trailing garbage" },
+        { "null", VKS_VK_EJSON, "top-level null" },
+        { "\"code\"", VKS_VK_EJSON, "top-level string" },
+        { "{}", VKS_VK_ESCHEMA, "no code" },
+        { "{\"code\":\"abc\"}", VKS_VK_ESCHEMA, "code is a word" },
+        { "{\"code\":1e999}", VKS_VK_EJSON, "code overflows a double" },
+        { "{\"code\":99999999999999999999999}", VKS_VK_ESCHEMA,
+          "code is a huge integer" },
+        { "{\"code\":200}", VKS_VK_ESCHEMA, "unknown code" },
+        { "{\"code\":100}", VKS_VK_ESCHEMA, "event missing" },
+        { "{\"code\":100,\"event\":[]}", VKS_VK_ESCHEMA, "event is array" },
+        { "{\"code\":100,\"event\":{\"event_id\":{},\"tags\":[]}}",
+          VKS_VK_ESCHEMA, "event_type missing" },
+        { "{\"code\":100,\"event\":{\"event_type\":7,\"event_id\":{},"
+          "\"tags\":[]}}", VKS_VK_ESCHEMA, "event_type is a number" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"tags\":[]}}",
+          VKS_VK_ESCHEMA, "event_id missing" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":5,"
+          "\"tags\":[]}}", VKS_VK_ESCHEMA, "event_id is a number" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{}}}",
+          VKS_VK_ESCHEMA, "tags missing" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{},"
+          "\"tags\":\"cats\"}}", VKS_VK_ESCHEMA, "tags is a string" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{},"
+          "\"tags\":[\"a\",1]}}", VKS_VK_ESCHEMA, "a tag is a number" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{},"
+          "\"tags\":[],\"text\":\"a\\u0000b\"}}", VKS_VK_EJSON,
+          "NUL escape in text" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{},"
+          "\"tags\":[],\"text\":\"\\ud800\"}}", VKS_VK_EJSON,
+          "lone surrogate escape" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{},"
+          "\"tags\":[],\"text\":\"\xd0\xba\xff\"}}", VKS_VK_EUTF8,
+          "invalid UTF-8 in text" },
+        { "{\"code\":100,\"event\":{\"event_type\":\"post\",\"event_id\":{},"
+          "\"tags\":[],\"text\":\"\xc0\xaf\"}}", VKS_VK_EUTF8,
+          "overlong UTF-8 in text" },
+        { NULL, 0, NULL }
+    };
+
+    memset(&m, 0, sizeof(m));
+
+    for (i = 0; cases[i].json; i++) {
+        rc = parse(&m, cases[i].json, 0);
+        IS_INT(rc, cases[i].rc, cases[i].name);
+        OK(m.err[0] != '\0', "  ... with a reason");
+    }
+
+    /* huge numbers in used fields: ignored, not fatal */
+
+    rc = parse(&m, "{\"code\":100,\"event\":{\"event_type\":\"post\","
+               "\"event_id\":{\"post_owner_id\":1e30,\"post_id\":-0.5},"
+               "\"tags\":[],\"creation_time\":18446744073709551616}}", 0);
+    IS_INT(rc, VKS_VK_OK, "huge ids: event still parses");
+    OK(m.owner_id == 0 && m.item_id == 0 && m.creation_time == 0,
+       "huge ids: read as absent");
+
+    /* deep nesting in an unknown field */
+
+    many = malloc(4000 * 2 + 200);
+    strcpy(many, "{\"code\":100,\"x\":");
+    i = strlen(many);
+    memset(many + i, '[', 4000);
+    memset(many + i + 4000, ']', 4000);
+    strcpy(many + i + 8000, "}");
+    rc = parse(&m, many, 0);
+    OK(rc == VKS_VK_EJSON || rc == VKS_VK_ESCHEMA,
+       "deep nesting: rejected, no crash");
+    free(many);
+
+    /* more tags than rules can exist */
+
+    many = malloc(400 * 4 + 200);
+    strcpy(many, "{\"code\":100,\"event\":{\"event_type\":\"post\","
+           "\"event_id\":{},\"tags\":[");
+
+    for (i = 0; i < 301; i++) {
+        strcat(many, i ? ",\"t\"" : "\"t\"");
+    }
+
+    strcat(many, "]}}");
+    rc = parse(&m, many, 0);
+    IS_INT(rc, VKS_VK_ESCHEMA, "301 tags: rejected");
+    free(many);
+
+    /* length is honoured: a NUL-free prefix of a valid message */
+
+    ev = "{\"code\":300,\"service_message\":{\"service_code\":3000}}XXXX";
+    vks_vk_message_free(&m);
+    rc = vks_vk_message_parse(&m, ev, strlen(ev) - 4, 0);
+    IS_INT(rc, VKS_VK_OK, "length honoured (no NUL needed)");
+    vks_vk_message_free(&m);
+
+    snprintf(big, sizeof(big), "{\"code\":%s}", "100.0");
+    rc = parse(&m, big, 0);
+    IS_INT(rc, VKS_VK_ESCHEMA, "code 100.0 counts as 100, event missing");
+    vks_vk_message_free(&m);
+}
+
+
+int
+main(void)
+{
+    test_utf8();
+    test_json();
+    test_event();
+    test_service();
+    test_hostile();
+
+    return tap_done();
+}
