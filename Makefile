@@ -30,7 +30,8 @@ module:
 
 $(B)/test/%: $(MOD)/test/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(B)/test
-	$(CC) $(UCFLAGS) -o $@ $< $(LIB_SRCS) $(ULDLIBS)
+	@echo "  CC    $@"
+	@$(CC) $(UCFLAGS) -o $@ $< $(LIB_SRCS) $(ULDLIBS)
 
 unit: $(TESTS)
 
