@@ -1,0 +1,60 @@
+
+/*
+ * vkstream HTTP API: declarations shared by its files (routing and
+ * directives, JSON documents, Prometheus metrics, Server-Sent Events).
+ */
+
+
+#ifndef _NGX_HTTP_VKSTREAM_H_INCLUDED_
+#define _NGX_HTTP_VKSTREAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+#include "ngx_vkstream.h"
+#include "ngx_vkstream_table.h"
+
+
+#define NGX_HTTP_VKSTREAM_MAX_BODY   32768
+
+
+typedef struct {
+    ngx_flag_t                enable;
+    ngx_str_t                 token;        /* bearer, empty: none */
+    ngx_flag_t                read_auth;    /* token for reads too */
+    ngx_str_t                 hls_url;      /* "/hls/" or absolute */
+    ngx_array_t              *variant;      /* of ngx_str_t suffixes */
+} ngx_http_vkstream_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_vkstream_module;
+
+
+/* ngx_http_vkstream_module.c */
+ngx_int_t ngx_http_vkstream_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_chain_t *out, off_t len);
+ngx_int_t ngx_http_vkstream_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *json);
+ngx_int_t ngx_http_vkstream_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message);
+
+/* ngx_http_vkstream_json.c */
+json_t *ngx_http_vkstream_json_str(u_char *data, size_t len);
+size_t ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len);
+json_t *ngx_http_vkstream_json_stream(ngx_http_request_t *r,
+    ngx_vkstream_stream_t *st, ngx_flag_t full);
+json_t *ngx_http_vkstream_json_match(ngx_vkstream_match_t *m);
+json_t *ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum);
+json_t *ngx_http_vkstream_json_event(ngx_vkstream_event_t *ev);
+json_t *ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr);
+
+/* ngx_http_vkstream_metrics.c */
+ngx_int_t ngx_http_vkstream_metrics(ngx_http_request_t *r);
+
+/* ngx_http_vkstream_sse.c */
+ngx_int_t ngx_http_vkstream_events(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_VKSTREAM_H_INCLUDED_ */
