@@ -11,6 +11,7 @@
 #include <ngx_rtmp_cmd_module.h>
 #include <ngx_rtmp_live_module.h>
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_table.h"
 
 
 typedef struct {
@@ -20,8 +21,13 @@ typedef struct {
 
 typedef struct {
     u_char                    name[NGX_RTMP_MAX_NAME];
+    ngx_str_t                 vk;          /* "vk=" publish argument */
+    ngx_uint_t                table_id;
+    ngx_queue_t               queue;       /* table streams of the worker */
+    ngx_rtmp_session_t       *session;
     unsigned                  publishing:1;
     unsigned                  started:1;
+    unsigned                  in_table:1;
 } ngx_rtmp_vkstream_ctx_t;
 
 
@@ -31,6 +37,11 @@ static char *ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent,
     void *child);
 
 
+static void ngx_rtmp_vkstream_action(ngx_uint_t id, ngx_uint_t action,
+    ngx_str_t *suffix);
+
+
+static ngx_queue_t               ngx_rtmp_vkstream_streams;
 static ngx_rtmp_publish_pt       next_publish;
 static ngx_rtmp_close_stream_pt  next_close_stream;
 
@@ -116,6 +127,47 @@ ngx_rtmp_vkstream_is_own_output(ngx_rtmp_session_t *s, u_char *args)
 }
 
 
+/* the "vk" publish argument, url-decoded: the stream's VK keywords */
+static ngx_int_t
+ngx_rtmp_vkstream_keywords(ngx_rtmp_session_t *s, u_char *args,
+    ngx_str_t *vk)
+{
+    u_char  *p, *end, *dst, *src;
+
+    for (p = args; *p; p = end + (*end == '&')) {
+        end = p;
+        while (*end && *end != '&') {
+            end++;
+        }
+
+        if (end - p < 3 || ngx_strncmp(p, "vk=", 3) != 0) {
+            continue;
+        }
+
+        vk->data = ngx_pnalloc(s->connection->pool, end - p - 3);
+        if (vk->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* decoded in a copy: later modules see the arguments unchanged */
+        ngx_memcpy(vk->data, p + 3, end - p - 3);
+
+        for (src = vk->data; src < vk->data + (end - p - 3); src++) {
+            if (*src == '+') {
+                *src = ' ';
+            }
+        }
+
+        dst = vk->data;
+        src = vk->data;
+        ngx_unescape_uri(&dst, &src, end - p - 3, 0);
+        vk->len = dst - vk->data;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 {
@@ -145,9 +197,17 @@ ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
         ngx_rtmp_set_ctx(s, ctx, ngx_rtmp_vkstream_module);
     }
 
+    if (ctx->in_table) {
+        ngx_queue_remove(&ctx->queue);
+    }
+
     ngx_memzero(ctx, sizeof(ngx_rtmp_vkstream_ctx_t));
     ngx_memcpy(ctx->name, v->name, NGX_RTMP_MAX_NAME);
     ctx->name[NGX_RTMP_MAX_NAME - 1] = '\0';
+
+    if (ngx_rtmp_vkstream_keywords(s, v->args, &ctx->vk) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /*
      * Access checks and on_publish may still refuse this publish (the
@@ -177,6 +237,7 @@ static ngx_int_t
 ngx_rtmp_vkstream_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
     ngx_chain_t *in)
 {
+    ngx_str_t                 name;
     ngx_vkstream_conf_t      *vcf;
     ngx_rtmp_vkstream_ctx_t  *ctx;
 
@@ -197,6 +258,19 @@ ngx_rtmp_vkstream_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
 
         ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                       "vkstream: publish \"%V/%s\"", &s->app, ctx->name);
+
+        name.data = ctx->name;
+        name.len = ngx_strlen(ctx->name);
+
+        if (ngx_vkstream_table_publish(&s->app, &name,
+                                       &s->connection->addr_text, &ctx->vk,
+                                       &ctx->table_id)
+            == NGX_OK)
+        {
+            ctx->session = s;
+            ctx->in_table = 1;
+            ngx_queue_insert_tail(&ngx_rtmp_vkstream_streams, &ctx->queue);
+        }
     }
 
     return NGX_OK;
@@ -219,6 +293,12 @@ ngx_rtmp_vkstream_close_stream(ngx_rtmp_session_t *s,
 
             ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
                           "vkstream: close \"%V/%s\"", &s->app, ctx->name);
+        }
+
+        if (ctx->in_table) {
+            ngx_vkstream_table_close(ctx->table_id);
+            ngx_queue_remove(&ctx->queue);
+            ctx->in_table = 0;
         }
 
         ctx->publishing = 0;
@@ -249,6 +329,9 @@ ngx_rtmp_vkstream_postconfiguration(ngx_conf_t *cf)
     }
     *h = ngx_rtmp_vkstream_av;
 
+    ngx_queue_init(&ngx_rtmp_vkstream_streams);
+    ngx_vkstream_table_set_action_handler(ngx_rtmp_vkstream_action);
+
     next_publish = ngx_rtmp_publish;
     ngx_rtmp_publish = ngx_rtmp_vkstream_publish;
 
@@ -256,4 +339,39 @@ ngx_rtmp_vkstream_postconfiguration(ngx_conf_t *cf)
     ngx_rtmp_close_stream = ngx_rtmp_vkstream_close_stream;
 
     return NGX_OK;
+}
+
+
+/* control actions from the HTTP API, for streams of this worker */
+static void
+ngx_rtmp_vkstream_action(ngx_uint_t id, ngx_uint_t action, ngx_str_t *suffix)
+{
+    ngx_queue_t              *q;
+    ngx_rtmp_vkstream_ctx_t  *ctx;
+
+    for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
+         q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_rtmp_vkstream_ctx_t, queue);
+
+        if (ctx->table_id != id) {
+            continue;
+        }
+
+        if (action == NGX_VKSTREAM_ACTION_DROP) {
+            ngx_log_error(NGX_LOG_INFO, ctx->session->connection->log, 0,
+                          "vkstream: drop \"%V/%s\" requested",
+                          &ctx->session->app, ctx->name);
+            ngx_rtmp_finalize_session(ctx->session);
+
+        } else {
+            /* renditions come with transcoding (issue 3) */
+            ngx_log_error(NGX_LOG_WARN, ctx->session->connection->log, 0,
+                          "vkstream: rendition \"%V\" action %ui ignored",
+                          suffix, action);
+        }
+
+        return;
+    }
 }
