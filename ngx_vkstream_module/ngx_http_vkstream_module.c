@@ -591,6 +591,21 @@ ngx_http_vkstream_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
 
+    /* which worker answered: the table looks the same from every one */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-VKStream-Worker");
+    h->value.len = ngx_sprintf(h->value.data, "%P", ngx_pid) - h->value.data;
+
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
@@ -901,7 +916,8 @@ ngx_http_vkstream_action(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_http_vkstream_rules_get(ngx_http_request_t *r, ngx_str_t *tag)
+ngx_http_vkstream_rules_get(ngx_http_request_t *r, ngx_str_t *tag,
+    ngx_uint_t status)
 {
     json_t                *j, *a;
     uint64_t               gen;
@@ -923,7 +939,7 @@ ngx_http_vkstream_rules_get(ngx_http_request_t *r, ngx_str_t *tag)
             if (gr[i].tag_len == tag->len
                 && ngx_memcmp(gr[i].tag, tag->data, tag->len) == 0)
             {
-                return ngx_http_vkstream_send_json(r, NGX_HTTP_OK,
+                return ngx_http_vkstream_send_json(r, status,
                                          ngx_http_vkstream_json_rule(&gr[i]));
             }
         }
@@ -1008,11 +1024,8 @@ ngx_http_vkstream_rules_post(ngx_http_request_t *r, json_t *body)
                                        "too many global rules");
     }
 
-    r->method = NGX_HTTP_GET;    /* answer with the stored rule */
-
-    rc = ngx_http_vkstream_rules_get(r, &tag);
-
-    return rc;
+    /* answer with the rule as stored */
+    return ngx_http_vkstream_rules_get(r, &tag, NGX_HTTP_CREATED);
 }
 
 
@@ -1104,14 +1117,14 @@ ngx_http_vkstream_dispatch(ngx_http_request_t *r,
             return ngx_http_vkstream_rules_delete(r, NULL);
         }
 
-        return ngx_http_vkstream_rules_get(r, NULL);
+        return ngx_http_vkstream_rules_get(r, NULL, NGX_HTTP_OK);
 
     case ngx_http_vkstream_ep_rule:
         if (r->method == NGX_HTTP_DELETE) {
             return ngx_http_vkstream_rules_delete(r, &ctx->seg[1]);
         }
 
-        return ngx_http_vkstream_rules_get(r, &ctx->seg[1]);
+        return ngx_http_vkstream_rules_get(r, &ctx->seg[1], NGX_HTTP_OK);
     }
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -16,9 +16,12 @@ static char *ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf);
 static ngx_int_t ngx_vkstream_init_process(ngx_cycle_t *cycle);
 
 
-static ngx_conf_num_bounds_t  ngx_vkstream_matches_bounds = {
-    ngx_conf_check_num_bounds, 1, 10000
-};
+static char *ngx_vkstream_check_matches(ngx_conf_t *cf, void *post,
+    void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_vkstream_matches_post =
+    ngx_vkstream_check_matches;
 
 
 static ngx_command_t  ngx_vkstream_commands[] = {
@@ -42,7 +45,7 @@ static ngx_command_t  ngx_vkstream_commands[] = {
       ngx_conf_set_num_slot,
       0,
       offsetof(ngx_vkstream_conf_t, matches),
-      &ngx_vkstream_matches_bounds },
+      &ngx_vkstream_matches_post },
 
       ngx_null_command
 };
@@ -115,6 +118,20 @@ ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(vcf->matches, 100);
 
     return ngx_vkstream_table_init_conf(cycle);
+}
+
+
+/* returned, not logged, so that nginx names the directive */
+static char *
+ngx_vkstream_check_matches(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1 || *np > 10000) {
+        return "must be between 1 and 10000";
+    }
+
+    return NGX_CONF_OK;
 }
 
 
