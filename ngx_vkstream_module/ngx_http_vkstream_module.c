@@ -695,6 +695,31 @@ ngx_http_vkstream_arg_num(ngx_http_request_t *r, char *name, ngx_int_t def,
 }
 
 
+/* a %-decoded query argument: NGX_DECLINED when absent */
+static ngx_int_t
+ngx_http_vkstream_arg_str(ngx_http_request_t *r, char *name, ngx_str_t *out)
+{
+    u_char     *dst, *src;
+    ngx_str_t   v;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    dst = ngx_pnalloc(r->pool, v.len + 1);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = dst;
+    src = v.data;
+    ngx_unescape_uri(&dst, &src, v.len, 0);
+    out->len = dst - out->data;
+
+    return NGX_OK;
+}
+
+
 static json_t *
 ngx_http_vkstream_matches_json(ngx_array_t *matches)
 {
@@ -805,11 +830,19 @@ static ngx_int_t
 ngx_http_vkstream_get_streams(ngx_http_request_t *r)
 {
     json_t                 *j, *a;
-    ngx_uint_t              i;
+    ngx_int_t               has_app, has_name;
+    ngx_str_t               app, name;
+    ngx_uint_t              i, n;
     ngx_array_t             streams;
     ngx_vkstream_stream_t  *st;
 
-    if (ngx_vkstream_table_streams(r->pool, &streams) != NGX_OK) {
+    /* ?app=&name= filter: it also reaches names that a path cannot */
+    has_app = ngx_http_vkstream_arg_str(r, "app", &app);
+    has_name = ngx_http_vkstream_arg_str(r, "name", &name);
+
+    if (has_app == NGX_ERROR || has_name == NGX_ERROR
+        || ngx_vkstream_table_streams(r->pool, &streams) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -821,11 +854,28 @@ ngx_http_vkstream_get_streams(ngx_http_request_t *r)
 
     st = streams.elts;
 
+    n = 0;
+
     for (i = 0; i < streams.nelts; i++) {
+        if (has_app == NGX_OK
+            && (app.len != st[i].app_len
+                || ngx_memcmp(app.data, st[i].app, app.len) != 0))
+        {
+            continue;
+        }
+
+        if (has_name == NGX_OK
+            && (name.len != st[i].name_len
+                || ngx_memcmp(name.data, st[i].name, name.len) != 0))
+        {
+            continue;
+        }
+
         json_array_append_new(a, ngx_http_vkstream_json_stream(r, &st[i], 0));
+        n++;
     }
 
-    json_object_set_new(j, "count", json_integer(streams.nelts));
+    json_object_set_new(j, "count", json_integer(n));
     json_object_set_new(j, "streams", a);
 
     return ngx_http_vkstream_send_json(r, NGX_HTTP_OK, j);
@@ -1032,27 +1082,22 @@ ngx_http_vkstream_rules_post(ngx_http_request_t *r, json_t *body)
 static ngx_int_t
 ngx_http_vkstream_rules_delete(ngx_http_request_t *r, ngx_str_t *tag)
 {
-    u_char     *dst, *src;
-    ngx_str_t   arg, t;
+    ngx_int_t  rc;
+    ngx_str_t  t;
 
     if (tag == NULL) {
-        if (ngx_http_arg(r, (u_char *) "tag", 3, &arg) != NGX_OK
-            || arg.len == 0)
-        {
+        rc = ngx_http_vkstream_arg_str(r, "tag", &t);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED || t.len == 0) {
             return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST,
                                            "bad_argument",
                                            "\"tag\" argument required");
         }
 
-        dst = ngx_pnalloc(r->pool, arg.len);
-        if (dst == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        t.data = dst;
-        src = arg.data;
-        ngx_unescape_uri(&dst, &src, arg.len, 0);
-        t.len = dst - t.data;
         tag = &t;
     }
 

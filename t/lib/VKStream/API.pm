@@ -23,13 +23,15 @@ our @EXPORT_OK = qw(api api_on uri_escape publish_name wait_until
 sub uri_escape {
     my ($s) = @_;
     utf8::encode($s) if utf8::is_utf8($s);
-    $s =~ s/([^A-Za-z0-9_.~-])/sprintf('%%%02X', ord $1)/ge;
+    # "." too: a client must escape a ".." name
+    $s =~ s/([^A-Za-z0-9_~-])/sprintf('%%%02X', ord $1)/ge;
     return $s;
 }
 
 # api_on(http_tiny, nginx, method, path, body, headers) -> (res, json)
 sub api_on {
     my ($ht, $n, $method, $path, $body, $headers) = @_;
+    utf8::encode($body) if defined $body && utf8::is_utf8($body);
     my $r = $ht->request($method, $n->http_url($path), {
         (defined $body ? (content => $body) : ()),
         headers => $headers // {},
