@@ -749,7 +749,6 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
 
     for (i = 0; i < n; i++) {
         r = &stats->r[i];
-        r->suffix[VKS_SUFFIX_LEN - 1] = '\0';
 
         old = -1;
 
@@ -757,17 +756,22 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
             for (j = 0; j < ngx_min(st->stats.nrenditions,
                                     VKS_MAX_RENDITIONS); j++)
             {
-                if (ngx_strcmp(st->stats.r[j].suffix, r->suffix) == 0) {
+                if (ngx_strncmp(st->stats.r[j].suffix, r->suffix,
+                                VKS_SUFFIX_LEN) == 0)
+                {
                     old = st->stats.r[j].state;
                     break;
                 }
             }
         }
 
+        /* a state change of a rendition, or a new one */
         if (old != r->state) {
             ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_RENDITION, st,
                                       (u_char *) r->suffix,
-                                      ngx_strlen(r->suffix), r->state, 0);
+                                      ngx_strnlen((u_char *) r->suffix,
+                                                  VKS_SUFFIX_LEN),
+                                      r->state, 0);
         }
     }
 
@@ -1225,7 +1229,8 @@ ngx_vkstream_table_request(ngx_str_t *app, ngx_str_t *name,
                                    VKS_MAX_RENDITIONS));
 
             for (i = 0; i < n; i++) {
-                if (ngx_strlen(st->stats.r[i].suffix) == suffix->len
+                if (ngx_strnlen((u_char *) st->stats.r[i].suffix,
+                                VKS_SUFFIX_LEN) == suffix->len
                     && ngx_strncmp(st->stats.r[i].suffix, suffix->data,
                                    suffix->len) == 0)
                 {
