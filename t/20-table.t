@@ -79,7 +79,20 @@ ok(wait_until(10, sub {
     my ($r) = api($n, 'GET', '/vkstream/streams/live/again');
     $r->{status} == 200;
 }), 'a new stream is recorded once there is room');
+
+# A reload keeps the table: new workers still list the stream.
+my @old = $n->worker_pids;
+ok($n->signal('reload'), 'reload');
+ok(wait_until(10, sub {
+    my ($r, $j) = api($n, 'GET', '/vkstream/streams/live/again');
+    my $w = $r->{headers}{'x-vkstream-worker'} // 0;
+    $r->{status} == 200 && !grep({ $_ == $w } @old) && $j->{state} eq 'live';
+}), 'a new worker answers with the stream still live');
 stop_publisher($pid);
+ok(wait_until(5, sub {
+    my (undef, $j) = api($n, 'GET', '/vkstream/streams/live/again');
+    $j->{state} eq 'ended';
+}), 'its end is recorded after the reload');
 
 $n->stop;
 done_testing;

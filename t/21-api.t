@@ -4,6 +4,8 @@ use strict;
 use warnings;
 use utf8;
 use Test::More;
+binmode Test::More->builder->$_, ':encoding(UTF-8)'
+    for qw(output failure_output todo_output);
 use HTTP::Tiny;
 use POSIX qw(WNOHANG);
 use VKStream::Nginx;

@@ -4,6 +4,8 @@
 use strict;
 use warnings;
 use Test::More;
+binmode Test::More->builder->$_, ':encoding(UTF-8)'
+    for qw(output failure_output todo_output);
 use Time::HiRes qw(time sleep);
 use VKStream::Nginx;
 use VKStream::Media qw(stop_publisher);
