@@ -112,10 +112,15 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
                                        "Last-Event-ID must be a number");
     }
 
+    (void) ngx_vkstream_table_events(0, NULL, 0, &first, &last);
+
     if (rc == NGX_DECLINED) {
         /* a new subscriber gets what happens from now on */
-        (void) ngx_vkstream_table_events(0, NULL, 0, &first, &last);
         sse->last = last;
+
+    } else if (sse->last > last) {
+        /* an id from before a restart: all we have is news to it */
+        sse->last = 0;
     }
 
     if (r->method == NGX_HTTP_HEAD) {
@@ -343,6 +348,19 @@ ngx_http_vkstream_sse_poll(ngx_event_t *ev)
     /* all sent: the last batch's buffers can go */
     if (sse->pool) {
         ngx_destroy_pool(sse->pool);
+        sse->pool = NULL;
+    }
+
+    n = ngx_vkstream_table_events(sse->last, evs,
+                                  NGX_HTTP_VKSTREAM_SSE_BATCH, &first,
+                                  &last);
+
+    if (n == 0 && ngx_current_msec - sse->written
+                  < NGX_HTTP_VKSTREAM_SSE_KEEPALIVE)
+    {
+        /* nothing to say yet */
+        ngx_add_timer(ev, NGX_HTTP_VKSTREAM_SSE_POLL);
+        return;
     }
 
     sse->pool = ngx_create_pool(4096, c->log);
@@ -351,17 +369,8 @@ ngx_http_vkstream_sse_poll(ngx_event_t *ev)
         return;
     }
 
-    n = ngx_vkstream_table_events(sse->last, evs,
-                                  NGX_HTTP_VKSTREAM_SSE_BATCH, &first,
-                                  &last);
-
     out = NULL;
     ll = &out;
-
-    if (last < sse->last) {
-        /* a client from before a restart: its ids mean nothing now */
-        sse->last = 0;
-    }
 
     if (n && evs[0].seq > sse->last + 1) {
         /* lost: older than the backlog keeps */

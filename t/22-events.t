@@ -109,6 +109,13 @@ for my $i (1 .. 40) {
 is($st->{vk}{rules}, 32, 'global rules are bounded (32)');
 is($status{409}, 40 - (32 - 5), 'the rest refused with 409');
 
+# An id from before a restart (beyond the newest): the whole backlog.
+$c = sse_open($n, '/vkstream/events', 'Last-Event-ID' => 99999999);
+@all = sse_read($c, 3, 2);
+is($all[0]{event}, 'gap', 'an id from the future starts over');
+is($all[0]{json}{from}, 1, 'from the first event');
+close $c->{sock};
+
 $c = sse_open($n, '/vkstream/events', 'Last-Event-ID' => 'abc');
 is($c->{status}, 400, 'a bad Last-Event-ID: 400');
 
