@@ -26,6 +26,7 @@ typedef struct {
     ngx_flag_t                read_auth;    /* token for reads too */
     ngx_str_t                 hls_url;      /* "/hls/" or absolute */
     ngx_array_t              *variant;      /* of ngx_str_t suffixes */
+    ngx_flag_t                test;         /* the /test/ endpoints */
 } ngx_http_vkstream_loc_conf_t;
 
 
@@ -52,6 +53,10 @@ json_t *ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr);
 
 /* ngx_http_vkstream_metrics.c */
 ngx_int_t ngx_http_vkstream_metrics(ngx_http_request_t *r);
+
+/* ngx_http_vkstream_test.c */
+ngx_int_t ngx_http_vkstream_test(ngx_http_request_t *r, ngx_str_t *seg,
+    ngx_uint_t nsegs, json_t *body);
 
 /* ngx_http_vkstream_sse.c */
 ngx_int_t ngx_http_vkstream_events(ngx_http_request_t *r);

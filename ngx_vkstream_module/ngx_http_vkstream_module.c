@@ -27,7 +27,8 @@ typedef enum {
     ngx_http_vkstream_ep_rendition,
     ngx_http_vkstream_ep_rules,
     ngx_http_vkstream_ep_rule,
-    ngx_http_vkstream_ep_global_matches
+    ngx_http_vkstream_ep_global_matches,
+    ngx_http_vkstream_ep_test
 } ngx_http_vkstream_ep_e;
 
 
@@ -44,7 +45,8 @@ typedef struct {
 static ngx_int_t ngx_http_vkstream_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vkstream_parse(ngx_http_request_t *r,
     ngx_http_vkstream_ctx_t *ctx);
-static ngx_int_t ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx);
+static ngx_int_t ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx,
+    ngx_flag_t test);
 static ngx_int_t ngx_http_vkstream_auth(ngx_http_request_t *r);
 static void ngx_http_vkstream_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vkstream_dispatch(ngx_http_request_t *r,
@@ -86,6 +88,13 @@ static ngx_command_t  ngx_http_vkstream_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vkstream_loc_conf_t, hls_url),
+      NULL },
+
+    { ngx_string("vkstream_api_test"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vkstream_loc_conf_t, test),
       NULL },
 
     { ngx_string("vkstream_api_hls_variant"),
@@ -130,9 +139,12 @@ ngx_module_t  ngx_http_vkstream_module = {
 static ngx_int_t
 ngx_http_vkstream_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_table_elt_t          *h;
-    ngx_http_vkstream_ctx_t  *ctx;
+    ngx_int_t                      rc;
+    ngx_table_elt_t               *h;
+    ngx_http_vkstream_ctx_t       *ctx;
+    ngx_http_vkstream_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vkstream_ctx_t));
     if (ctx == NULL) {
@@ -153,7 +165,7 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
                                        "not allowed; escape them");
     }
 
-    if (ngx_http_vkstream_route(ctx) != NGX_OK) {
+    if (ngx_http_vkstream_route(ctx, vlcf->test) != NGX_OK) {
         return ngx_http_vkstream_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                        "no such endpoint");
     }
@@ -182,7 +194,8 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
     if ((ctx->ep == ngx_http_vkstream_ep_keywords
          && r->method == NGX_HTTP_PUT)
         || (ctx->ep == ngx_http_vkstream_ep_rules
-            && r->method == NGX_HTTP_POST))
+            && r->method == NGX_HTTP_POST)
+        || ctx->ep == ngx_http_vkstream_ep_test)
     {
         if (r->headers_in.content_length_n > NGX_HTTP_VKSTREAM_MAX_BODY) {
             return ngx_http_vkstream_error(r,
@@ -295,7 +308,7 @@ ngx_http_vkstream_parse(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx)
+ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx, ngx_flag_t test)
 {
     ngx_uint_t   i;
     ngx_str_t   *s;
@@ -348,6 +361,15 @@ ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx)
         }
 
         return NGX_DECLINED;
+    }
+
+    if (test && ngx_http_vkstream_is(&s[0], "test")
+        && ctx->nsegs <= NGX_HTTP_VKSTREAM_MAX_SEGS)
+    {
+        ctx->ep = ngx_http_vkstream_ep_test;
+        ctx->methods = NGX_HTTP_POST;
+        ctx->allow = "POST";
+        return NGX_OK;
     }
 
     if (ctx->nsegs == 2 && ngx_http_vkstream_is(&s[0], "rules")) {
@@ -1170,6 +1192,9 @@ ngx_http_vkstream_dispatch(ngx_http_request_t *r,
         }
 
         return ngx_http_vkstream_rules_get(r, &ctx->seg[1], NGX_HTTP_OK);
+
+    case ngx_http_vkstream_ep_test:
+        return ngx_http_vkstream_test(r, ctx->seg, ctx->nsegs, body);
     }
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1194,6 +1219,7 @@ ngx_http_vkstream_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->read_auth = NGX_CONF_UNSET;
+    conf->test = NGX_CONF_UNSET;
     conf->variant = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -1208,6 +1234,7 @@ ngx_http_vkstream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_str_value(conf->token, prev->token, "");
     ngx_conf_merge_value(conf->read_auth, prev->read_auth, 0);
+    ngx_conf_merge_value(conf->test, prev->test, 0);
     ngx_conf_merge_str_value(conf->hls_url, prev->hls_url, "/hls/");
     ngx_conf_merge_ptr_value(conf->variant, prev->variant, NULL);
 
