@@ -143,7 +143,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
         }
     }
 
-    len = 4096 + nrend * ngx_http_vkstream_m_last
+    len = 8192 + nrend * ngx_http_vkstream_m_last
                  * (NGX_HTTP_VKSTREAM_LABELS_LEN + 64 + NGX_INT64_LEN);
 
     b = ngx_create_temp_buf(r->pool, len);
