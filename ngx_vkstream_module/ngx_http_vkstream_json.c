@@ -35,13 +35,19 @@ ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len)
         }
 
         if (*p >= 0xc2 && *p <= 0xdf) {
-            n = 1; min = 0x80; u = *p & 0x1f;
+            n = 1;
+            min = 0x80;
+            u = *p & 0x1f;
 
         } else if (*p >= 0xe0 && *p <= 0xef) {
-            n = 2; min = 0x800; u = *p & 0x0f;
+            n = 2;
+            min = 0x800;
+            u = *p & 0x0f;
 
         } else if (*p >= 0xf0 && *p <= 0xf4) {
-            n = 3; min = 0x10000; u = *p & 0x07;
+            n = 3;
+            min = 0x10000;
+            u = *p & 0x07;
 
         } else {
             goto bad;
@@ -70,7 +76,10 @@ ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len)
 
     bad:
 
-        *d++ = 0xef; *d++ = 0xbf; *d++ = 0xbd;
+        /* U+FFFD */
+        *d++ = 0xef;
+        *d++ = 0xbf;
+        *d++ = 0xbd;
         p++;
     }
 

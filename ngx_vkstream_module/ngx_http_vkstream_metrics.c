@@ -28,15 +28,18 @@ ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
 
     for (s = buf; s < last; s++) {
         switch (*s) {
+
         case '\\':
-            *p++ = '\\'; *p++ = '\\';
-            break;
         case '"':
-            *p++ = '\\'; *p++ = '"';
+            *p++ = '\\';
+            *p++ = *s;
             break;
+
         case '\n':
-            *p++ = '\\'; *p++ = 'n';
+            *p++ = '\\';
+            *p++ = 'n';
             break;
+
         default:
             *p++ = *s;
         }

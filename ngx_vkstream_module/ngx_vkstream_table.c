@@ -976,6 +976,11 @@ ngx_vkstream_table_add_match(ngx_str_t *tag, ngx_vkstream_match_in_t *in)
 
     ngx_shmtx_lock(&shpool->mutex);
 
+    if (sh->matches == 0) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_ERROR;
+    }
+
     st = ngx_vkstream_find_tag(sh, tag);
     ev_st = st;
 
@@ -1125,8 +1130,14 @@ ngx_vkstream_table_stream(ngx_pool_t *pool, ngx_str_t *app, ngx_str_t *name,
     ring = st->ring;
     ngx_vkstream_stream_copy(copy, st);
 
+    if (sh->matches == 0) {
+        ring = NULL;
+    }
+
     n = ngx_min(st->nmatches, sh->matches);
-    oldest = (st->match_head % sh->matches + sh->matches - n) % sh->matches;
+    oldest = ring ? (st->match_head % sh->matches + sh->matches - n)
+                    % sh->matches
+                  : 0;
 
     for (k = 0; matches != NULL && ring != NULL && k < n; k++) {
         if (matches->nelts >= limit) {
