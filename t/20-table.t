@@ -3,6 +3,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes qw(time);
 use VKStream::Nginx;
 use VKStream::Media qw(stop_publisher);
 use VKStream::API qw(api publish_name wait_until);
@@ -93,6 +94,24 @@ ok(wait_until(5, sub {
     my (undef, $j) = api($n, 'GET', '/vkstream/streams/live/again');
     $j->{state} eq 'ended';
 }), 'its end is recorded after the reload');
+
+# A worker killed with its publisher: another worker ends the entry.
+$pid = publish_name($n, 'live', 'crash', duration => 20);
+my $owner = wait_until(10, sub {
+    my ($r, $j) = api($n, 'GET', '/vkstream/streams/live/crash');
+    $r->{status} == 200 ? $j->{worker_pid} : undef;
+});
+ok($owner, 'published');
+kill 'KILL', $owner;
+my $t0 = time;
+ok(wait_until(5, sub {
+    my (undef, $j) = api($n, 'GET', '/vkstream/streams/live/crash');
+    $j->{state} eq 'ended';
+}), 'the entry of a killed worker ends');
+note(sprintf 'ended %.2f s after the kill', time - $t0);
+my ($sr) = api($n, 'GET', '/vkstream/status');
+is($sr->{status}, 200, 'the table still answers (no lock left held)');
+stop_publisher($pid);
 
 $n->stop;
 done_testing;
