@@ -1,7 +1,8 @@
 
 /*
  * vkstream HTTP API: declarations shared by its files (routing and
- * directives, JSON documents, Prometheus metrics, Server-Sent Events).
+ * directives, handlers, JSON documents, Prometheus metrics, Server-Sent
+ * Events, test endpoints).
  */
 
 
@@ -18,6 +19,36 @@
 
 
 #define NGX_HTTP_VKSTREAM_MAX_BODY   32768
+#define NGX_HTTP_VKSTREAM_MAX_SEGS   8
+
+#define NGX_HTTP_VKSTREAM_GET        (NGX_HTTP_GET|NGX_HTTP_HEAD)
+
+
+typedef enum {
+    ngx_http_vkstream_ep_status = 0,
+    ngx_http_vkstream_ep_metrics,
+    ngx_http_vkstream_ep_events,
+    ngx_http_vkstream_ep_streams,
+    ngx_http_vkstream_ep_stream,
+    ngx_http_vkstream_ep_matches,
+    ngx_http_vkstream_ep_keywords,
+    ngx_http_vkstream_ep_drop,
+    ngx_http_vkstream_ep_rendition,
+    ngx_http_vkstream_ep_rules,
+    ngx_http_vkstream_ep_rule,
+    ngx_http_vkstream_ep_global_matches,
+    ngx_http_vkstream_ep_test
+} ngx_http_vkstream_ep_e;
+
+
+typedef struct {
+    ngx_str_t                 seg[NGX_HTTP_VKSTREAM_MAX_SEGS];
+    ngx_uint_t                nsegs;
+    ngx_http_vkstream_ep_e    ep;
+    ngx_uint_t                methods;
+    const char               *allow;
+    ngx_uint_t                action;
+} ngx_http_vkstream_ctx_t;
 
 
 typedef struct {
@@ -40,6 +71,10 @@ ngx_int_t ngx_http_vkstream_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 ngx_int_t ngx_http_vkstream_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);
+
+/* ngx_http_vkstream_handlers.c */
+ngx_int_t ngx_http_vkstream_dispatch(ngx_http_request_t *r,
+    ngx_http_vkstream_ctx_t *ctx, json_t *body);
 
 /* ngx_http_vkstream_json.c */
 json_t *ngx_http_vkstream_json_str(u_char *data, size_t len);
