@@ -1,16 +1,29 @@
 
 /*
- * vkstream HTTP glue: the JSON control API.
+ * vkstream HTTP glue: the JSON control API.  This file holds the
+ * directives, the routing of paths under the location, access checks,
+ * request bodies and responses; the endpoints' handlers are in
+ * ngx_http_vkstream_handlers.c, documents are built in
+ * ngx_http_vkstream_json.c, /metrics and /events have their own files.
  */
 
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
-#include "ngx_vkstream.h"
+#include "ngx_http_vkstream.h"
 
 
+static ngx_int_t ngx_http_vkstream_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vkstream_parse(ngx_http_request_t *r,
+    ngx_http_vkstream_ctx_t *ctx);
+static ngx_int_t ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx,
+    ngx_flag_t test);
+static ngx_int_t ngx_http_vkstream_auth(ngx_http_request_t *r);
+static void ngx_http_vkstream_body_handler(ngx_http_request_t *r);
+static void *ngx_http_vkstream_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_vkstream_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
 static char *ngx_http_vkstream_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vkstream_variant(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
@@ -19,7 +32,42 @@ static ngx_command_t  ngx_http_vkstream_commands[] = {
     { ngx_string("vkstream_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_vkstream_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("vkstream_api_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vkstream_loc_conf_t, token),
+      NULL },
+
+    { ngx_string("vkstream_api_read_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vkstream_loc_conf_t, read_auth),
+      NULL },
+
+    { ngx_string("vkstream_api_hls_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vkstream_loc_conf_t, hls_url),
+      NULL },
+
+    { ngx_string("vkstream_api_test"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vkstream_loc_conf_t, test),
+      NULL },
+
+    { ngx_string("vkstream_api_hls_variant"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_vkstream_variant,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -34,8 +82,8 @@ static ngx_http_module_t  ngx_http_vkstream_module_ctx = {
     NULL,                                  /* init main configuration */
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_vkstream_create_loc_conf,     /* create location configuration */
+    ngx_http_vkstream_merge_loc_conf       /* merge location configuration */
 };
 
 
@@ -58,13 +106,79 @@ ngx_module_t  ngx_http_vkstream_module = {
 static ngx_int_t
 ngx_http_vkstream_handler(ngx_http_request_t *r)
 {
-    ngx_int_t             rc;
-    ngx_buf_t            *b;
-    ngx_chain_t           out;
-    ngx_vkstream_conf_t  *vcf;
+    ngx_int_t                      rc;
+    ngx_table_elt_t               *h;
+    ngx_http_vkstream_ctx_t       *ctx;
+    ngx_http_vkstream_loc_conf_t  *vlcf;
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return NGX_HTTP_NOT_ALLOWED;
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vkstream_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_vkstream_module);
+
+    rc = ngx_http_vkstream_parse(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST, "bad_path",
+                                       "\".\" and \"..\" segments are "
+                                       "not allowed; escape them");
+    }
+
+    if (ngx_http_vkstream_route(ctx, vlcf->test) != NGX_OK) {
+        return ngx_http_vkstream_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                       "no such endpoint");
+    }
+
+    if (!(r->method & ctx->methods)) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Allow");
+        h->value.data = (u_char *) ctx->allow;
+        h->value.len = ngx_strlen(ctx->allow);
+
+        return ngx_http_vkstream_error(r, NGX_HTTP_NOT_ALLOWED,
+                                       "method_not_allowed",
+                                       "method not allowed here");
+    }
+
+    rc = ngx_http_vkstream_auth(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if ((ctx->ep == ngx_http_vkstream_ep_keywords
+         && r->method == NGX_HTTP_PUT)
+        || (ctx->ep == ngx_http_vkstream_ep_rules
+            && r->method == NGX_HTTP_POST)
+        || ctx->ep == ngx_http_vkstream_ep_test)
+    {
+        if (r->headers_in.content_length_n > NGX_HTTP_VKSTREAM_MAX_BODY) {
+            return ngx_http_vkstream_error(r,
+                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       "body_too_large",
+                                       "request body too large");
+        }
+
+        rc = ngx_http_read_client_request_body(r,
+                                            ngx_http_vkstream_body_handler);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
     }
 
     rc = ngx_http_discard_request_body(r);
@@ -72,44 +186,587 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
+    return ngx_http_vkstream_dispatch(r, ctx, NULL);
+}
 
-    b = ngx_create_temp_buf(r->pool, 256);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+/*
+ * Splits the raw path after the location's prefix into %-decoded
+ * segments, so that a stream name may hold an escaped "/" (%2F) and an
+ * escaped ".." is just a name.  Unescaped "." and ".." are refused.
+ */
+static ngx_int_t
+ngx_http_vkstream_parse(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
+{
+    u_char                    *p, *last, *start, *dst;
+    ngx_str_t                  raw, *seg;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    raw = r->unparsed_uri;
+
+    p = ngx_strlchr(raw.data, raw.data + raw.len, '?');
+    if (p) {
+        raw.len = p - raw.data;
     }
 
-    b->last = ngx_sprintf(b->last,
-                          "{\"version\":\"" NGX_VKSTREAM_VERSION "\","
-                          "\"pid\":%P,\"publishes\":%ui,\"closes\":%ui}\n",
-                          ngx_pid, vcf->publishes, vcf->closes);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    if (raw.len >= clcf->name.len
+        && ngx_strncmp(raw.data, clcf->name.data, clcf->name.len) == 0)
+    {
+        p = raw.data + clcf->name.len;
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
+    } else {
+        /* the prefix itself was escaped: nginx has decoded it */
+        raw = r->uri;
+        p = raw.data + ngx_min(clcf->name.len, raw.len);
+    }
+
+    last = raw.data + raw.len;
+
+    while (p < last && *p == '/') {
+        p++;
+    }
+
+    ctx->nsegs = 0;
+
+    while (p < last) {
+        start = p;
+        p = ngx_strlchr(p, last, '/');
+        if (p == NULL) {
+            p = last;
+        }
+
+        if (ctx->nsegs == NGX_HTTP_VKSTREAM_MAX_SEGS) {
+            /* no endpoint has so many: the route fails */
+            ctx->nsegs++;
+            return NGX_OK;
+        }
+
+        if ((p - start == 1 && start[0] == '.')
+            || (p - start == 2 && start[0] == '.' && start[1] == '.'))
+        {
+            return NGX_DECLINED;
+        }
+
+        seg = &ctx->seg[ctx->nsegs++];
+
+        dst = ngx_pnalloc(r->pool, p - start + 1);
+        if (dst == NULL) {
+            return NGX_ERROR;
+        }
+
+        seg->data = dst;
+        ngx_unescape_uri(&dst, &start, p - start, 0);
+        seg->len = dst - seg->data;
+        *dst = '\0';
+
+        if (p < last) {
+            p++;    /* a trailing "/" adds no segment */
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+#define ngx_http_vkstream_is(s, lit)                                          \
+    ((s)->len == sizeof(lit) - 1 && ngx_strncmp((s)->data, lit, (s)->len) == 0)
+
+
+static ngx_int_t
+ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx, ngx_flag_t test)
+{
+    ngx_uint_t   i;
+    ngx_str_t   *s;
+
+    s = ctx->seg;
+
+    for (i = 0; i < ctx->nsegs && i < NGX_HTTP_VKSTREAM_MAX_SEGS; i++) {
+        if (s[i].len == 0) {
+            return NGX_DECLINED;
+        }
+    }
+
+    ctx->methods = NGX_HTTP_VKSTREAM_GET;
+    ctx->allow = "GET, HEAD";
+
+    if (ctx->nsegs == 0
+        || (ctx->nsegs == 1 && ngx_http_vkstream_is(&s[0], "status")))
+    {
+        ctx->ep = ngx_http_vkstream_ep_status;
+        return NGX_OK;
+    }
+
+    if (ctx->nsegs == 1) {
+        if (ngx_http_vkstream_is(&s[0], "metrics")) {
+            ctx->ep = ngx_http_vkstream_ep_metrics;
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[0], "events")) {
+            ctx->ep = ngx_http_vkstream_ep_events;
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[0], "streams")) {
+            ctx->ep = ngx_http_vkstream_ep_streams;
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[0], "matches")) {
+            ctx->ep = ngx_http_vkstream_ep_global_matches;
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[0], "rules")) {
+            ctx->ep = ngx_http_vkstream_ep_rules;
+            ctx->methods = NGX_HTTP_VKSTREAM_GET|NGX_HTTP_POST
+                           |NGX_HTTP_DELETE;
+            ctx->allow = "GET, HEAD, POST, DELETE";
+            return NGX_OK;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (test && ngx_http_vkstream_is(&s[0], "test")
+        && ctx->nsegs <= NGX_HTTP_VKSTREAM_MAX_SEGS)
+    {
+        ctx->ep = ngx_http_vkstream_ep_test;
+        ctx->methods = NGX_HTTP_POST;
+        ctx->allow = "POST";
+        return NGX_OK;
+    }
+
+    if (ctx->nsegs == 2 && ngx_http_vkstream_is(&s[0], "rules")) {
+        ctx->ep = ngx_http_vkstream_ep_rule;
+        ctx->methods = NGX_HTTP_VKSTREAM_GET|NGX_HTTP_DELETE;
+        ctx->allow = "GET, HEAD, DELETE";
+        return NGX_OK;
+    }
+
+    if (!ngx_http_vkstream_is(&s[0], "streams") || ctx->nsegs < 3) {
+        return NGX_DECLINED;
+    }
+
+    /* streams/{app}/{name}/... */
+
+    if (ctx->nsegs == 3) {
+        ctx->ep = ngx_http_vkstream_ep_stream;
+        return NGX_OK;
+    }
+
+    if (ctx->nsegs == 4) {
+        if (ngx_http_vkstream_is(&s[3], "matches")) {
+            ctx->ep = ngx_http_vkstream_ep_matches;
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[3], "keywords")) {
+            ctx->ep = ngx_http_vkstream_ep_keywords;
+            ctx->methods = NGX_HTTP_PUT|NGX_HTTP_DELETE;
+            ctx->allow = "PUT, DELETE";
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[3], "drop")) {
+            ctx->ep = ngx_http_vkstream_ep_drop;
+            ctx->methods = NGX_HTTP_POST;
+            ctx->allow = "POST";
+            ctx->action = NGX_VKSTREAM_ACTION_DROP;
+            return NGX_OK;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (ctx->nsegs == 6 && ngx_http_vkstream_is(&s[3], "renditions")) {
+        ctx->ep = ngx_http_vkstream_ep_rendition;
+        ctx->methods = NGX_HTTP_POST;
+        ctx->allow = "POST";
+
+        if (ngx_http_vkstream_is(&s[5], "restart")) {
+            ctx->action = NGX_VKSTREAM_ACTION_RESTART;
+            return NGX_OK;
+        }
+
+        if (ngx_http_vkstream_is(&s[5], "stop")) {
+            ctx->action = NGX_VKSTREAM_ACTION_STOP;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the time taken depends on the lengths only, not on the contents */
+static ngx_flag_t
+ngx_http_vkstream_token_eq(ngx_str_t *given, ngx_str_t *token)
+{
+    u_char      c, diff;
+    ngx_uint_t  i;
+
+    diff = (given->len != token->len);
+
+    for (i = 0; i < token->len; i++) {
+        c = (i < given->len) ? given->data[i] : 0;
+        diff |= token->data[i] ^ c;
+    }
+
+    return diff == 0;
+}
+
+
+static ngx_int_t
+ngx_http_vkstream_auth(ngx_http_request_t *r)
+{
+    ngx_str_t                      given;
+    ngx_table_elt_t               *h;
+    ngx_http_vkstream_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+
+    if (vlcf->token.len == 0) {
+        return NGX_OK;
+    }
+
+    if ((r->method & NGX_HTTP_VKSTREAM_GET) && !vlcf->read_auth) {
+        return NGX_OK;
+    }
+
+    h = r->headers_in.authorization;
+
+    if (h == NULL || h->value.len < sizeof("Bearer ") - 1
+        || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ",
+                           sizeof("Bearer ") - 1) != 0)
+    {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        ngx_str_set(&h->value, "Bearer realm=\"vkstream\"");
+
+        return ngx_http_vkstream_error(r, NGX_HTTP_UNAUTHORIZED,
+                                       "unauthorized",
+                                       "a bearer token is required");
+    }
+
+    given.data = h->value.data + sizeof("Bearer ") - 1;
+    given.len = h->value.len - (sizeof("Bearer ") - 1);
+
+    while (given.len && given.data[0] == ' ') {
+        given.data++;
+        given.len--;
+    }
+
+    if (!ngx_http_vkstream_token_eq(&given, &vlcf->token)) {
+        /* the token given is not logged: it may be a near miss */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vkstream: API request with a wrong token");
+
+        return ngx_http_vkstream_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                       "the bearer token is not valid");
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vkstream_body_handler(ngx_http_request_t *r)
+{
+    u_char                   *buf, *p;
+    off_t                     len;
+    json_t                   *json;
+    ssize_t                   n;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    json_error_t              err;
+    ngx_http_vkstream_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vkstream_module);
+
+    len = 0;
+
+    if (r->request_body) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            len += ngx_buf_size(cl->buf);
+        }
+    }
+
+    if (len > NGX_HTTP_VKSTREAM_MAX_BODY) {
+        ngx_http_finalize_request(r, ngx_http_vkstream_error(r,
+                                  NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "body_too_large",
+                                  "request body too large"));
+        return;
+    }
+
+    if (len == 0) {
+        ngx_http_finalize_request(r, ngx_http_vkstream_error(r,
+                                  NGX_HTTP_BAD_REQUEST, "bad_json",
+                                  "a JSON body is required"));
+        return;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = buf;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                ngx_http_finalize_request(r,
+                                          NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    json = json_loadb((const char *) buf, p - buf, 0, &err);
+
+    if (json == NULL) {
+        ngx_http_finalize_request(r, ngx_http_vkstream_error(r,
+                                  NGX_HTTP_BAD_REQUEST, "bad_json",
+                                  "the body is not valid JSON"));
+        return;
+    }
+
+    rc = ngx_http_vkstream_dispatch(r, ctx, json);
+
+    json_decref(json);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+ngx_int_t
+ngx_http_vkstream_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_chain_t *out, off_t len)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+    r->headers_out.content_length_n = len;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    /* which worker answered: the table looks the same from every one */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-VKStream-Worker");
+    h->value.len = ngx_sprintf(h->value.data, "%P", ngx_pid) - h->value.data;
 
     rc = ngx_http_send_header(r);
+
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
     }
 
+    return ngx_http_output_filter(r, out);
+}
+
+
+ngx_int_t
+ngx_http_vkstream_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json)
+{
+    char         *s;
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_str_t     type = ngx_string("application/json; charset=utf-8");
+    ngx_chain_t   out;
+
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    s = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(s);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, s, len);
+    *b->last++ = '\n';
+    free(s);
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
     out.buf = b;
     out.next = NULL;
 
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_vkstream_send(r, status, &type, &out, len + 1);
+}
+
+
+ngx_int_t
+ngx_http_vkstream_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    json_t  *j;
+
+    r->expect_tested = 1;     /* no "100 Continue" for a refused body */
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    j = json_pack("{s:{s:s,s:s}}", "error", "code", code,
+                  "message", message);
+
+    return ngx_http_vkstream_send_json(r, status, j);
+}
+
+
+
+static void *
+ngx_http_vkstream_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_vkstream_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_vkstream_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->token = { 0, NULL };
+     *     conf->hls_url = { 0, NULL };
+     */
+
+    conf->read_auth = NGX_CONF_UNSET;
+    conf->test = NGX_CONF_UNSET;
+    conf->variant = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_vkstream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_vkstream_loc_conf_t  *prev = parent;
+    ngx_http_vkstream_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_str_value(conf->token, prev->token, "");
+    ngx_conf_merge_value(conf->read_auth, prev->read_auth, 0);
+    ngx_conf_merge_value(conf->test, prev->test, 0);
+    ngx_conf_merge_str_value(conf->hls_url, prev->hls_url, "/hls/");
+    ngx_conf_merge_ptr_value(conf->variant, prev->variant, NULL);
+
+    if (conf->read_auth && conf->token.len == 0 && conf->enable) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_api_read_auth\" needs "
+                           "\"vkstream_api_token\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
 static char *
 ngx_http_vkstream_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_vkstream_loc_conf_t *vlcf = conf;
+
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_vkstream_handler;
+
+    vlcf->enable = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_vkstream_variant(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vkstream_loc_conf_t *vlcf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (vlcf->variant != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    vlcf->variant = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (vlcf->variant == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0 || value[i].len >= VKS_SUFFIX_LEN) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid rendition suffix \"%V\" in "
+                               "\"vkstream_api_hls_variant\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(vlcf->variant);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];    /* NUL-terminated by the parser */
+    }
 
     return NGX_CONF_OK;
 }

@@ -18,6 +18,7 @@
 #include <ngx_rtmp_live_module.h>
 #include <sys/eventfd.h>
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_table.h"
 #include "media/vks_transcoder.h"
 
 
@@ -41,16 +42,19 @@ typedef struct {
 typedef struct {
     ngx_queue_t               queue;
     ngx_rtmp_session_t       *session;      /* NULL once closed */
-    vks_transcoder_t         *transcoder;
+    vks_transcoder_t         *transcoder;   /* NULL: not transcoded */
     ngx_str_t                 app;
     ngx_str_t                 name;
     ngx_msec_t                stop_time;
+    ngx_uint_t                table_id;
+    unsigned                  in_table:1;
     unsigned                  stopping:1;
 } ngx_rtmp_vkstream_stream_t;
 
 
 typedef struct {
     u_char                    name[NGX_RTMP_MAX_NAME];
+    ngx_str_t                 keywords;     /* from the "vk" argument */
     ngx_rtmp_vkstream_stream_t  *stream;
     unsigned                  publishing:1;
     unsigned                  refused:1;
@@ -67,6 +71,8 @@ static char *ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle);
 static void ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle);
+static void ngx_rtmp_vkstream_action(ngx_uint_t id, ngx_uint_t action,
+    ngx_str_t *suffix);
 
 
 static ngx_rtmp_publish_pt       next_publish;
@@ -486,6 +492,10 @@ ngx_rtmp_vkstream_push_chain(ngx_rtmp_vkstream_stream_t *st, int type,
     size_t        len;
     ngx_chain_t  *cl;
 
+    if (st->transcoder == NULL) {
+        return NGX_OK;
+    }
+
     len = 0;
     for (cl = in; cl; cl = cl->next) {
         len += cl->buf->last - cl->buf->pos;
@@ -534,42 +544,19 @@ ngx_rtmp_vkstream_stream_free(ngx_rtmp_vkstream_stream_t *st)
 }
 
 
-static ngx_int_t
-ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
+static ngx_rtmp_vkstream_stream_t *
+ngx_rtmp_vkstream_stream_create(ngx_rtmp_session_t *s,
+    ngx_rtmp_vkstream_ctx_t *ctx)
 {
-    size_t                         n;
-    ngx_uint_t                     i;
-    ngx_vkstream_conf_t           *vcf;
-    vks_rendition_conf_t          *rc;
-    vks_transcoder_conf_t         *tc;
-    ngx_rtmp_codec_ctx_t          *codec;
-    ngx_rtmp_vkstream_stream_t    *st;
-    ngx_rtmp_vkstream_app_conf_t  *vacf;
-
-    vacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_vkstream_module);
-    vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
-
-    vcf->publishes++;
-
-    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
-                  "vkstream: publish \"%V/%s\"", &s->app, ctx->name);
-
-    if (vacf->max_transcodes
-        && ngx_rtmp_vkstream_running >= vacf->max_transcodes)
-    {
-        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
-                      "vkstream: limit of %ui transcodes per worker reached, "
-                      "\"%V/%s\" not transcoded", vacf->max_transcodes,
-                      &s->app, ctx->name);
-        return NGX_DECLINED;
-    }
+    size_t                       n;
+    ngx_rtmp_vkstream_stream_t  *st;
 
     n = ngx_strlen(ctx->name);
 
     st = ngx_calloc(sizeof(ngx_rtmp_vkstream_stream_t) + s->app.len + n,
                     s->connection->log);
     if (st == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     st->app.data = (u_char *) &st[1];
@@ -579,13 +566,52 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
     st->name.len = n;
     ngx_memcpy(st->name.data, ctx->name, n);
 
-    tc = ngx_calloc(sizeof(vks_transcoder_conf_t), s->connection->log);
-    if (tc == NULL) {
-        ngx_free(st);
-        return NGX_ERROR;
+    st->session = s;
+
+    if (ngx_vkstream_table_publish(&st->app, &st->name,
+                                   &s->connection->addr_text, &ctx->keywords,
+                                   &st->table_id)
+        == NGX_OK)
+    {
+        st->in_table = 1;
     }
 
-    ngx_memcpy(tc->name, ctx->name, ngx_min(n, sizeof(tc->name) - 1));
+    ngx_queue_insert_tail(&ngx_rtmp_vkstream_streams, &st->queue);
+
+    return st;
+}
+
+
+static vks_transcoder_t *
+ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
+    ngx_rtmp_vkstream_ctx_t *ctx)
+{
+    ngx_uint_t                     i;
+    vks_transcoder_t              *t;
+    ngx_vkstream_conf_t           *vcf;
+    vks_rendition_conf_t          *rc;
+    vks_transcoder_conf_t         *tc;
+    ngx_rtmp_vkstream_app_conf_t  *vacf;
+
+    vacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_vkstream_module);
+    vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
+
+    if (vacf->max_transcodes
+        && ngx_rtmp_vkstream_running >= vacf->max_transcodes)
+    {
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "vkstream: limit of %ui transcodes per worker reached, "
+                      "\"%V/%s\" not transcoded", vacf->max_transcodes,
+                      &s->app, ctx->name);
+        return NULL;
+    }
+
+    tc = ngx_calloc(sizeof(vks_transcoder_conf_t), s->connection->log);
+    if (tc == NULL) {
+        return NULL;
+    }
+
+    ngx_cpystrn((u_char *) tc->name, ctx->name, sizeof(tc->name));
     ngx_memcpy(tc->marker, vcf->marker.data,
                ngx_min(vcf->marker.len, sizeof(tc->marker) - 1));
 
@@ -593,8 +619,7 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
         != NGX_OK)
     {
         ngx_free(tc);
-        ngx_free(st);
-        return NGX_ERROR;
+        return NULL;
     }
 
     rc = vacf->renditions->elts;
@@ -610,20 +635,45 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
 
     ngx_rtmp_vkstream_hints(s, tc);
 
-    st->transcoder = vks_transcoder_start(tc);
+    t = vks_transcoder_start(tc);
     ngx_free(tc);
 
-    if (st->transcoder == NULL) {
+    if (t == NULL) {
         ngx_log_error(NGX_LOG_ERR, s->connection->log, 0,
                       "vkstream: cannot start transcoding \"%V/%s\"",
                       &s->app, ctx->name);
-        ngx_free(st);
+    }
+
+    return t;
+}
+
+
+static ngx_int_t
+ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
+{
+    ngx_vkstream_conf_t         *vcf;
+    ngx_rtmp_codec_ctx_t        *codec;
+    ngx_rtmp_vkstream_stream_t  *st;
+
+    vcf = ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle);
+    vcf->publishes++;
+
+    ngx_log_error(NGX_LOG_INFO, s->connection->log, 0,
+                  "vkstream: publish \"%V/%s\"", &s->app, ctx->name);
+
+    st = ngx_rtmp_vkstream_stream_create(s, ctx);
+    if (st == NULL) {
         return NGX_ERROR;
     }
 
-    st->session = s;
     ctx->stream = st;
-    ngx_queue_insert_tail(&ngx_rtmp_vkstream_streams, &st->queue);
+
+    /* an untranscoded stream is still listed, with no renditions */
+    st->transcoder = ngx_rtmp_vkstream_transcoder(s, ctx);
+    if (st->transcoder == NULL) {
+        return NGX_OK;
+    }
+
     ngx_rtmp_vkstream_running++;
 
     /* headers that arrived before the publish was accepted */
@@ -645,6 +695,26 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
 
 
 static void
+ngx_rtmp_vkstream_update_table(ngx_rtmp_vkstream_stream_t *st)
+{
+    vks_stream_stats_t  stats;
+
+    if (!st->in_table) {
+        return;
+    }
+
+    if (st->transcoder) {
+        vks_transcoder_stats(st->transcoder, &stats);
+
+    } else {
+        ngx_memzero(&stats, sizeof(vks_stream_stats_t));
+    }
+
+    ngx_vkstream_table_update(st->table_id, &stats);
+}
+
+
+static void
 ngx_rtmp_vkstream_stop(ngx_rtmp_vkstream_stream_t *st)
 {
     if (st->stopping) {
@@ -654,9 +724,17 @@ ngx_rtmp_vkstream_stop(ngx_rtmp_vkstream_stream_t *st)
     st->stopping = 1;
     st->session = NULL;
     st->stop_time = ngx_current_msec;
-    ngx_rtmp_vkstream_running--;
 
-    vks_transcoder_stop(st->transcoder);
+    if (st->in_table) {
+        ngx_rtmp_vkstream_update_table(st);
+        ngx_vkstream_table_close(st->table_id);
+        st->in_table = 0;
+    }
+
+    if (st->transcoder) {
+        ngx_rtmp_vkstream_running--;
+        vks_transcoder_stop(st->transcoder);
+    }
 }
 
 
@@ -673,7 +751,9 @@ ngx_rtmp_vkstream_reap(void)
         next = ngx_queue_next(q);
         st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
 
-        if (st->stopping && vks_transcoder_ended(st->transcoder)) {
+        if (st->stopping && (st->transcoder == NULL
+                             || vks_transcoder_ended(st->transcoder)))
+        {
             ngx_log_debug2(NGX_LOG_DEBUG_RTMP, ngx_cycle->log, 0,
                            "vkstream: context \"%V/%V\" reaped",
                            &st->app, &st->name);
@@ -703,6 +783,17 @@ ngx_rtmp_vkstream_tick_handler(ngx_event_t *ev)
     ngx_rtmp_vkstream_stream_t  *st;
 
     ngx_rtmp_vkstream_reap();
+
+    for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
+         q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
+
+        if (!st->stopping) {
+            ngx_rtmp_vkstream_update_table(st);
+        }
+    }
 
     if (ngx_exiting) {
         /*
@@ -846,6 +937,95 @@ ngx_rtmp_vkstream_is_own_output(u_char *args)
 }
 
 
+/* "vk=" publish argument: the stream's VK keywords, url-encoded */
+static ngx_int_t
+ngx_rtmp_vkstream_keywords(ngx_rtmp_session_t *s, u_char *args,
+    ngx_str_t *vk)
+{
+    u_char  *p, *end, *dst, *src;
+    size_t   len;
+
+    for (p = args; *p; p = end + (*end == '&')) {
+        end = p;
+        while (*end && *end != '&') {
+            end++;
+        }
+
+        if (end - p < 3 || ngx_strncmp(p, "vk=", 3) != 0) {
+            continue;
+        }
+
+        len = end - p - 3;
+
+        vk->data = ngx_pnalloc(s->connection->pool, len);
+        if (vk->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* decoded in a copy: later modules see the arguments unchanged */
+        ngx_memcpy(vk->data, p + 3, len);
+
+        for (src = vk->data; src < vk->data + len; src++) {
+            if (*src == '+') {
+                *src = ' ';
+            }
+        }
+
+        dst = vk->data;
+        src = vk->data;
+        ngx_unescape_uri(&dst, &src, len, 0);
+        vk->len = dst - vk->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rtmp_vkstream_action(ngx_uint_t id, ngx_uint_t action, ngx_str_t *suffix)
+{
+    u_char                       name[VKS_SUFFIX_LEN];
+    ngx_queue_t                 *q;
+    ngx_rtmp_vkstream_stream_t  *st;
+
+    for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
+         q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
+
+        if (st->stopping || !st->in_table || st->table_id != id) {
+            continue;
+        }
+
+        if (action == NGX_VKSTREAM_ACTION_DROP) {
+            ngx_log_error(NGX_LOG_INFO, st->session->connection->log, 0,
+                          "vkstream: drop \"%V/%V\" requested",
+                          &st->app, &st->name);
+            ngx_rtmp_finalize_session(st->session);
+            return;
+        }
+
+        if (st->transcoder == NULL || suffix->len >= sizeof(name)) {
+            return;
+        }
+
+        ngx_cpystrn(name, suffix->data, suffix->len + 1);
+
+        ngx_log_error(NGX_LOG_INFO, st->session->connection->log, 0,
+                      "vkstream: %s rendition \"%s\" of \"%V/%V\" "
+                      "requested",
+                      action == NGX_VKSTREAM_ACTION_STOP ? "stop" : "restart",
+                      name, &st->app, &st->name);
+
+        vks_transcoder_control(st->transcoder, (char *) name,
+                               action == NGX_VKSTREAM_ACTION_STOP
+                               ? VKS_CONTROL_STOP : VKS_CONTROL_RESTART);
+        return;
+    }
+}
+
+
 static ngx_int_t
 ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 {
@@ -882,6 +1062,10 @@ ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ngx_memzero(ctx, sizeof(ngx_rtmp_vkstream_ctx_t));
     ngx_memcpy(ctx->name, v->name, NGX_RTMP_MAX_NAME);
     ctx->name[NGX_RTMP_MAX_NAME - 1] = '\0';
+
+    if (ngx_rtmp_vkstream_keywords(s, v->args, &ctx->keywords) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     /*
      * Access checks and on_publish may still refuse this publish (the
@@ -986,6 +1170,8 @@ ngx_rtmp_vkstream_postconfiguration(ngx_conf_t *cf)
 
     next_close_stream = ngx_rtmp_close_stream;
     ngx_rtmp_close_stream = ngx_rtmp_vkstream_close_stream;
+
+    ngx_vkstream_table_set_action_handler(ngx_rtmp_vkstream_action);
 
     return NGX_OK;
 }

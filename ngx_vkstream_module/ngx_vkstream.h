@@ -27,6 +27,12 @@ typedef struct {
     ngx_str_t                 marker;       /* "vkstream_src=<hex>" */
     ngx_uint_t                publishes;    /* seen by this worker */
     ngx_uint_t                closes;
+
+    /* the stream table (ngx_vkstream_table.c) */
+    size_t                    zone_size;
+    time_t                    linger;
+    ngx_int_t                 matches;      /* per stream */
+    ngx_shm_zone_t           *zone;
 } ngx_vkstream_conf_t;
 
 

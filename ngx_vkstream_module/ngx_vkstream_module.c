@@ -1,32 +1,71 @@
 
 /*
- * vkstream core module: state that the RTMP and HTTP sides share.
+ * vkstream core module: state that the RTMP and HTTP sides share, and the
+ * directives of the shared stream table (see ngx_vkstream_table.c).
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_table.h"
 
 
 static void *ngx_vkstream_create_conf(ngx_cycle_t *cycle);
+static char *ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf);
+static ngx_int_t ngx_vkstream_init_process(ngx_cycle_t *cycle);
+
+
+static char *ngx_vkstream_check_matches(ngx_conf_t *cf, void *post,
+    void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_vkstream_matches_post =
+    ngx_vkstream_check_matches;
+
+
+static ngx_command_t  ngx_vkstream_commands[] = {
+
+    { ngx_string("vkstream_zone"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, zone_size),
+      NULL },
+
+    { ngx_string("vkstream_linger"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, linger),
+      NULL },
+
+    { ngx_string("vkstream_matches"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, matches),
+      &ngx_vkstream_matches_post },
+
+      ngx_null_command
+};
 
 
 static ngx_core_module_t  ngx_vkstream_module_ctx = {
     ngx_string("vkstream"),
     ngx_vkstream_create_conf,
-    NULL
+    ngx_vkstream_init_conf
 };
 
 
 ngx_module_t  ngx_vkstream_module = {
     NGX_MODULE_V1,
     &ngx_vkstream_module_ctx,              /* module context */
-    NULL,                                  /* module directives */
+    ngx_vkstream_commands,                 /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_vkstream_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -47,6 +86,10 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
         return NULL;
     }
 
+    vcf->zone_size = NGX_CONF_UNSET_SIZE;
+    vcf->linger = NGX_CONF_UNSET;
+    vcf->matches = NGX_CONF_UNSET;
+
     vcf->marker.len = sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1 + 16;
     vcf->marker.data = ngx_pnalloc(cycle->pool, vcf->marker.len);
     if (vcf->marker.data == NULL) {
@@ -62,6 +105,40 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
     }
 
     return vcf;
+}
+
+
+static char *
+ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf)
+{
+    ngx_vkstream_conf_t  *vcf = conf;
+
+    ngx_conf_init_size_value(vcf->zone_size, 32 * 1024 * 1024);
+    ngx_conf_init_value(vcf->linger, 60);
+    ngx_conf_init_value(vcf->matches, 100);
+
+    return ngx_vkstream_table_init_conf(cycle);
+}
+
+
+/* returned, not logged, so that nginx names the directive */
+static char *
+ngx_vkstream_check_matches(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1 || *np > 10000) {
+        return "must be between 1 and 10000";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_vkstream_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_vkstream_table_init_process(cycle);
 }
 
 

@@ -1,0 +1,100 @@
+
+/*
+ * vkstream HTTP API: declarations shared by its files (routing and
+ * directives, handlers, JSON documents, Prometheus metrics, Server-Sent
+ * Events, test endpoints).
+ */
+
+
+#ifndef _NGX_HTTP_VKSTREAM_H_INCLUDED_
+#define _NGX_HTTP_VKSTREAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+#include "ngx_vkstream.h"
+#include "ngx_vkstream_table.h"
+
+
+#define NGX_HTTP_VKSTREAM_MAX_BODY   32768
+#define NGX_HTTP_VKSTREAM_MAX_SEGS   8
+
+#define NGX_HTTP_VKSTREAM_GET        (NGX_HTTP_GET|NGX_HTTP_HEAD)
+
+
+typedef enum {
+    ngx_http_vkstream_ep_status = 0,
+    ngx_http_vkstream_ep_metrics,
+    ngx_http_vkstream_ep_events,
+    ngx_http_vkstream_ep_streams,
+    ngx_http_vkstream_ep_stream,
+    ngx_http_vkstream_ep_matches,
+    ngx_http_vkstream_ep_keywords,
+    ngx_http_vkstream_ep_drop,
+    ngx_http_vkstream_ep_rendition,
+    ngx_http_vkstream_ep_rules,
+    ngx_http_vkstream_ep_rule,
+    ngx_http_vkstream_ep_global_matches,
+    ngx_http_vkstream_ep_test
+} ngx_http_vkstream_ep_e;
+
+
+typedef struct {
+    ngx_str_t                 seg[NGX_HTTP_VKSTREAM_MAX_SEGS];
+    ngx_uint_t                nsegs;
+    ngx_http_vkstream_ep_e    ep;
+    ngx_uint_t                methods;
+    const char               *allow;
+    ngx_uint_t                action;
+} ngx_http_vkstream_ctx_t;
+
+
+typedef struct {
+    ngx_flag_t                enable;
+    ngx_str_t                 token;        /* bearer, empty: none */
+    ngx_flag_t                read_auth;    /* token for reads too */
+    ngx_str_t                 hls_url;      /* "/hls/" or absolute */
+    ngx_array_t              *variant;      /* of ngx_str_t suffixes */
+    ngx_flag_t                test;         /* the /test/ endpoints */
+} ngx_http_vkstream_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_vkstream_module;
+
+
+/* ngx_http_vkstream_module.c */
+ngx_int_t ngx_http_vkstream_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_chain_t *out, off_t len);
+ngx_int_t ngx_http_vkstream_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *json);
+ngx_int_t ngx_http_vkstream_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message);
+
+/* ngx_http_vkstream_handlers.c */
+ngx_int_t ngx_http_vkstream_dispatch(ngx_http_request_t *r,
+    ngx_http_vkstream_ctx_t *ctx, json_t *body);
+
+/* ngx_http_vkstream_json.c */
+json_t *ngx_http_vkstream_json_str(u_char *data, size_t len);
+size_t ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len);
+json_t *ngx_http_vkstream_json_stream(ngx_http_request_t *r,
+    ngx_vkstream_stream_t *st, ngx_flag_t full);
+json_t *ngx_http_vkstream_json_match(ngx_vkstream_match_t *m);
+json_t *ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum);
+json_t *ngx_http_vkstream_json_event(ngx_vkstream_event_t *ev);
+json_t *ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr);
+
+/* ngx_http_vkstream_metrics.c */
+ngx_int_t ngx_http_vkstream_metrics(ngx_http_request_t *r);
+
+/* ngx_http_vkstream_test.c */
+ngx_int_t ngx_http_vkstream_test(ngx_http_request_t *r, ngx_str_t *seg,
+    ngx_uint_t nsegs, json_t *body);
+
+/* ngx_http_vkstream_sse.c */
+ngx_int_t ngx_http_vkstream_events(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_VKSTREAM_H_INCLUDED_ */

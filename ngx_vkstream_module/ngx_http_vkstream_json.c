@@ -1,0 +1,523 @@
+
+/*
+ * vkstream HTTP API: JSON documents built with jansson from copies of the
+ * stream table.  Field names are documented in README.md ("HTTP API").
+ */
+
+
+#include "ngx_http_vkstream.h"
+
+
+static json_t *ngx_http_vkstream_hls_url(ngx_http_request_t *r,
+    ngx_str_t *name, u_char *suffix, size_t slen);
+
+
+/*
+ * Stream names are whatever the publisher sent: replace bytes that are not
+ * UTF-8 with U+FFFD so that the document stays valid JSON.  dst must have
+ * room for 3 * len bytes.
+ */
+size_t
+ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len)
+{
+    u_char      *d, *p, *last;
+    uint32_t     u, min;
+    ngx_uint_t   k, n;
+
+    d = dst;
+    last = src + len;
+
+    for (p = src; p < last; /* void */) {
+
+        if (*p < 0x80) {
+            *d++ = *p++;
+            continue;
+        }
+
+        if (*p >= 0xc2 && *p <= 0xdf) {
+            n = 1;
+            min = 0x80;
+            u = *p & 0x1f;
+
+        } else if (*p >= 0xe0 && *p <= 0xef) {
+            n = 2;
+            min = 0x800;
+            u = *p & 0x0f;
+
+        } else if (*p >= 0xf0 && *p <= 0xf4) {
+            n = 3;
+            min = 0x10000;
+            u = *p & 0x07;
+
+        } else {
+            goto bad;
+        }
+
+        if ((size_t) (last - p) <= n) {
+            goto bad;
+        }
+
+        for (k = 1; k <= n; k++) {
+            if ((p[k] & 0xc0) != 0x80) {
+                goto bad;
+            }
+
+            u = (u << 6) | (p[k] & 0x3f);
+        }
+
+        /* overlong forms, surrogates, beyond U+10FFFF */
+        if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
+            goto bad;
+        }
+
+        d = ngx_cpymem(d, p, n + 1);
+        p += n + 1;
+        continue;
+
+    bad:
+
+        /* U+FFFD */
+        *d++ = 0xef;
+        *d++ = 0xbf;
+        *d++ = 0xbd;
+        p++;
+    }
+
+    return d - dst;
+}
+
+
+json_t *
+ngx_http_vkstream_json_str(u_char *data, size_t len)
+{
+    json_t  *j;
+    u_char  *buf;
+    size_t   n;
+
+    j = json_stringn((const char *) data, len);
+    if (j != NULL) {
+        return j;
+    }
+
+    buf = malloc(3 * len + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    n = ngx_http_vkstream_utf8_fix(buf, data, len);
+    j = json_stringn((const char *) buf, n);
+    free(buf);
+
+    return j;
+}
+
+
+/* a string, or null when empty */
+static json_t *
+ngx_http_vkstream_json_opt(u_char *data, size_t len)
+{
+    return len ? ngx_http_vkstream_json_str(data, len) : json_null();
+}
+
+
+static json_t *
+ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *name,
+    vks_rendition_stats_t *rs)
+{
+    json_t  *j;
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "suffix", ngx_http_vkstream_json_str(
+                        (u_char *) rs->suffix, ngx_strlen(rs->suffix)));
+    json_object_set_new(j, "app", ngx_http_vkstream_json_str(
+                        (u_char *) rs->app, ngx_strlen(rs->app)));
+    json_object_set_new(j, "state", json_string(
+                        ngx_vkstream_rendition_state_name(rs->state)));
+    json_object_set_new(j, "video_copy", json_boolean(rs->video_copy));
+    json_object_set_new(j, "audio_copy", json_boolean(rs->audio_copy));
+    json_object_set_new(j, "width", json_integer(rs->width));
+    json_object_set_new(j, "height", json_integer(rs->height));
+    json_object_set_new(j, "frames_in", json_integer(rs->frames_in));
+    json_object_set_new(j, "frames_out", json_integer(rs->frames_out));
+    json_object_set_new(j, "frames_dropped",
+                        json_integer(rs->frames_dropped));
+    json_object_set_new(j, "bytes_out", json_integer(rs->bytes_out));
+    json_object_set_new(j, "encode_fps", json_real(rs->encode_fps));
+    json_object_set_new(j, "speed", json_real(rs->speed));
+    json_object_set_new(j, "bitrate_kbps", json_real(rs->bitrate_kbps));
+    json_object_set_new(j, "last_error", ngx_http_vkstream_json_opt(
+                        (u_char *) rs->last_error,
+                        ngx_strlen(rs->last_error)));
+    json_object_set_new(j, "hls", ngx_http_vkstream_hls_url(r, name,
+                        (u_char *) rs->suffix, ngx_strlen(rs->suffix)));
+
+    return j;
+}
+
+
+/*
+ * "<base>/<name><suffix>.m3u8", the name %-escaped; a base that is a path
+ * gets the request's scheme and Host.
+ */
+static json_t *
+ngx_http_vkstream_hls_url(ngx_http_request_t *r, ngx_str_t *name,
+    u_char *suffix, size_t slen)
+{
+    u_char                        *buf, *p;
+    size_t                         len;
+    json_t                        *j;
+    ngx_str_t                      host, scheme;
+    ngx_http_vkstream_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+
+    ngx_str_null(&host);
+    ngx_str_set(&scheme, "http://");
+
+    if (vlcf->hls_url.len && vlcf->hls_url.data[0] == '/') {
+#if (NGX_HTTP_SSL)
+        if (r->connection->ssl) {
+            ngx_str_set(&scheme, "https://");
+        }
+#endif
+        if (r->headers_in.host) {
+            host = r->headers_in.host->value;
+
+        } else {
+            host = r->headers_in.server;
+        }
+
+    } else {
+        ngx_str_null(&scheme);
+    }
+
+    len = scheme.len + host.len + vlcf->hls_url.len + 1
+          + 3 * (name->len + slen) + sizeof(".m3u8");
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(buf, scheme.data, scheme.len);
+    p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_cpymem(p, vlcf->hls_url.data, vlcf->hls_url.len);
+
+    if (vlcf->hls_url.len && vlcf->hls_url.data[vlcf->hls_url.len - 1] != '/')
+    {
+        *p++ = '/';
+    }
+
+    p = (u_char *) ngx_escape_uri(p, name->data, name->len,
+                                  NGX_ESCAPE_URI_COMPONENT);
+    p = (u_char *) ngx_escape_uri(p, suffix, slen, NGX_ESCAPE_URI_COMPONENT);
+    p = ngx_cpymem(p, ".m3u8", 5);
+
+    j = ngx_http_vkstream_json_str(buf, p - buf);
+
+    return j;
+}
+
+
+json_t *
+ngx_http_vkstream_json_match(ngx_vkstream_match_t *m)
+{
+    json_t  *j;
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "id", json_integer(m->id));
+    json_object_set_new(j, "tag", ngx_http_vkstream_json_str(m->tag,
+                                                             m->tag_len));
+    json_object_set_new(j, "event_type", ngx_http_vkstream_json_str(
+                        m->event_type, m->event_type_len));
+    json_object_set_new(j, "action", ngx_http_vkstream_json_str(
+                        m->action, m->action_len));
+    json_object_set_new(j, "url", ngx_http_vkstream_json_str(m->url,
+                                                             m->url_len));
+    json_object_set_new(j, "text", ngx_http_vkstream_json_str(m->text,
+                                                              m->text_len));
+    json_object_set_new(j, "author_id", json_integer(m->author_id));
+    json_object_set_new(j, "author_url", ngx_http_vkstream_json_str(
+                        m->author_url, m->author_url_len));
+    json_object_set_new(j, "created", json_integer(m->created));
+    json_object_set_new(j, "received_ms", json_integer(m->received));
+
+    return j;
+}
+
+
+json_t *
+ngx_http_vkstream_json_stream(ngx_http_request_t *r,
+    ngx_vkstream_stream_t *st, ngx_flag_t full)
+{
+    int                            i;
+    json_t                        *j, *in, *rs, *vk, *hls, *pl;
+    ngx_str_t                      name, *sfx;
+    ngx_uint_t                     k;
+    vks_rendition_stats_t         *rst;
+    ngx_http_vkstream_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+
+    name.data = st->name;
+    name.len = st->name_len;
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "id", json_integer(st->id));
+    json_object_set_new(j, "app", ngx_http_vkstream_json_str(st->app,
+                                                             st->app_len));
+    json_object_set_new(j, "name", ngx_http_vkstream_json_str(st->name,
+                                                              st->name_len));
+    json_object_set_new(j, "state", json_string(st->end ? "ended" : "live"));
+    json_object_set_new(j, "publisher", ngx_http_vkstream_json_str(
+                        st->addr, st->addr_len));
+    json_object_set_new(j, "worker_pid", json_integer(st->pid));
+    json_object_set_new(j, "start_time", json_integer(st->start));
+    json_object_set_new(j, "end_time",
+                        st->end ? json_integer(st->end) : json_null());
+    json_object_set_new(j, "duration", json_integer(
+                        (st->end ? st->end : ngx_time()) - st->start));
+
+    if (st->has_stats) {
+        in = json_object();
+        json_object_set_new(in, "video_codec", ngx_http_vkstream_json_opt(
+                            (u_char *) st->stats.vcodec,
+                            ngx_strlen(st->stats.vcodec)));
+        json_object_set_new(in, "audio_codec", ngx_http_vkstream_json_opt(
+                            (u_char *) st->stats.acodec,
+                            ngx_strlen(st->stats.acodec)));
+        json_object_set_new(in, "width", json_integer(st->stats.width));
+        json_object_set_new(in, "height", json_integer(st->stats.height));
+        json_object_set_new(in, "fps", json_real(st->stats.fps));
+        json_object_set_new(in, "bitrate_kbps",
+                            json_real(st->stats.bitrate_kbps));
+        json_object_set_new(in, "bytes_in",
+                            json_integer(st->stats.bytes_in));
+        json_object_set_new(in, "gops_dropped",
+                            json_integer(st->stats.gops_dropped));
+
+    } else {
+        in = json_null();
+    }
+
+    json_object_set_new(j, "input", in);
+
+    rs = json_array();
+    pl = json_object();
+
+    for (i = 0; st->has_stats && i < st->stats.nrenditions; i++) {
+        rst = &st->stats.r[i];
+        json_array_append_new(rs, ngx_http_vkstream_json_rendition(r, &name,
+                                                                   rst));
+        json_object_set_new(pl, rst->suffix, ngx_http_vkstream_hls_url(r,
+                            &name, (u_char *) rst->suffix,
+                            ngx_strlen(rst->suffix)));
+    }
+
+    json_object_set_new(j, "renditions", rs);
+
+    hls = json_object();
+
+    if (vlcf->variant) {
+        sfx = vlcf->variant->elts;
+
+        for (k = 0; k < vlcf->variant->nelts; k++) {
+            if (json_object_get(pl, (char *) sfx[k].data) == NULL) {
+                json_object_set_new(pl, (char *) sfx[k].data,
+                                    ngx_http_vkstream_hls_url(r, &name,
+                                                   sfx[k].data, sfx[k].len));
+            }
+        }
+
+        json_object_set_new(hls, "master",
+                            ngx_http_vkstream_hls_url(r, &name,
+                                                      (u_char *) "", 0));
+
+    } else {
+        json_object_set_new(hls, "master", json_null());
+    }
+
+    json_object_set_new(hls, "playlists", pl);
+    json_object_set_new(j, "hls", hls);
+
+    vk = json_object();
+    json_object_set_new(vk, "keywords", ngx_http_vkstream_json_opt(
+                        st->keywords, st->keywords_len));
+    json_object_set_new(vk, "tag", ngx_http_vkstream_json_str(st->tag,
+                                                              st->tag_len));
+    json_object_set_new(vk, "rule_state", json_string(
+                        ngx_vkstream_rule_state_name(st->rule_state)));
+    json_object_set_new(vk, "rule_code", json_integer(st->rule_code));
+    json_object_set_new(vk, "rule_error", ngx_http_vkstream_json_opt(
+                        st->rule_error, st->rule_error_len));
+    json_object_set_new(vk, "matches_total",
+                        json_integer(st->matches_total));
+    json_object_set_new(vk, "last_match_id",
+                        json_integer(st->match_last_id));
+    json_object_set_new(j, "vk", vk);
+
+    if (full) {
+        json_object_set_new(j, "pending_actions",
+                            json_integer(st->nactions));
+    }
+
+    return j;
+}
+
+
+json_t *
+ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr)
+{
+    json_t  *j;
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "tag", ngx_http_vkstream_json_str(gr->tag,
+                                                             gr->tag_len));
+    json_object_set_new(j, "value", ngx_http_vkstream_json_str(gr->value,
+                                                           gr->value_len));
+    json_object_set_new(j, "state", json_string(
+                        ngx_vkstream_rule_state_name(gr->state)));
+    json_object_set_new(j, "code", json_integer(gr->code));
+    json_object_set_new(j, "error", ngx_http_vkstream_json_opt(gr->error,
+                                                           gr->error_len));
+
+    return j;
+}
+
+
+json_t *
+ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum)
+{
+    json_t  *j, *o;
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "version", json_string(NGX_VKSTREAM_VERSION));
+    json_object_set_new(j, "pid", json_integer(ngx_pid));
+    json_object_set_new(j, "publishes", json_integer(sum->publishes));
+    json_object_set_new(j, "closes", json_integer(sum->closes));
+
+    o = json_object();
+    json_object_set_new(o, "live", json_integer(sum->streams_live));
+    json_object_set_new(o, "ended", json_integer(sum->streams_ended));
+    json_object_set_new(o, "not_recorded", json_integer(sum->not_recorded));
+    json_object_set_new(j, "streams", o);
+
+    o = json_object();
+    json_object_set_new(o, "size", json_integer(sum->zone_size));
+    json_object_set_new(o, "used",
+                        json_integer(sum->zone_size - sum->zone_free));
+    json_object_set_new(o, "free", json_integer(sum->zone_free));
+    json_object_set_new(o, "matches_per_stream",
+                        json_integer(sum->matches_per_stream));
+    json_object_set_new(j, "zone", o);
+
+    o = json_object();
+    json_object_set_new(o, "last_id", json_integer(sum->event_seq));
+    json_object_set_new(o, "backlog", json_integer(NGX_VKSTREAM_EVENTS));
+    json_object_set_new(j, "events", o);
+
+    o = json_object();
+    json_object_set_new(o, "state", json_string(
+                        ngx_vkstream_vk_state_name(sum->vk.state)));
+    json_object_set_new(o, "since", sum->vk.since
+                        ? json_integer(sum->vk.since) : json_null());
+    json_object_set_new(o, "endpoint", ngx_http_vkstream_json_opt(
+                        sum->vk.endpoint, sum->vk.endpoint_len));
+    json_object_set_new(o, "received", json_integer(sum->vk.received));
+    json_object_set_new(o, "stored", json_integer(sum->vk.stored));
+    json_object_set_new(o, "dropped", json_integer(sum->vk.dropped));
+    json_object_set_new(o, "malformed", json_integer(sum->vk.malformed));
+    json_object_set_new(o, "reconnects", json_integer(sum->vk.reconnects));
+    json_object_set_new(o, "service_code",
+                        json_integer(sum->vk.service_code));
+    json_object_set_new(o, "service_message", ngx_http_vkstream_json_opt(
+                        sum->vk.service_message,
+                        sum->vk.service_message_len));
+    json_object_set_new(o, "last_error", ngx_http_vkstream_json_opt(
+                        sum->vk.last_error, sum->vk.last_error_len));
+    json_object_set_new(o, "rules", json_integer(sum->nrules));
+    json_object_set_new(o, "rules_generation",
+                        json_integer(sum->rules_generation));
+    json_object_set_new(o, "global_matches",
+                        json_integer(sum->global_matches));
+    json_object_set_new(j, "vk", o);
+
+    return j;
+}
+
+
+json_t *
+ngx_http_vkstream_json_event(ngx_vkstream_event_t *ev)
+{
+    json_t  *j, *s;
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "id", json_integer(ev->seq));
+    json_object_set_new(j, "type", json_string(
+                        ngx_vkstream_event_name(ev->type)));
+    json_object_set_new(j, "time", json_integer(ev->time));
+
+    if (ev->stream_id) {
+        s = json_object();
+        json_object_set_new(s, "id", json_integer(ev->stream_id));
+        json_object_set_new(s, "app", ngx_http_vkstream_json_str(ev->app,
+                                                             ev->app_len));
+        json_object_set_new(s, "name", ngx_http_vkstream_json_str(ev->name,
+                                                            ev->name_len));
+        json_object_set_new(j, "stream", s);
+    }
+
+    switch (ev->type) {
+
+    case NGX_VKSTREAM_EV_RENDITION:
+        json_object_set_new(j, "suffix", ngx_http_vkstream_json_str(
+                            ev->suffix, ev->suffix_len));
+        json_object_set_new(j, "state", json_string(
+                            ngx_vkstream_rendition_state_name(ev->state)));
+        break;
+
+    case NGX_VKSTREAM_EV_MATCH:
+        json_object_set_new(j, "tag", ngx_http_vkstream_json_str(
+                            ev->suffix, ev->suffix_len));
+        json_object_set_new(j, "match_id", json_integer(ev->match_id));
+        break;
+
+    case NGX_VKSTREAM_EV_KEYWORDS:
+        json_object_set_new(j, "rule_state", json_string(
+                            ngx_vkstream_rule_state_name(ev->state)));
+        break;
+
+    case NGX_VKSTREAM_EV_RULES:
+        json_object_set_new(j, "tag", ngx_http_vkstream_json_str(
+                            ev->suffix, ev->suffix_len));
+        json_object_set_new(j, "state", json_string(
+                            ngx_vkstream_rule_state_name(ev->state)));
+        break;
+    }
+
+    return j;
+}

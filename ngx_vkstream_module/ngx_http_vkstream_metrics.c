@@ -1,0 +1,260 @@
+
+/*
+ * vkstream HTTP API: GET /metrics in the Prometheus text format (0.0.4).
+ */
+
+
+#include "ngx_http_vkstream.h"
+
+
+/* per rendition: app, name, suffix escaped, plus the numbers */
+#define NGX_HTTP_VKSTREAM_LABELS_LEN                                          \
+    (2 * 3 * (NGX_VKSTREAM_APP_LEN + NGX_VKSTREAM_NAME_LEN + VKS_SUFFIX_LEN)  \
+     + 64)
+
+
+/* a label value: UTF-8, with \, " and newline escaped */
+static u_char *
+ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
+{
+    u_char  *buf, *s, *last;
+
+    buf = malloc(3 * len + 1);
+    if (buf == NULL) {
+        return p;
+    }
+
+    last = buf + ngx_http_vkstream_utf8_fix(buf, data, len);
+
+    for (s = buf; s < last; s++) {
+        switch (*s) {
+
+        case '\\':
+        case '"':
+            *p++ = '\\';
+            *p++ = *s;
+            break;
+
+        case '\n':
+            *p++ = '\\';
+            *p++ = 'n';
+            break;
+
+        default:
+            *p++ = *s;
+        }
+    }
+
+    free(buf);
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_vkstream_rendition_labels(u_char *p, ngx_vkstream_stream_t *st,
+    vks_rendition_stats_t *rs)
+{
+    p = ngx_cpymem(p, "{app=\"", 6);
+    p = ngx_http_vkstream_label(p, st->app, st->app_len);
+    p = ngx_cpymem(p, "\",name=\"", 8);
+    p = ngx_http_vkstream_label(p, st->name, st->name_len);
+    p = ngx_cpymem(p, "\",suffix=\"", 10);
+    p = ngx_http_vkstream_label(p, (u_char *) rs->suffix,
+                                ngx_strlen(rs->suffix));
+    p = ngx_cpymem(p, "\"}", 2);
+
+    return p;
+}
+
+
+typedef enum {
+    ngx_http_vkstream_m_encoded = 0,
+    ngx_http_vkstream_m_dropped,
+    ngx_http_vkstream_m_speed,
+    ngx_http_vkstream_m_fps,
+    ngx_http_vkstream_m_bitrate,
+    ngx_http_vkstream_m_last
+} ngx_http_vkstream_metric_e;
+
+
+static const char  *ngx_http_vkstream_rmetrics[] = {
+    "# HELP vkstream_rendition_frames_encoded_total Video frames encoded.\n"
+    "# TYPE vkstream_rendition_frames_encoded_total counter\n",
+    "# HELP vkstream_rendition_frames_dropped_total Video frames dropped.\n"
+    "# TYPE vkstream_rendition_frames_dropped_total counter\n",
+    "# HELP vkstream_rendition_encode_speed Encode fps / source fps.\n"
+    "# TYPE vkstream_rendition_encode_speed gauge\n",
+    "# HELP vkstream_rendition_encode_fps Recent encode rate.\n"
+    "# TYPE vkstream_rendition_encode_fps gauge\n",
+    "# HELP vkstream_rendition_bitrate_kbps Recent output bitrate.\n"
+    "# TYPE vkstream_rendition_bitrate_kbps gauge\n"
+};
+
+static const char  *ngx_http_vkstream_rnames[] = {
+    "vkstream_rendition_frames_encoded_total",
+    "vkstream_rendition_frames_dropped_total",
+    "vkstream_rendition_encode_speed",
+    "vkstream_rendition_encode_fps",
+    "vkstream_rendition_bitrate_kbps"
+};
+
+
+ngx_int_t
+ngx_http_vkstream_metrics(ngx_http_request_t *r)
+{
+    int                      k;
+    u_char                  *p;
+    size_t                   len;
+    ngx_buf_t               *b;
+    ngx_str_t                type = ngx_string("text/plain; version=0.0.4; "
+                                               "charset=utf-8");
+    ngx_uint_t               i, m, nrend, nstream_rules;
+    ngx_uint_t               by_state[4];
+    ngx_chain_t              out;
+    ngx_array_t              streams;
+    ngx_vkstream_stream_t   *st;
+    ngx_vkstream_summary_t   sum;
+    vks_rendition_stats_t   *rs;
+
+    if (ngx_vkstream_table_streams(r->pool, &streams) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_vkstream_table_summary(&sum);
+
+    st = streams.elts;
+    nrend = 0;
+    nstream_rules = 0;
+    ngx_memzero(by_state, sizeof(by_state));
+
+    for (i = 0; i < streams.nelts; i++) {
+        if (st[i].end == 0 && st[i].keywords_len) {
+            nstream_rules++;
+        }
+
+        if (!st[i].has_stats || st[i].end) {
+            continue;
+        }
+
+        for (k = 0; k < st[i].stats.nrenditions; k++) {
+            nrend++;
+
+            if ((ngx_uint_t) st[i].stats.r[k].state < 4) {
+                by_state[st[i].stats.r[k].state]++;
+            }
+        }
+    }
+
+    len = 8192 + nrend * ngx_http_vkstream_m_last
+                 * (NGX_HTTP_VKSTREAM_LABELS_LEN + 64 + NGX_INT64_LEN);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = b->last;
+
+    p = ngx_sprintf(p,
+            "# HELP vkstream_streams Streams in the table.\n"
+            "# TYPE vkstream_streams gauge\n"
+            "vkstream_streams{state=\"live\"} %ui\n"
+            "vkstream_streams{state=\"ended\"} %ui\n"
+            "# HELP vkstream_publishes_total Publishes seen.\n"
+            "# TYPE vkstream_publishes_total counter\n"
+            "vkstream_publishes_total %uL\n"
+            "# HELP vkstream_streams_not_recorded_total Publishes the full "
+            "table could not record.\n"
+            "# TYPE vkstream_streams_not_recorded_total counter\n"
+            "vkstream_streams_not_recorded_total %uL\n"
+            "# HELP vkstream_renditions Renditions of live streams.\n"
+            "# TYPE vkstream_renditions gauge\n"
+            "vkstream_renditions{state=\"starting\"} %ui\n"
+            "vkstream_renditions{state=\"running\"} %ui\n"
+            "vkstream_renditions{state=\"failed\"} %ui\n"
+            "vkstream_renditions{state=\"stopped\"} %ui\n",
+            sum.streams_live, sum.streams_ended, sum.publishes,
+            sum.not_recorded, by_state[0], by_state[1], by_state[2],
+            by_state[3]);
+
+    for (m = 0; m < ngx_http_vkstream_m_last && nrend; m++) {
+        p = ngx_cpymem(p, ngx_http_vkstream_rmetrics[m],
+                       ngx_strlen(ngx_http_vkstream_rmetrics[m]));
+
+        for (i = 0; i < streams.nelts; i++) {
+            if (!st[i].has_stats || st[i].end) {
+                continue;
+            }
+
+            for (k = 0; k < st[i].stats.nrenditions; k++) {
+                rs = &st[i].stats.r[k];
+
+                p = ngx_sprintf(p, "%s", ngx_http_vkstream_rnames[m]);
+                p = ngx_http_vkstream_rendition_labels(p, &st[i], rs);
+
+                switch (m) {
+                case ngx_http_vkstream_m_encoded:
+                    p = ngx_sprintf(p, " %uL\n", rs->frames_out);
+                    break;
+                case ngx_http_vkstream_m_dropped:
+                    p = ngx_sprintf(p, " %uL\n", rs->frames_dropped);
+                    break;
+                case ngx_http_vkstream_m_speed:
+                    p = ngx_sprintf(p, " %.3f\n", rs->speed);
+                    break;
+                case ngx_http_vkstream_m_fps:
+                    p = ngx_sprintf(p, " %.3f\n", rs->encode_fps);
+                    break;
+                default:
+                    p = ngx_sprintf(p, " %.3f\n", rs->bitrate_kbps);
+                }
+            }
+        }
+    }
+
+    p = ngx_sprintf(p,
+            "# HELP vkstream_vk_connection_state VK streaming connection "
+            "state (1 for the current one).\n"
+            "# TYPE vkstream_vk_connection_state gauge\n");
+
+    for (i = NGX_VKSTREAM_VK_OFF; i <= NGX_VKSTREAM_VK_ERROR; i++) {
+        p = ngx_sprintf(p, "vkstream_vk_connection_state{state=\"%s\"} %d\n",
+                        ngx_vkstream_vk_state_name(i), sum.vk.state == i);
+    }
+
+    p = ngx_sprintf(p,
+            "# HELP vkstream_vk_events_total VK events by outcome.\n"
+            "# TYPE vkstream_vk_events_total counter\n"
+            "vkstream_vk_events_total{outcome=\"received\"} %uL\n"
+            "vkstream_vk_events_total{outcome=\"stored\"} %uL\n"
+            "vkstream_vk_events_total{outcome=\"dropped\"} %uL\n"
+            "vkstream_vk_events_total{outcome=\"malformed\"} %uL\n"
+            "# HELP vkstream_vk_reconnects_total VK reconnections.\n"
+            "# TYPE vkstream_vk_reconnects_total counter\n"
+            "vkstream_vk_reconnects_total %uL\n"
+            "# HELP vkstream_vk_rules Desired VK rules.\n"
+            "# TYPE vkstream_vk_rules gauge\n"
+            "vkstream_vk_rules{kind=\"global\"} %ui\n"
+            "vkstream_vk_rules{kind=\"stream\"} %ui\n"
+            "# HELP vkstream_events_total API events (SSE ids) so far.\n"
+            "# TYPE vkstream_events_total counter\n"
+            "vkstream_events_total %uL\n"
+            "# HELP vkstream_zone_bytes Stream table zone.\n"
+            "# TYPE vkstream_zone_bytes gauge\n"
+            "vkstream_zone_bytes{kind=\"size\"} %uz\n"
+            "vkstream_zone_bytes{kind=\"used\"} %uz\n"
+            "vkstream_zone_bytes{kind=\"free\"} %uz\n",
+            sum.vk.received, sum.vk.stored, sum.vk.dropped, sum.vk.malformed,
+            sum.vk.reconnects, sum.nrules, nstream_rules, sum.event_seq,
+            sum.zone_size, sum.zone_size - sum.zone_free, sum.zone_free);
+
+    b->last = p;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_vkstream_send(r, NGX_HTTP_OK, &type, &out, p - b->pos);
+}
