@@ -34,6 +34,7 @@ typedef struct {
     size_t                    queue_size;
     ngx_int_t                 nice;
     ngx_uint_t                max_transcodes;
+    ngx_uint_t                max_transcodes_total;
     ngx_str_t                 output;
 } ngx_rtmp_vkstream_app_conf_t;
 
@@ -138,6 +139,13 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       offsetof(ngx_rtmp_vkstream_app_conf_t, max_transcodes),
       NULL },
 
+    { ngx_string("vkstream_max_transcodes_total"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, max_transcodes_total),
+      NULL },
+
     { ngx_string("vkstream_output"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
       ngx_rtmp_vkstream_output,
@@ -201,6 +209,7 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
     vacf->queue_size = NGX_CONF_UNSET_SIZE;
     vacf->nice = NGX_CONF_UNSET;
     vacf->max_transcodes = NGX_CONF_UNSET_UINT;
+    vacf->max_transcodes_total = NGX_CONF_UNSET_UINT;
 
     return vacf;
 }
@@ -220,6 +229,8 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
                               16 * 1024 * 1024);
     ngx_conf_merge_value(conf->nice, prev->nice, 5);
     ngx_conf_merge_uint_value(conf->max_transcodes, prev->max_transcodes, 0);
+    ngx_conf_merge_uint_value(conf->max_transcodes_total,
+                              prev->max_transcodes_total, 0);
     ngx_conf_merge_str_value(conf->output, prev->output, "");
 
     if (conf->renditions == NULL) {
@@ -584,7 +595,7 @@ ngx_rtmp_vkstream_stream_create(ngx_rtmp_session_t *s,
 
 static vks_transcoder_t *
 ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
-    ngx_rtmp_vkstream_ctx_t *ctx)
+    ngx_rtmp_vkstream_ctx_t *ctx, ngx_rtmp_vkstream_stream_t *st)
 {
     ngx_uint_t                     i;
     vks_transcoder_t              *t;
@@ -602,6 +613,19 @@ ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
         ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
                       "vkstream: limit of %ui transcodes per worker reached, "
                       "\"%V/%s\" not transcoded", vacf->max_transcodes,
+                      &s->app, ctx->name);
+        return NULL;
+    }
+
+    if (vacf->max_transcodes_total
+        && (!st->in_table
+            || ngx_vkstream_table_claim_transcode(st->table_id,
+                                                  vacf->max_transcodes_total)
+               != NGX_OK))
+    {
+        ngx_log_error(NGX_LOG_WARN, s->connection->log, 0,
+                      "vkstream: limit of %ui transcodes per server reached, "
+                      "\"%V/%s\" not transcoded", vacf->max_transcodes_total,
                       &s->app, ctx->name);
         return NULL;
     }
@@ -669,7 +693,7 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
     ctx->stream = st;
 
     /* an untranscoded stream is still listed, with no renditions */
-    st->transcoder = ngx_rtmp_vkstream_transcoder(s, ctx);
+    st->transcoder = ngx_rtmp_vkstream_transcoder(s, ctx, st);
     if (st->transcoder == NULL) {
         return NGX_OK;
     }

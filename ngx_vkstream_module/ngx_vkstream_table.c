@@ -815,6 +815,52 @@ ngx_vkstream_table_close(ngx_uint_t id)
 }
 
 
+ngx_int_t
+ngx_vkstream_table_claim_transcode(ngx_uint_t id, ngx_uint_t max)
+{
+    ngx_int_t               rc;
+    ngx_uint_t              n;
+    ngx_queue_t            *q;
+    ngx_slab_pool_t        *shpool;
+    ngx_vkstream_shctx_t   *sh;
+    ngx_vkstream_stream_t  *st, *mine;
+
+    sh = ngx_vkstream_table_get(&shpool);
+    if (sh == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    n = 0;
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+        if (st->end == 0 && st->transcoding) {
+            n++;
+        }
+    }
+
+    mine = ngx_vkstream_find_id(sh, id);
+
+    if (mine == NULL || n >= max) {
+        rc = NGX_DECLINED;
+
+    } else {
+        mine->transcoding = 1;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
 uint64_t
 ngx_vkstream_table_rules_generation(void)
 {

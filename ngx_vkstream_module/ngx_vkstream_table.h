@@ -145,6 +145,7 @@ typedef struct {
     ngx_vkstream_pending_t    actions[NGX_VKSTREAM_MAX_ACTIONS];
 
     ngx_flag_t                has_stats;
+    ngx_flag_t                transcoding; /* holds a server-wide slot */
     vks_stream_stats_t        stats;
 
     ngx_vkstream_match_t     *ring;        /* matches_per_stream slots */
@@ -227,6 +228,13 @@ ngx_int_t ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
     ngx_str_t *addr, ngx_str_t *keywords, ngx_uint_t *id);
 void ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats);
 void ngx_vkstream_table_close(ngx_uint_t id);   /* starts the linger */
+
+/*
+ * Takes one of "max" transcode slots shared by all workers for the stream:
+ * NGX_OK, or NGX_DECLINED when live streams already hold them all.  The
+ * slot is freed when the stream ends (or its worker dies).
+ */
+ngx_int_t ngx_vkstream_table_claim_transcode(ngx_uint_t id, ngx_uint_t max);
 
 /*
  * Control actions are stored in the stream's entry; every worker polls the

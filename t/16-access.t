@@ -73,4 +73,25 @@ stop_publisher($p1);
 stop_publisher($p2);
 
 $n->stop;
+
+# Server-wide limit, counted in shared memory across two workers.
+$n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+    workers => 2, live => 'vkstream on; vkstream_max_transcodes_total 1;'));
+$n->start;
+$p1 = publish($n->rtmp_url('live/a1'), size => '320x240', fps => 15,
+              gop => 15, duration => 30);
+ok(wait_segments($n->hls_dir . '/a1_low.m3u8', 1, 30), 'first stream');
+$p2 = publish($n->rtmp_url('live/a2'), size => '320x240', fps => 15,
+              gop => 15, duration => 30);
+ok($n->wait_log(qr/limit of 1 transcodes per server reached, "live\/a2"/,
+                15), 'second stream refused, whichever worker has it');
+stop_publisher($p1);
+sleep 1;
+my $p3 = publish($n->rtmp_url('live/a3'), size => '320x240', fps => 15,
+                 gop => 15, duration => 30);
+ok(wait_segments($n->hls_dir . '/a3_low.m3u8', 1, 30),
+   'the slot is free again once the first stream ended');
+stop_publisher($_) for $p2, $p3;
+$n->stop;
+
 done_testing;
