@@ -13,6 +13,8 @@ my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
              vkstream_rendition _mid width=640 crf=26 maxrate=600k;
              hls on; hls_path %%PREFIX%%/src; hls_fragment 2s;
              hls_playlist_length 60s;',
+    hls => 'hls_variant _low BANDWIDTH=300000;
+            hls_variant _mid BANDWIDTH=700000;',
 ));
 mkdir $n->prefix . '/src';
 system('chown', 'nobody:nogroup', $n->prefix . '/src') if $> == 0;
@@ -53,6 +55,13 @@ my @keys = map { $_->{pts_time} } grep { $_->{flags} =~ /K/ } @$p;
 my @gaps = map { sprintf '%.2f', $keys[$_] - $keys[$_ - 1] } 1 .. $#keys;
 ok(@gaps >= 3 && !grep({ $_ ne '2.00' } @gaps),
    'IDR every 2.00 s in _low') or diag("gaps: @gaps");
+
+# nginx-rtmp's hls_variant treats the renditions like any stream
+my $master = $n->hls_dir . '/k.m3u8';
+open my $mf, '<', $master;
+my $mtext = $mf ? do { local $/; <$mf> } : '';
+like($mtext, qr/BANDWIDTH=300000\s+k_low\.m3u8/, 'master lists _low');
+like($mtext, qr/BANDWIDTH=700000\s+k_mid\.m3u8/, 'master lists _mid');
 
 my ($v) = video_info($mid);
 is($v && $v->{width}, 640, '_mid is 640 wide');
