@@ -619,7 +619,7 @@ ngx_http_vkstream_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s = json_dumps(json, JSON_COMPACT);
+    s = json_dumps(json, JSON_COMPACT|JSON_REAL_PRECISION(6));
     json_decref(json);
 
     if (s == NULL) {

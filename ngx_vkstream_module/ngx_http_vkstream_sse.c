@@ -261,7 +261,7 @@ ngx_http_vkstream_sse_event(ngx_pool_t *pool, ngx_vkstream_event_t *ev)
         return NULL;
     }
 
-    data = json_dumps(j, JSON_COMPACT);
+    data = json_dumps(j, JSON_COMPACT|JSON_REAL_PRECISION(6));
     json_decref(j);
 
     if (data == NULL) {
