@@ -86,8 +86,6 @@ static ngx_uint_t                ngx_rtmp_vkstream_running;
 static ngx_connection_t         *ngx_rtmp_vkstream_notify_conn;
 static int                       ngx_rtmp_vkstream_notify_fd = -1;
 static ngx_event_t               ngx_rtmp_vkstream_tick;
-static u_char                   *ngx_rtmp_vkstream_buf;
-static size_t                    ngx_rtmp_vkstream_buf_size;
 
 
 static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
@@ -499,46 +497,47 @@ static ngx_int_t
 ngx_rtmp_vkstream_push_chain(ngx_rtmp_vkstream_stream_t *st, int type,
     uint32_t ts, ngx_chain_t *in)
 {
-    u_char       *p;
-    size_t        len;
-    ngx_chain_t  *cl;
+    int            n, rc;
+    ngx_chain_t   *cl;
+    struct iovec  *iov, iovs[NGX_IOVS_PREALLOCATE];
 
     if (st->transcoder == NULL) {
         return NGX_OK;
     }
 
-    len = 0;
+    n = 0;
     for (cl = in; cl; cl = cl->next) {
-        len += cl->buf->last - cl->buf->pos;
+        n++;
     }
 
-    if (len == 0) {
+    if (n == 0) {
         return NGX_OK;
     }
 
-    if (len > ngx_rtmp_vkstream_buf_size) {
-        ngx_free(ngx_rtmp_vkstream_buf);
-        ngx_rtmp_vkstream_buf_size = ngx_max(len, 64 * 1024);
-        ngx_rtmp_vkstream_buf = ngx_alloc(ngx_rtmp_vkstream_buf_size,
-                                          ngx_cycle->log);
-        if (ngx_rtmp_vkstream_buf == NULL) {
-            ngx_rtmp_vkstream_buf_size = 0;
+    /* a big keyframe in small RTMP chunks has many buffers */
+    iov = iovs;
+    if (n > NGX_IOVS_PREALLOCATE) {
+        iov = ngx_alloc(n * sizeof(struct iovec), ngx_cycle->log);
+        if (iov == NULL) {
             return NGX_ERROR;
         }
     }
 
-    p = ngx_rtmp_vkstream_buf;
+    n = 0;
     for (cl = in; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        iov[n].iov_base = cl->buf->pos;
+        iov[n].iov_len = cl->buf->last - cl->buf->pos;
+        n++;
     }
 
-    if (vks_transcoder_push(st->transcoder, type, ts, ngx_rtmp_vkstream_buf,
-                            len) < 0)
-    {
-        return NGX_ERROR;
+    /* the context copies the buffers once, into its queue */
+    rc = vks_transcoder_pushv(st->transcoder, type, ts, iov, n);
+
+    if (iov != iovs) {
+        ngx_free(iov);
     }
 
-    return NGX_OK;
+    return rc < 0 ? NGX_ERROR : NGX_OK;
 }
 
 

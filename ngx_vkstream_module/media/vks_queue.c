@@ -93,7 +93,28 @@ int
 vks_queue_push(vks_queue_t *q, int type, uint32_t ts, int keyframe,
     int config, const uint8_t *data, size_t len)
 {
+    struct iovec  iov;
+
+    iov.iov_base = (void *) data;
+    iov.iov_len = len;
+
+    return vks_queue_pushv(q, type, ts, keyframe, config, &iov, 1);
+}
+
+
+int
+vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
+    int config, const struct iovec *iov, int iovcnt)
+{
+    int            i;
+    size_t         len;
+    uint8_t       *dst;
     vks_packet_t  *p;
+
+    len = 0;
+    for (i = 0; i < iovcnt; i++) {
+        len += iov[i].iov_len;
+    }
 
     pthread_mutex_lock(&q->mutex);
 
@@ -119,7 +140,12 @@ vks_queue_push(vks_queue_t *q, int type, uint32_t ts, int keyframe,
     p->keyframe = keyframe ? 1 : 0;
     p->config = config ? 1 : 0;
     p->len = len;
-    memcpy(p->data, data, len);
+
+    dst = p->data;
+    for (i = 0; i < iovcnt; i++) {
+        memcpy(dst, iov[i].iov_base, iov[i].iov_len);
+        dst += iov[i].iov_len;
+    }
 
     pthread_mutex_lock(&q->mutex);
 

@@ -11,6 +11,7 @@
 
 
 #include <pthread.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,10 @@ void vks_queue_destroy(vks_queue_t *q);
 /* Returns 0 when queued, 1 when dropped, -1 when out of memory. */
 int vks_queue_push(vks_queue_t *q, int type, uint32_t ts, int keyframe,
     int config, const uint8_t *data, size_t len);
+
+/* The same for a payload in pieces (nginx buffer chains): one copy. */
+int vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
+    int config, const struct iovec *iov, int iovcnt);
 
 /* Waits for a packet; NULL once the queue is closed. */
 vks_packet_t *vks_queue_pop(vks_queue_t *q);

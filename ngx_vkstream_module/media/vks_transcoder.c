@@ -830,24 +830,47 @@ int
 vks_transcoder_push(vks_transcoder_t *t, int type, uint32_t ts,
     const uint8_t *data, size_t len)
 {
-    int  keyframe, config;
+    struct iovec  iov;
 
-    if (len == 0) {
+    iov.iov_base = (void *) data;
+    iov.iov_len = len;
+
+    return vks_transcoder_pushv(t, type, ts, &iov, 1);
+}
+
+
+int
+vks_transcoder_pushv(vks_transcoder_t *t, int type, uint32_t ts,
+    const struct iovec *iov, int iovcnt)
+{
+    int       i, keyframe, config;
+    size_t    n, k;
+    uint8_t   head[2];
+
+    /* the first two bytes say keyframe / sequence header */
+    n = 0;
+    for (i = 0; i < iovcnt && n < 2; i++) {
+        for (k = 0; k < iov[i].iov_len && n < 2; k++) {
+            head[n++] = ((const uint8_t *) iov[i].iov_base)[k];
+        }
+    }
+
+    if (n == 0) {
         return 1;
     }
 
     if (type == VKS_PACKET_VIDEO) {
-        keyframe = (data[0] >> 4) == 1;
-        config = (data[0] & 0x0f) == VKS_FLV_VIDEO_AVC && len > 1
-                 && data[1] == VKS_FLV_AVC_SEQUENCE;
+        keyframe = (head[0] >> 4) == 1;
+        config = (head[0] & 0x0f) == VKS_FLV_VIDEO_AVC && n > 1
+                 && head[1] == VKS_FLV_AVC_SEQUENCE;
 
     } else {
         keyframe = 0;
-        config = (data[0] >> 4) == VKS_FLV_AUDIO_AAC && len > 1
-                 && data[1] == VKS_FLV_AAC_SEQUENCE;
+        config = (head[0] >> 4) == VKS_FLV_AUDIO_AAC && n > 1
+                 && head[1] == VKS_FLV_AAC_SEQUENCE;
     }
 
-    return vks_queue_push(&t->in, type, ts, keyframe, config, data, len);
+    return vks_queue_pushv(&t->in, type, ts, keyframe, config, iov, iovcnt);
 }
 
 

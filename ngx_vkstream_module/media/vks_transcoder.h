@@ -63,6 +63,10 @@ vks_transcoder_t *vks_transcoder_start(const vks_transcoder_conf_t *conf);
 int vks_transcoder_push(vks_transcoder_t *t, int type, uint32_t ts,
     const uint8_t *data, size_t len);
 
+/* The same for a body in pieces, copied once. */
+int vks_transcoder_pushv(vks_transcoder_t *t, int type, uint32_t ts,
+    const struct iovec *iov, int iovcnt);
+
 void vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st);
 
 /* VKS_CONTROL_* on one rendition; -1 for an unknown suffix */
