@@ -358,8 +358,11 @@
     if (s.state !== 'live') {
       if (v.playing || v.retry) stopPlayer(v, 'stream ended');
       else v.playerState.textContent = 'stream ended';
-    } else if (!sel.value) {
-      v.playerState.textContent = 'no rendition yet';
+    } else if (!sel.value || !(s.renditions || []).some(
+      (r) => r.state === 'running')) {
+      // Playlists appear with a rendition's first segment: not before
+      // it runs.
+      v.playerState.textContent = 'waiting for a running rendition…';
     } else if (v.playing !== sel.value && !v.retry) {
       play(v, sel.value);
     }
