@@ -12,8 +12,17 @@
 (function () {
   const params = new URLSearchParams(location.search);
   // The API location: by default the parent of the dashboard's
-  // (/vkstream/ui/ -> /vkstream/); "?api=/other/" overrides it.
-  const API = new URL(params.get('api') || '../', location.href).href;
+  // (/vkstream/ui/ -> /vkstream/); "?api=/other/" overrides it, on this
+  // origin only (the token must not be sent elsewhere).
+  const API = (() => {
+    const def = new URL('../', location.href);
+    try {
+      const u = new URL(params.get('api') || '../', location.href);
+      return u.origin === location.origin ? u.href : def.href;
+    } catch (e) {
+      return def.href;
+    }
+  })();
   const STATS_MS = 5000;
   const RETRY_MS = 2000;
   const MAX_MATCHES = 100;
