@@ -181,6 +181,7 @@
         if (rule.error) li.append(' ', el('span', 'error', rule.error));
         return li;
       }));
+      $('rules-empty').textContent = 'none';
       $('rules-empty').hidden = ul.children.length > 0;
     } catch (e) {
       /* the banner already says it when the API is down */
@@ -281,6 +282,7 @@
       const r = await api('GET', 'matches?after=' + lastGlobalMatch
                           + '&limit=' + MAX_MATCHES);
       const fresh = r.matches.filter((m) => m.id > lastGlobalMatch);
+      $('global-matches-empty').textContent = 'none yet';
       addMatches($('global-matches'), $('global-matches-empty'), fresh);
       for (const m of fresh) lastGlobalMatch = Math.max(lastGlobalMatch, m.id);
     } catch (e) {

@@ -48,6 +48,12 @@ async function step(name, fn) {
   }
 }
 
+// build/artifacts/dashboard.png -> build/artifacts/dashboard-WHAT.png
+function shot(what) {
+  fs.mkdirSync(path.dirname(cfg.screenshot), { recursive: true });
+  return cfg.screenshot.replace(/(\.png)?$/, '-' + what + '.png');
+}
+
 async function request(req, tag) {
   let body = req.body === undefined ? undefined : JSON.stringify(req.body);
   if (body !== undefined && tag) body = body.split('%TAG%').join(tag);
@@ -111,6 +117,7 @@ async function main() {
       await page.waitForSelector('#streams-empty', { state: 'visible',
                                                      timeout: 5000 });
       out.empty_text = await page.textContent('#streams-empty');
+      await page.screenshot({ path: shot('empty') });
     });
     out.vk_off_shown = await page.isVisible('#vk-off');
     out.console_errors_at_load = out.console_errors.length;
@@ -271,6 +278,7 @@ async function main() {
       await p2.waitForSelector('#banner', { state: 'visible', timeout: 10000 });
       out.unreachable_banner = await p2.textContent('#banner');
       out.unreachable_conn = await p2.textContent('#conn');
+      await p2.screenshot({ path: shot('unreachable') });
       await p2.close();
     });
   } finally {
