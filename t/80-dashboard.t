@@ -92,6 +92,15 @@ for my $s (sort keys %{ $o->{steps} }) {
     ok($o->{steps}{$s}{ok}, "step $s") or diag($o->{steps}{$s}{error});
 }
 
+# Initial GETs, then one request per event (and per save), plus the list
+# and status every 5 s: a few per second at most, however the run went.
+my $nreq = 0;
+$nreq += $_ for values %{ $o->{api_requests} // {} };
+my $secs = sprintf '%.1f', ($o->{total_ms} // 1) / 1000;
+ok($nreq > 0 && $nreq / $secs < 3,
+   "no polling storm: $nreq API requests in $secs s")
+    or diag(explain($o->{api_requests}));
+
 # Page load, empty state
 # Chromium logs every HTTP error as a console error.  Two kinds are
 # expected: a live playlist exists only from its first segment on (about

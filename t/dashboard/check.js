@@ -96,6 +96,17 @@ async function main() {
       }
     });
     page.on('pageerror', (e) => out.page_errors.push(String(e)));
+    // API requests of the main page, by path (hls and the page excluded).
+    out.api_requests = {};
+    const apiPath = new URL(cfg.api).pathname;
+    const uiPath = new URL(cfg.url).pathname;
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith(apiPath) && !u.pathname.startsWith(uiPath)) {
+        const k = r.method() + ' ' + u.pathname.slice(apiPath.length);
+        out.api_requests[k] = (out.api_requests[k] || 0) + 1;
+      }
+    });
     page.on('request', (r) => {
       if (!r.url().startsWith(origin) && !r.url().startsWith('blob:')
           && !r.url().startsWith('data:')) {
