@@ -18,7 +18,11 @@ UCFLAGS   = $(CFLAGS) -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter \
             -I$(MOD) -I$(MOD)/test $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ULDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
-.PHONY: all deps module unit test run check-source-build bench clean
+.PHONY: all deps module ui install-ui unit test run check-source-build bench \
+        clean
+
+# Where "make install-ui" puts the dashboard (nginx.conf.example's alias).
+UI_DIR ?= /usr/share/vkstream/ui
 
 all: module
 
@@ -28,6 +32,14 @@ deps:
 module:
 	@./scripts/build.sh
 
+# The dashboard: ui/ and hls.js (npm ci when needed) into build/ui.
+ui:
+	@./scripts/ui-build.sh
+
+install-ui: ui
+	install -d $(DESTDIR)$(UI_DIR)
+	install -m 644 $(B)/ui/* $(DESTDIR)$(UI_DIR)/
+
 $(B)/test/%: $(MOD)/test/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(B)/test
 	@echo "  CC    $@"
@@ -36,10 +48,10 @@ $(B)/test/%: $(MOD)/test/%.c $(LIB_SRCS) $(LIB_HDRS)
 unit: $(TESTS)
 
 test: deps
-	@$(MAKE) --no-print-directory module unit
+	@$(MAKE) --no-print-directory module unit ui
 	prove -r -I t/lib t/
 
-run: deps module
+run: deps module ui
 	@./scripts/run.sh
 
 check-source-build: deps

@@ -153,8 +153,9 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
                                        "method not allowed here");
     }
 
+    /* NGX_DECLINED: allowed; anything else: the refusal was sent */
     rc = ngx_http_vkstream_auth(r);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -419,6 +420,11 @@ ngx_http_vkstream_token_eq(ngx_str_t *given, ngx_str_t *token)
 }
 
 
+/*
+ * NGX_DECLINED when the request may go on; otherwise the 401 or 403 has
+ * been sent and the handler must return what sending it returned (which
+ * is NGX_OK when it went out at once: it must not be taken for "allowed").
+ */
 static ngx_int_t
 ngx_http_vkstream_auth(ngx_http_request_t *r)
 {
@@ -429,11 +435,11 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
 
     if (vlcf->token.len == 0) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     if ((r->method & NGX_HTTP_VKSTREAM_GET) && !vlcf->read_auth) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     h = r->headers_in.authorization;
@@ -473,7 +479,7 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
                                        "the bearer token is not valid");
     }
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 

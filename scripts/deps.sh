@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages vkstream builds, runs and tests with, and fetch
 # the nginx-rtmp-module sources whose headers the module compiles against.
+# (The dashboard's npm packages are installed by scripts/ui-build.sh.)
 # Idempotent: when everything is present it only checks and returns.
 set -eu
 
@@ -9,7 +10,14 @@ PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libswresample-dev libx264-dev libwebsockets-dev libjansson-dev
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
-  procps curl"
+  procps curl chromium fonts-dejavu-core"
+
+# Node (for the dashboard's build and browser test) may come from another
+# apt source than Debian's (e.g. a newer nodejs that bundles npm): install
+# Debian's only when there is no node or npm at all.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES="$PACKAGES nodejs npm"
+fi
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then

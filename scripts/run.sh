@@ -40,8 +40,9 @@ vkstream is running (Ctrl-C stops it)
             e.g. ffmpeg -re -f lavfi -i testsrc=size=1280x720:rate=30 \\
                    -f lavfi -i sine -c:v libx264 -g 60 -c:a aac \\
                    -f flv rtmp://127.0.0.1:$RTMP_PORT/live/test
-  HLS:      http://127.0.0.1:$HTTP_PORT/hls/NAME_low.m3u8
+  HLS:      http://127.0.0.1:$HTTP_PORT/hls/NAME.m3u8 (master), NAME_low.m3u8
   API:      http://127.0.0.1:$HTTP_PORT/vkstream/
+  UI:       http://127.0.0.1:$HTTP_PORT/vkstream/ui/  (dashboard)
   log:      $PREFIX/logs/error.log
 
 MSG

@@ -11,8 +11,8 @@ use HTTP::Tiny;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(publish stop_publisher ffprobe ffprobe_packets http
-                    http_json wait_for_file json_decode);
+our @EXPORT_OK = qw(publish publish_cmd stop_publisher ffprobe ffprobe_packets
+                    http http_json wait_for_file json_decode);
 
 sub json_decode { JSON::PP->new->allow_nonref->decode($_[0]) }
 
@@ -21,6 +21,21 @@ sub json_decode { JSON::PP->new->allow_nonref->decode($_[0]) }
 #         video => 'h264'|'none', vextra => [...], input => [...])
 # Starts ffmpeg in the background; returns its pid.
 sub publish {
+    my ($url, %o) = @_;
+    my @cmd = publish_cmd($url, %o);
+    my $log = $o{log} // '/dev/null';
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', $log;
+        open STDERR, '>>', $log;
+        exec @cmd or POSIX::_exit(127);
+    }
+    return $pid;
+}
+
+# The ffmpeg command line publish() runs, for a caller that starts it
+# itself (the dashboard test's browser driver).
+sub publish_cmd {
     my ($url, %o) = @_;
     my $size = $o{size} // '1280x720';
     my $fps = $o{fps} // 30;
@@ -64,14 +79,7 @@ sub publish {
         push @cmd, '-c:a', $audio;
     }
     push @cmd, @{ $o{output_opts} // [] }, '-f', 'flv', $url;
-    my $log = $o{log} // '/dev/null';
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>>', $log;
-        open STDERR, '>>', $log;
-        exec @cmd or POSIX::_exit(127);
-    }
-    return $pid;
+    return @cmd;
 }
 
 sub stop_publisher {
