@@ -129,12 +129,6 @@ ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf)
         return NGX_CONF_ERROR;
     }
 
-    if ((vcf->vk_token.len || vcf->vk_endpoint.len) && !vcf->vk_verify) {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "vkstream: TLS certificates of the VK service are not "
-                      "verified (\"vkstream_vk_verify off\")");
-    }
-
     return NGX_CONF_OK;
 }
 
@@ -207,6 +201,13 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_vkstream_vk_conn = c;
+
+    /* logged where it is seen: in error_log, by the worker that connects */
+    if (!vcf->vk_verify) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "vkstream: TLS certificates of the VK service are not "
+                      "verified (\"vkstream_vk_verify off\")");
+    }
 
     ngx_memzero(&ngx_vkstream_vk_state, sizeof(ngx_vkstream_vk_state_t));
     ngx_vkstream_vk_state.state = NGX_VKSTREAM_VK_CONNECTING;

@@ -981,7 +981,14 @@ vks_req_done(vks_vk_req_t *r, const char *error)
     if (r->kind == VKS_REQ_STREAM) {
         c->ws = NULL;
 
-        if (error) {
+        if (error && c->conf.verify && strstr(error, "SSL")) {
+            vks_fail(c, 0, "stream connection to %s failed: TLS handshake "
+                     "failed, is the server's certificate signed by the CA "
+                     "in %s? (%s)", c->st.endpoint,
+                     c->conf.ca_file ? c->conf.ca_file : "the system's store",
+                     error);
+
+        } else if (error) {
             /* "HS: ..." is a refused handshake: the key may be stale */
             vks_fail(c, strncmp(error, "HS:", 3) == 0,
                      "stream connection to %s failed: %s", c->st.endpoint,
@@ -1000,6 +1007,16 @@ vks_req_done(vks_vk_req_t *r, const char *error)
     }
 
     c->http = NULL;
+
+    if (error && c->conf.verify && strstr(error, "SSL")) {
+        /* OpenSSL's reasons say little: name the likely cause */
+        vks_fail(c, 0, "%s failed: TLS handshake failed, is the server's "
+                 "certificate signed by the CA in %s? (%s)",
+                 r->kind == VKS_REQ_URL ? "getServerUrl" : "rules request",
+                 c->conf.ca_file ? c->conf.ca_file : "the system's store",
+                 error);
+        return;
+    }
 
     if (error) {
         vks_fail(c, 0, "%s failed: %s",
