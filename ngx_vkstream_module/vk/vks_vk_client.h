@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "vks_vk_endpoint.h"
 #include "vks_vk_rules.h"
 
 
