@@ -30,6 +30,7 @@ static void ngx_vkstream_vk_notify_handler(ngx_event_t *ev);
 static void ngx_vkstream_vk_timer_handler(ngx_event_t *ev);
 static void ngx_vkstream_vk_drain(void);
 static void ngx_vkstream_vk_push_rules(void);
+static void ngx_vkstream_vk_shutdown(ngx_log_t *log);
 
 
 static vks_vk_client_t          *ngx_vkstream_vk_client;
@@ -235,6 +236,20 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
 void
 ngx_vkstream_vk_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_vkstream_vk_shutdown(cycle->log);
+}
+
+
+/*
+ * On quit or reload the client stops as soon as the worker starts to exit,
+ * not when its last RTMP connection has gone: worker 0 of the new cycle
+ * wants the one connection VK allows per key.
+ */
+static void
+ngx_vkstream_vk_shutdown(ngx_log_t *log)
+{
+    ngx_vkstream_summary_t  sum;
+
     if (ngx_vkstream_vk_client == NULL) {
         return;
     }
@@ -246,15 +261,21 @@ ngx_vkstream_vk_exit_process(ngx_cycle_t *cycle)
     if (vks_vk_client_stop(ngx_vkstream_vk_client, NGX_VKSTREAM_VK_STOP)
         != 0)
     {
-        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+        ngx_log_error(NGX_LOG_WARN, log, 0,
                       "vkstream: VK client thread did not stop in time");
     }
 
     ngx_vkstream_vk_client = NULL;
 
-    ngx_vkstream_vk_state.state = NGX_VKSTREAM_VK_OFF;
-    ngx_vkstream_vk_state.since = ngx_time();
-    ngx_vkstream_table_set_vk_state(&ngx_vkstream_vk_state);
+    /* unless the next cycle's worker has taken over already */
+    if (ngx_vkstream_table_summary(&sum) == NGX_OK && sum.vk.pid == ngx_pid)
+    {
+        ngx_vkstream_vk_state.state = NGX_VKSTREAM_VK_OFF;
+        ngx_vkstream_vk_state.since = ngx_time();
+        ngx_vkstream_table_set_vk_state(&ngx_vkstream_vk_state);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "vkstream: VK client stopped");
 
     if (ngx_vkstream_vk_conn) {
         ngx_close_connection(ngx_vkstream_vk_conn);
@@ -281,12 +302,16 @@ ngx_vkstream_vk_notify_handler(ngx_event_t *ev)
 static void
 ngx_vkstream_vk_timer_handler(ngx_event_t *ev)
 {
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_vkstream_vk_drain();
+        ngx_vkstream_vk_shutdown(ev->log);
+        return;
+    }
+
     ngx_vkstream_vk_push_rules();
     ngx_vkstream_vk_drain();
 
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
-        ngx_add_timer(ev, NGX_VKSTREAM_VK_POLL);
-    }
+    ngx_add_timer(ev, NGX_VKSTREAM_VK_POLL);
 }
 
 

@@ -31,7 +31,9 @@ my $main = join "\n",
     "vkstream_vk_ca ${\ $e->ca };",
     "vkstream_vk_text_len 64;";
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
-    main => $main));
+    main => $main,
+    live => 'vkstream on; vkstream_rendition _src video=copy audio=copy;
+             vkstream_vk_keywords "$name stream";'));
 $n->start;
 
 sub server_rules {
@@ -96,6 +98,16 @@ ok(wait_until(1, sub {
     ($g->{total} // 0) == 1;
 }), 'the global rule match in the global ring');
 ok(wait_until(1, sub { status()->{stored} == 2 }), 'stored counts 2');
+
+# Without ?vk= the application's vkstream_vk_keywords apply.
+my $pub2 = publish_name($n, 'live', 'cam2');
+ok(wait_until(15, sub {
+    server_rules()->{'vks:s:live/cam2'} }), 'rule from vkstream_vk_keywords');
+is(server_rules()->{'vks:s:live/cam2'}, 'cam2 stream', '$name replaced');
+is(server_rules()->{'vks:s:live/cam1'}, 'собака', '?vk= wins over it');
+stop_publisher($pub2);
+ok(wait_until(15, sub { !server_rules()->{'vks:s:live/cam2'} }),
+   'and goes with the stream');
 
 # Faults: fragmented, oversized, invalid JSON, invalid UTF-8.
 my $before = status();

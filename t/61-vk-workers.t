@@ -6,13 +6,15 @@ use Test::More;
 use File::Temp qw(tempdir);
 use VKStream::Nginx;
 use VKStream::Emulator;
-use VKStream::API qw(api wait_until);
+use VKStream::API qw(api publish_name wait_until);
+use VKStream::Media qw(stop_publisher);
 
 my $e = VKStream::Emulator->new;
 
 sub conf {
     my ($ca, %o) = @_;
-    return VKStream::Nginx::standard_conf(workers => 2, main => join "\n",
+    return VKStream::Nginx::standard_conf(workers => $o{workers} // 2,
+        main => join "\n",
         "vkstream_vk_token ${\ $e->token };",
         "vkstream_vk_api ${\ $e->api_url };",
         "vkstream_vk_ca $ca;", $o{extra} // '');
@@ -42,6 +44,31 @@ ok(wait_until(10, sub { $e->stats->{counters}{ws_accepted} > $accepted
 ok(wait_until(10, sub { !grep { kill 0, $_ } @w }), 'old workers exited');
 unlike($n->log_text, qr/did not stop in time|open socket/,
        'the thread stopped in time, nothing left open');
+$n->stop;
+
+# A reload with a publisher: the old worker's client stops as soon as the
+# worker starts to exit, so the new worker gets the connection quickly (at
+# most one 1006 when it asks before the old connection is closed).
+$n = VKStream::Nginx->new(conf => conf($e->ca, workers => 1));
+$n->start;
+ok(wait_until(10, sub { (status($n) // {})->{state} eq 'connected' }),
+   'connected with one worker');
+my $pub = publish_name($n, 'live', 'keep', duration => 60);
+ok(wait_until(15, sub {
+    my (undef, $j) = api($n, 'GET', '/vkstream/streams/live/keep');
+    $j && $j->{state};
+}), 'a publisher holds the worker');
+$accepted = $e->stats->{counters}{ws_accepted};
+my $rejected = $e->stats->{counters}{ws_rejected} // 0;
+$n->signal('reload');
+ok(wait_until(5, sub { $e->stats->{counters}{ws_accepted} > $accepted }),
+   'the new worker connects within 5 s');
+is($e->stats->{open}, 1, 'one connection');
+cmp_ok(($e->stats->{counters}{ws_rejected} // 0) - $rejected, '<=', 1,
+       'at most one handshake refused on the way');
+ok(wait_until(3, sub { (status($n) // {})->{state} eq 'connected' }),
+   '/status shows the new connection');
+stop_publisher($pub);
 $n->stop;
 
 # A CA that did not sign the emulator's certificate.
