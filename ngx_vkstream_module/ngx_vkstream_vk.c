@@ -41,6 +41,8 @@ static ngx_uint_t                ngx_vkstream_vk_pushed;
 static uint64_t                  ngx_vkstream_vk_stored;
 static uint64_t                  ngx_vkstream_vk_unrouted;
 static ngx_vkstream_vk_state_t   ngx_vkstream_vk_state;
+static ngx_uint_t                ngx_vkstream_vk_ticks;
+static ngx_uint_t                ngx_vkstream_vk_force;
 
 
 static char *
@@ -303,9 +305,16 @@ static void
 ngx_vkstream_vk_timer_handler(ngx_event_t *ev)
 {
     if (ngx_exiting || ngx_quit || ngx_terminate) {
-        ngx_vkstream_vk_drain();
         ngx_vkstream_vk_shutdown(ev->log);
         return;
+    }
+
+    /*
+     * Rewritten every second: during a reload the old cycle's worker may
+     * have written its state over the new one's.
+     */
+    if (++ngx_vkstream_vk_ticks % 10 == 0) {
+        ngx_vkstream_vk_force = 1;
     }
 
     ngx_vkstream_vk_push_rules();
@@ -521,9 +530,13 @@ ngx_vkstream_vk_drain(void)
 
     vks_vk_out_free(list);
 
-    if (!vks_vk_client_status(ngx_vkstream_vk_client, &st) && !changed) {
+    if (!vks_vk_client_status(ngx_vkstream_vk_client, &st) && !changed
+        && !ngx_vkstream_vk_force)
+    {
         return;
     }
+
+    ngx_vkstream_vk_force = 0;
 
     vk = &ngx_vkstream_vk_state;
 

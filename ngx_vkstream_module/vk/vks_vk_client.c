@@ -15,7 +15,6 @@
 #define _GNU_SOURCE            /* pthread_timedjoin_np */
 #endif
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
