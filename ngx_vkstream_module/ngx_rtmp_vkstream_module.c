@@ -36,6 +36,7 @@ typedef struct {
     ngx_uint_t                max_transcodes;
     ngx_uint_t                max_transcodes_total;
     ngx_str_t                 output;
+    ngx_str_t                 vk_keywords;  /* template: $app, $name */
 } ngx_rtmp_vkstream_app_conf_t;
 
 
@@ -151,6 +152,13 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       offsetof(ngx_rtmp_vkstream_app_conf_t, output),
       NULL },
 
+    { ngx_string("vkstream_vk_keywords"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, vk_keywords),
+      NULL },
+
       ngx_null_command
 };
 
@@ -230,6 +238,7 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_transcodes_total,
                               prev->max_transcodes_total, 0);
     ngx_conf_merge_str_value(conf->output, prev->output, "");
+    ngx_conf_merge_str_value(conf->vk_keywords, prev->vk_keywords, "");
 
     if (conf->renditions == NULL) {
         conf->renditions = prev->renditions;
@@ -1049,6 +1058,74 @@ ngx_rtmp_vkstream_action(ngx_uint_t id, ngx_uint_t action, ngx_str_t *suffix)
 }
 
 
+/*
+ * vkstream_vk_keywords: the application's keywords for publishers that give
+ * no "vk" argument; "$app" and "$name" are replaced, nothing else is.
+ */
+static ngx_int_t
+ngx_rtmp_vkstream_keywords_template(ngx_rtmp_session_t *s, ngx_str_t *tpl,
+    u_char *name, ngx_str_t *out)
+{
+    u_char     *p, *q, *end, *last;
+    size_t      len, nlen;
+    ngx_uint_t  pass;
+
+    nlen = ngx_strlen(name);
+    end = tpl->data + tpl->len;
+    len = 0;
+    last = NULL;
+    q = NULL;
+
+    /* the first pass measures, the second copies */
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            q = ngx_pnalloc(s->connection->pool, len);
+            if (q == NULL) {
+                return NGX_ERROR;
+            }
+
+            out->data = q;
+            last = q + len;
+        }
+
+        for (p = tpl->data; p < end; /* void */) {
+            if (end - p >= 5 && ngx_strncmp(p, "$name", 5) == 0) {
+                if (pass) {
+                    q = ngx_cpymem(q, name, nlen);
+                } else {
+                    len += nlen;
+                }
+                p += 5;
+
+            } else if (end - p >= 4 && ngx_strncmp(p, "$app", 4) == 0) {
+                if (pass) {
+                    q = ngx_cpymem(q, s->app.data, s->app.len);
+                } else {
+                    len += s->app.len;
+                }
+                p += 4;
+
+            } else {
+                if (pass) {
+                    *q++ = *p;
+                } else {
+                    len++;
+                }
+                p++;
+            }
+        }
+    }
+
+    out->len = q - out->data;
+
+    if (q != last) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
 {
@@ -1087,6 +1164,14 @@ ngx_rtmp_vkstream_publish(ngx_rtmp_session_t *s, ngx_rtmp_publish_t *v)
     ctx->name[NGX_RTMP_MAX_NAME - 1] = '\0';
 
     if (ngx_rtmp_vkstream_keywords(s, v->args, &ctx->keywords) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->keywords.len == 0 && vacf->vk_keywords.len
+        && ngx_rtmp_vkstream_keywords_template(s, &vacf->vk_keywords,
+                                               ctx->name, &ctx->keywords)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

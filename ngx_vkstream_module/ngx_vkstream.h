@@ -33,6 +33,17 @@ typedef struct {
     time_t                    linger;
     ngx_int_t                 matches;      /* per stream */
     ngx_shm_zone_t           *zone;
+
+    /* the VK Streaming API client (ngx_vkstream_vk.c) */
+    ngx_str_t                 vk_token;
+    ngx_str_t                 vk_api;
+    ngx_str_t                 vk_endpoint;
+    ngx_str_t                 vk_key;
+    ngx_str_t                 vk_ca;
+    ngx_flag_t                vk_verify;
+    ngx_flag_t                vk_delete_foreign;
+    size_t                    vk_max_message;
+    size_t                    vk_text_len;
 } ngx_vkstream_conf_t;
 
 
@@ -40,6 +51,10 @@ extern ngx_module_t  ngx_vkstream_module;
 
 
 ngx_vkstream_conf_t *ngx_vkstream_get_conf(ngx_cycle_t *cycle);
+
+char *ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf);
+ngx_int_t ngx_vkstream_vk_init_process(ngx_cycle_t *cycle);
+void ngx_vkstream_vk_exit_process(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_VKSTREAM_H_INCLUDED_ */

@@ -14,6 +14,7 @@
 static void *ngx_vkstream_create_conf(ngx_cycle_t *cycle);
 static char *ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf);
 static ngx_int_t ngx_vkstream_init_process(ngx_cycle_t *cycle);
+static void ngx_vkstream_exit_process(ngx_cycle_t *cycle);
 
 
 static char *ngx_vkstream_check_matches(ngx_conf_t *cf, void *post,
@@ -47,6 +48,69 @@ static ngx_command_t  ngx_vkstream_commands[] = {
       offsetof(ngx_vkstream_conf_t, matches),
       &ngx_vkstream_matches_post },
 
+    { ngx_string("vkstream_vk_token"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_token),
+      NULL },
+
+    { ngx_string("vkstream_vk_api"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_api),
+      NULL },
+
+    { ngx_string("vkstream_vk_endpoint"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_endpoint),
+      NULL },
+
+    { ngx_string("vkstream_vk_key"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_key),
+      NULL },
+
+    { ngx_string("vkstream_vk_ca"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_ca),
+      NULL },
+
+    { ngx_string("vkstream_vk_verify"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_verify),
+      NULL },
+
+    { ngx_string("vkstream_vk_delete_foreign"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_delete_foreign),
+      NULL },
+
+    { ngx_string("vkstream_vk_max_message"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_max_message),
+      NULL },
+
+    { ngx_string("vkstream_vk_text_len"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, vk_text_len),
+      NULL },
+
       ngx_null_command
 };
 
@@ -68,7 +132,7 @@ ngx_module_t  ngx_vkstream_module = {
     ngx_vkstream_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_vkstream_exit_process,             /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -89,6 +153,10 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
     vcf->zone_size = NGX_CONF_UNSET_SIZE;
     vcf->linger = NGX_CONF_UNSET;
     vcf->matches = NGX_CONF_UNSET;
+    vcf->vk_verify = NGX_CONF_UNSET;
+    vcf->vk_delete_foreign = NGX_CONF_UNSET;
+    vcf->vk_max_message = NGX_CONF_UNSET_SIZE;
+    vcf->vk_text_len = NGX_CONF_UNSET_SIZE;
 
     vcf->marker.len = sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1 + 16;
     vcf->marker.data = ngx_pnalloc(cycle->pool, vcf->marker.len);
@@ -117,6 +185,10 @@ ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(vcf->linger, 60);
     ngx_conf_init_value(vcf->matches, 100);
 
+    if (ngx_vkstream_vk_init_conf(cycle, vcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return ngx_vkstream_table_init_conf(cycle);
 }
 
@@ -138,7 +210,18 @@ ngx_vkstream_check_matches(ngx_conf_t *cf, void *post, void *data)
 static ngx_int_t
 ngx_vkstream_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_vkstream_table_init_process(cycle);
+    if (ngx_vkstream_table_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_vkstream_vk_init_process(cycle);
+}
+
+
+static void
+ngx_vkstream_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_vkstream_vk_exit_process(cycle);
 }
 
 

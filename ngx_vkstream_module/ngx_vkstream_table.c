@@ -15,6 +15,7 @@
 #include <ngx_event.h>
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
+#include "vk/vks_vk_rules.h"
 
 
 #define NGX_VKSTREAM_POLL          150     /* ms, control actions, sweep */
@@ -579,54 +580,47 @@ ngx_vkstream_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
 }
 
 
-/* "vks:<id>:<app>/<name>" with unsafe bytes %-escaped, cut to 256 bytes */
+static void
+ngx_vkstream_check_tag(ngx_vkstream_stream_t *st)
+{
+    static ngx_str_t  err = ngx_string("application/name too long for a "
+                                       "VK rule tag");
+
+    if (st->keywords_len && st->tag_len == 0) {
+        st->rule_state = NGX_VKSTREAM_RULE_FAILED;
+        st->rule_code = 0;
+        ngx_vkstream_set(st->rule_error, &st->rule_error_len,
+                         NGX_VKSTREAM_ERROR_LEN, &err);
+    }
+}
+
+
+/*
+ * The own tag of vk/vks_vk_rules.h: "vks:s:<app>/<name>", %-escaped.  One
+ * that would not fit VK's 256 bytes is left empty: the stream then has no
+ * rule, and its rule state says why.
+ */
 static void
 ngx_vkstream_make_tag(ngx_vkstream_stream_t *st)
 {
-    u_char      *p, *last, c;
-    ngx_uint_t   i, n;
-    u_char       buf[NGX_VKSTREAM_APP_LEN + 1 + NGX_VKSTREAM_NAME_LEN];
+    int   n;
+    char  app[NGX_VKSTREAM_APP_LEN + 1], name[NGX_VKSTREAM_NAME_LEN + 1];
+    char  tag[VKS_VK_TAG_MAX + 1];
 
-    static u_char  hex[] = "0123456789ABCDEF";
+    ngx_memcpy(app, st->app, st->app_len);
+    app[st->app_len] = '\0';
+    ngx_memcpy(name, st->name, st->name_len);
+    name[st->name_len] = '\0';
 
-    n = 0;
-    for (i = 0; i < st->app_len; i++) {
-        buf[n++] = st->app[i];
-    }
-    buf[n++] = '/';
-    for (i = 0; i < st->name_len; i++) {
-        buf[n++] = st->name[i];
-    }
+    n = vks_vk_tag_encode(tag, VKS_VK_TAG_STREAM, app, name, 0);
 
-    p = st->tag;
-    last = st->tag + NGX_VKSTREAM_TAG_LEN;
-
-    p = ngx_slprintf(p, last, NGX_VKSTREAM_TAG_PREFIX "%uL:", st->id);
-
-    for (i = 0; i < n; i++) {
-        c = buf[i];
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'
-            || c == '/')
-        {
-            if (p + 1 > last) {
-                break;
-            }
-            *p++ = c;
-            continue;
-        }
-
-        if (p + 3 > last) {
-            break;
-        }
-
-        *p++ = '%';
-        *p++ = hex[c >> 4];
-        *p++ = hex[c & 0xf];
+    if (n < 0 || n > NGX_VKSTREAM_TAG_LEN) {
+        st->tag_len = 0;
+        return;
     }
 
-    st->tag_len = (u_short) (p - st->tag);
+    ngx_memcpy(st->tag, tag, n);
+    st->tag_len = (u_short) n;
 }
 
 
@@ -707,6 +701,8 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
         st->rule_state = NGX_VKSTREAM_RULE_PENDING;
         sh->rules_generation++;
     }
+
+    ngx_vkstream_check_tag(st);
 
     ngx_queue_insert_head(&sh->streams, &st->queue);
     sh->nstreams++;
@@ -945,7 +941,7 @@ ngx_vkstream_table_rules(ngx_pool_t *pool, ngx_array_t *rules,
     {
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (st->end == 0 && st->keywords_len) {
+        if (st->end == 0 && st->keywords_len && st->tag_len) {
             rc = ngx_vkstream_rule_push(pool, rules, st->tag, st->tag_len,
                                         st->keywords, st->keywords_len,
                                         st->id);
@@ -1240,6 +1236,7 @@ ngx_vkstream_table_set_keywords(ngx_str_t *app, ngx_str_t *name,
                                       : NGX_VKSTREAM_RULE_NONE;
     st->rule_code = 0;
     st->rule_error_len = 0;
+    ngx_vkstream_check_tag(st);
 
     sh->rules_generation++;
 

@@ -32,4 +32,29 @@ ok(!$ok, 'vkstream_api with an argument rejected');
 like($out, qr/invalid number of arguments in "vkstream_api"/,
      'message names vkstream_api');
 
+# The VK client's directives.
+for my $c (
+    ['vkstream_vk_token t; vkstream_vk_endpoint h:1; vkstream_vk_key k;',
+     qr/"vkstream_vk_token" and "vkstream_vk_endpoint" exclude each other/],
+    ['vkstream_vk_endpoint h:1;',
+     qr/"vkstream_vk_endpoint" needs "vkstream_vk_key"/],
+    ['vkstream_vk_endpoint "h/x"; vkstream_vk_key k;',
+     qr/invalid "vkstream_vk_endpoint" "h\/x"/],
+    ['vkstream_vk_token t; vkstream_vk_api ftp://x;',
+     qr/invalid "vkstream_vk_api" "ftp:\/\/x"/],
+    ['vkstream_vk_text_len 2k;',
+     qr/"vkstream_vk_text_len" must be between 1 and 1024/],
+    ['vkstream_vk_max_message 1k;',
+     qr/"vkstream_vk_max_message" must be at least 4k/],
+) {
+    ($ok, $out) = check_conf(main => $c->[0]);
+    ok(!$ok, "rejected: $c->[0]");
+    like($out, $c->[1], 'message names the directive');
+}
+
+($ok, $out) = check_conf(main => 'vkstream_vk_endpoint 127.0.0.1:9;
+    vkstream_vk_key k; vkstream_vk_verify off; vkstream_vk_text_len 100;',
+    live => 'vkstream on; vkstream_vk_keywords "$app $name";');
+ok($ok, 'a valid VK configuration passes') or diag($out);
+
 done_testing;

@@ -53,7 +53,7 @@ is($j->{state}, 'live', 'state live');
 is($j->{publisher}, '127.0.0.1', 'publisher address');
 is($j->{vk}{keywords}, 'кот и пёс', 'keywords from vk=, url-decoded');
 is($j->{vk}{rule_state}, 'pending', 'rule pending');
-like($j->{vk}{tag}, qr{^vks:\d+:live/cam1$}, 'stream rule tag');
+is($j->{vk}{tag}, "vks:s:live/cam1", "stream rule tag (vk/vks_vk_rules.h format)");
 is_deeply($j->{renditions}, [], 'no renditions reported yet');
 is_deeply($j->{matches}, [], 'no matches yet');
 like($r->{headers}{'content-type'}, qr{^application/json; charset=utf-8$},

@@ -1,8 +1,7 @@
 # What the transcoder and the VK client put into the table shows up in the
 # API, the events and the metrics, with two workers: statistics and
 # rendition actions from real transcoding; VK matches, rule state and VK
-# state fed through the test endpoints (vkstream_api_test) until the VK
-# client lands.
+# state from the real VK client, fed by the emulator.
 use strict;
 use warnings;
 use utf8;
@@ -12,11 +11,16 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
 use HTTP::Tiny;
 use JSON::PP;
 use VKStream::Nginx;
+use VKStream::Emulator;
 use VKStream::Media qw(stop_publisher);
 use VKStream::API qw(api api_on publish_name wait_until sse_open sse_read);
 
+my $e = VKStream::Emulator->new;
 my $conf = VKStream::Nginx::standard_conf(
-    workers => 2, main => 'vkstream_matches 5;',
+    workers => 2, main => "vkstream_matches 5;
+        vkstream_vk_token ${\ $e->token };
+        vkstream_vk_api ${\ $e->api_url };
+        vkstream_vk_ca ${\ $e->ca };",
     live => 'vkstream on; vkstream_rendition _low;
              vkstream_rendition _mid width=240;',
     http => 'location /feed/ { vkstream_api; vkstream_api_test on; }');
@@ -25,9 +29,6 @@ my $n = VKStream::Nginx->new(conf => $conf);
 $n->start;
 
 my $J = JSON::PP->new->utf8->canonical;
-sub feed { my ($path, $data) = @_;
-           api($n, 'POST', "/feed/test/$path", $J->encode($data)) }
-
 my ($r, $j) = api($n, 'POST', '/vkstream/test/vk', '{"state":"connected"}');
 is($r->{status}, 404, 'test endpoints are off by default');
 
@@ -113,23 +114,32 @@ ok(wait_until(5, sub {
 ($r) = api($n, 'POST', '/feed/streams/live/cam1/renditions/_hi/stop');
 is($r->{status}, 404, 'unknown suffix: 404');
 
-# --- VK matches -------------------------------------------------------------
+# --- VK matches, through emulator -> client -> table -> API ------------------
 
+ok(wait_until(10, sub {
+    (undef, $j) = api($n, 'GET', '/feed/streams/live/cam1');
+    $j->{vk}{rule_state} eq 'active';
+}), 'stream rule active at VK');
+is($e->admin(GET => '/admin/rules')->{rules}[0]{tag}, $tag,
+   'the stream tag is the rule tag at VK');
 for my $i (1 .. 8) {
-    ($r) = feed('match', { tag => $tag, event_type => 'post',
-                           action => 'new',
-                           url => "https://vk.com/wall-1_$i",
-                           text => "кот \"№$i\"\n<b>", author_id => -$i,
-                           author_url => 'https://vk.com/club1',
-                           created => 1700000000 + $i });
+    $r = $e->admin(POST => '/admin/event', {
+        text => "кот \"№$i\"\n<b>", author_id => -$i,
+        event_url => "https://vk.com/wall-1_$i",
+        creation_time => 1700000000 + $i });
 }
-is($r->{status}, 201, 'matches stored');
-($r, $j) = api($n, 'GET', '/feed/streams/live/cam1/matches');
+is($r->{delivered}, 1, 'events delivered');
+ok(wait_until(2, sub {
+    ($r, $j) = api($n, 'GET', '/feed/streams/live/cam1/matches');
+    ($j->{total} // 0) == 8;
+}), 'matches stored');
 is_deeply([map { $_->{id} } @{ $j->{matches} }], [4 .. 8],
           'the ring keeps the last vkstream_matches (5)');
 is($j->{total}, 8, 'total counts all');
 is($j->{matches}[-1]{text}, "кот \"№8\"\n<b>", 'text intact');
+is($j->{matches}[-1]{url}, 'https://vk.com/wall-1_8', 'url');
 is($j->{matches}[-1]{author_id}, -8, 'author id');
+is($j->{matches}[-1]{author_url}, 'https://vk.com/club8', 'author url');
 is($j->{matches}[-1]{created}, 1700000008, 'creation time');
 ok($j->{matches}[-1]{received_ms} > 1700000000000, 'time received');
 ($r, $j) = api($n, 'GET', '/feed/streams/live/cam1/matches?after=5&limit=2');
@@ -137,42 +147,57 @@ is_deeply([map { $_->{id} } @{ $j->{matches} }], [6, 7], 'after and limit');
 ($r, $j) = api($n, 'GET', '/feed/streams/live/cam1');
 is($j->{vk}{matches_total}, 8, 'stream counts matches');
 is(scalar @{ $j->{matches} }, 5, 'and shows the recent ones');
-@ev = grep { $_->{event} eq 'match' } sse_read($c, 3, 8);
+# (rendition events of the actions above come first)
+@ev = ();
+for (1 .. 10) {
+    push @ev, grep { $_->{event} eq 'match' } sse_read($c, 0.5, 1000);
+    last if @ev >= 8;
+}
 is(scalar @ev, 8, 'a match event each');
 is($ev[0]{json}{tag}, $tag, 'with the tag');
 is($ev[7]{json}{match_id}, 8, 'and the match id');
 
-($r) = feed('match', { tag => 'nobody', text => 'x' });
-is($r->{status}, 404, 'a tag nobody has: 404');
+$e->admin(POST => '/admin/event', {text => 'x', tags => ['nobody'],
+                                   always => 1});
 api($n, 'POST', '/feed/rules', '{"tag":"news","value":"новости"}');
-($r) = feed('match', { tag => 'news', text => 'новости дня' });
-is($r->{status}, 201, 'a global rule match');
-($r, $j) = api($n, 'GET', '/feed/matches');
+ok(wait_until(2, sub {
+    (undef, $j) = api($n, 'GET', '/feed/rules/news');
+    $j->{state} eq 'active';
+}), 'global rule state active');
+$e->admin(POST => '/admin/event', {text => 'новости дня'});
+ok(wait_until(2, sub {
+    ($r, $j) = api($n, 'GET', '/feed/matches');
+    ($j->{total} // 0) == 1;
+}), 'a global rule match');
 is($j->{matches}[0]{text}, 'новости дня', 'in the global ring');
 
 # --- rule state and VK state --------------------------------------------------
 
-feed('rule_state', { tag => $tag, state => 'failed', code => 2004,
-                     error => 'too many words' });
-($r, $j) = api($n, 'GET', '/feed/streams/live/cam1');
-is_deeply([@{ $j->{vk} }{qw(rule_state rule_code rule_error)}],
-          ['failed', 2004, 'too many words'], 'stream rule state');
-feed('rule_state', { tag => 'news', state => 'active' });
-($r, $j) = api($n, 'GET', '/feed/rules/news');
-is($j->{state}, 'active', 'global rule state');
+api($n, 'PUT', '/feed/streams/live/cam1/keywords',
+    $J->encode({keywords => join ' ', map { "w$_" } 1 .. 101}));
+ok(wait_until(2, sub {
+    ($r, $j) = api($n, 'GET', '/feed/streams/live/cam1');
+    $j->{vk}{rule_state} eq 'failed';
+}), 'a rule of 101 keywords fails');
+is($j->{vk}{rule_code}, 2004, 'with code 2004');
+ok(wait_until(2, sub {
+    !grep { $_->{tag} eq $tag } @{ $e->admin(GET => '/admin/rules')->{rules} };
+}), 'and the old rule of the stream is gone from VK');
 
-feed('vk', { state => 'connected', endpoint => 'streaming.vk.com',
-             received => 10, stored => 7, dropped => 1, malformed => 2,
-             service_code => 3001, service_message => 'reconnect' });
-($r, $j) = api($n, 'GET', '/feed/status');
+$e->admin(POST => '/admin/fault/service', {service_code => 3001, close => 0});
+ok(wait_until(2, sub {
+    ($r, $j) = api($n, 'GET', '/feed/status');
+    $j->{vk}{service_code} == 3001;
+}), 'service message in /status');
 is_deeply([@{ $j->{vk} }{qw(state endpoint received stored dropped malformed
                               service_code service_message)}],
-          ['connected', 'streaming.vk.com', 10, 7, 1, 2, 3001, 'reconnect'],
+          ['connected', $e->stream_host, 11, 9, 1, 0, 3001,
+           'Pong wait timeout'],
           'VK state in /status');
 ($r) = api($n, 'GET', '/feed/metrics');
 like($r->{content}, qr/^vkstream_vk_connection_state\{state="connected"\} 1$/m,
      'VK state in metrics');
-like($r->{content}, qr/^vkstream_vk_events_total\{outcome="received"\} 10$/m,
+like($r->{content}, qr/^vkstream_vk_events_total\{outcome="received"\} 11$/m,
      'events received in metrics');
 
 stop_publisher($pid);
