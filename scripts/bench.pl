@@ -34,8 +34,8 @@ my $FPS = 30;
 
 my $QUICK = $ENV{BENCH_QUICK} ? 1 : 0;
 my $RUNS = $ENV{BENCH_RUNS} // ($QUICK ? 1 : 3);
-my $DUR = $ENV{BENCH_DURATION} // ($QUICK ? 12 : 24);
-my $CAP_DUR = $ENV{BENCH_CAP_DURATION} // ($QUICK ? 14 : 20);
+my $DUR = $ENV{BENCH_DURATION} // ($QUICK ? 16 : 20);
+my $CAP_DUR = $ENV{BENCH_CAP_DURATION} // 24;
 my $CAP_MAX = $ENV{BENCH_CAP_MAX} // ($QUICK ? 4 : 16);
 my %ONLY = map { $_ => 1 } split /[, ]+/, ($ENV{BENCH_ONLY} // '');
 my $T_START = time;
@@ -61,7 +61,7 @@ sub cleanup {
     %NGINX_PGID = ();
 }
 
-$SIG{INT} = $SIG{TERM} = $SIG{HUP} = sub {
+$SIG{INT} = $SIG{TERM} = $SIG{HUP} = $SIG{PIPE} = sub {
     print STDERR "\nbench: interrupted, stopping everything\n";
     cleanup();
     exit 130;
@@ -665,22 +665,17 @@ sub capacity_trial {
 sub capacity {
     my %res;
     for my $c (qw(module seed)) {
+        # 4, 8, 12, ... up to BENCH_CAP_MAX, then bisect
         my ($pass, $fail) = (0, undef);
         my %trials;
-        my $try = 2;
+        my $try = $CAP_MAX < 4 ? $CAP_MAX : 4;
         while ($try <= $CAP_MAX) {
             my $t = $trials{$try} = capacity_trial($c, $try);
-            if ($t->{ok}) { $pass = $try; $try *= 2 }
-            else { $fail = $try; last }
-        }
-        $try = $CAP_MAX if !defined $fail && $pass < $CAP_MAX;
-        if (!defined $fail && $pass < $CAP_MAX) {
-            my $t = $trials{$CAP_MAX} = capacity_trial($c, $CAP_MAX);
-            if ($t->{ok}) { $pass = $CAP_MAX } else { $fail = $CAP_MAX }
-        }
-        if ($pass == 0 && defined $fail && $fail > 1) {
-            my $t = $trials{1} = capacity_trial($c, 1);
-            if ($t->{ok}) { $pass = 1 } else { $fail = 1 }
+            if (!$t->{ok}) { $fail = $try; last }
+            $pass = $try;
+            last if $try == $CAP_MAX;
+            $try = $try * 2 > 12 ? $try + 4 : $try * 2;
+            $try = $CAP_MAX if $try > $CAP_MAX;
         }
         while (defined $fail && $fail - $pass > 1) {
             my $mid = int(($pass + $fail) / 2);

@@ -7,13 +7,16 @@
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
 #   BENCH_RUNS=N           runs per figure (default 3)
-#   BENCH_DURATION=S       seconds per startup/cost/ladder session (24)
-#   BENCH_CAP_DURATION=S   seconds per capacity trial (20)
+#   BENCH_DURATION=S       seconds per startup/cost/ladder session (20)
+#   BENCH_CAP_DURATION=S   seconds per capacity trial (24; the seed exec
+#                          needs about 11 s to start)
 #   BENCH_CAP_MAX=N        largest capacity tried (16)
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at)
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
 #                          capacity isolation
+#   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
+#   BENCH_TUNED_IN='...'   input flags of exec (tuned)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
