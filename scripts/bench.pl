@@ -311,6 +311,22 @@ sub session {
         push @pids, publish("rtmp://127.0.0.1:$n->{rtmp}/$app/$name", $dur);
     }
 
+    # the publisher's first byte: its connection to the RTMP port shows
+    # up in /proc/net/tcp (polled every 2 ms, for 3 s at most)
+    my $t_conn;
+    my $port_hex = sprintf ':%04X ', $n->{rtmp};
+    while (time < $t0 + 3) {
+        if (open my $f, '<', '/proc/net/tcp') {
+            local $/;
+            my $tab = <$f>;
+            if ($tab =~ /^\s*\d+: \S+ [0-9A-F]+\Q$port_hex\E/m) {
+                $t_conn = time - $t0;
+                last;
+            }
+        }
+        sleep 0.002;
+    }
+
     # per stream and suffix: [wall time, listed media seconds] at each
     # change of the playlist
     my %seen;
@@ -378,7 +394,8 @@ sub session {
             my @d = extinf($pl);
             my $h = $seen{$name}{$sfx} // [];
             my $r = { listed => sum(@d), segments => scalar @d,
-                      first => @$h ? $h->[0][0] : undef };
+                      first => @$h ? $h->[0][0] - ($t_conn // 0) : undef,
+                      connect => $t_conn };
             # steady-state speed: media listed per wall second between the
             # first and the last listing while the source was live
             my @live = grep { $_->[0] <= $t_pub_end + 0.2 } @$h;
@@ -493,15 +510,19 @@ sub startup_cost {
             my $cpu = $s->{cpu}{worker} + $s->{cpu}{ffmpeg};
             push @{ $res{$c}{cpu} }, $cpu;
             push @{ $res{$c}{startup} }, $o->{first};
+            push @{ $res{$c}{connect} }, $o->{connect};
             push @{ $res{$c}{listed} }, $o->{listed};
             push @{ $res{$c}{fps} }, $o->{listed}
                 ? ($o->{frames} // 0) / $o->{listed} : 0;
             push @{ $res{$c}{rss} }, $c eq 'module' ? $s->{rss}{worker}
                                                     : $s->{rss}{ffmpeg};
             note(sprintf "  cpu %.2fs (worker %.2f, ffmpeg %.2f), first "
-                 . "_low segment %s s, %.1f s listed, %.1f fps", $cpu,
+                 . "_low segment %s s after the publisher's connect (at "
+                 . "%.3f s), %.1f s listed, %.1f fps", $cpu,
                  $s->{cpu}{worker}, $s->{cpu}{ffmpeg},
-                 $o->{first} // 'never', $o->{listed}, $res{$c}{fps}[-1]);
+                 defined $o->{first} ? sprintf('%.2f', $o->{first})
+                                     : 'never',
+                 $o->{connect} // -1, $o->{listed}, $res{$c}{fps}[-1]);
         }
     }
     $R{startup_cost} = \%res;
