@@ -319,7 +319,8 @@ sub session {
         if (open my $f, '<', '/proc/net/tcp') {
             local $/;
             my $tab = <$f>;
-            if ($tab =~ /^\s*\d+: \S+ [0-9A-F]+\Q$port_hex\E/m) {
+            # SYN_SENT or ESTABLISHED, not our port checks' TIME_WAIT
+            if ($tab =~ /^\s*\d+: \S+ [0-9A-F]+\Q$port_hex\E0[12] /m) {
                 $t_conn = time - $t0;
                 last;
             }
