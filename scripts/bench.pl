@@ -1,0 +1,984 @@
+#!/usr/bin/perl
+# vkstream benchmarks, run by scripts/bench.sh ("make bench"): the module
+# against the nginx-rtmp "exec ffmpeg" setup it replaces and against the
+# floor program (scripts/bench-floor.c), in one invocation, on loopback.
+# Writes build/bench/results.md (and results.json, raw samples).
+#
+# Every nginx runs in the foreground in its own process group, so it and
+# the ffmpeg processes its workers exec are killed as one group; publishers
+# are our children.  All of them are stopped on exit, failure or Ctrl-C.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../t/lib";
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use IO::Select;
+use Socket qw(IPPROTO_TCP TCP_NODELAY TCP_QUICKACK);
+use HTTP::Tiny;
+use JSON::PP;
+use POSIX qw(WNOHANG setpgid strftime);
+use Time::HiRes qw(sleep time);
+use VKStream::Nginx ();
+
+my $ROOT = $VKStream::Nginx::ROOT;
+my $B = "$ROOT/build/bench";
+my $SRC = "$B/src.flv";
+my $FLOOR = "$B/bench-floor";
+my $NGINX = '/usr/sbin/nginx';
+my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+my $PAGE = 4096;
+my $GOP = 2;            # seconds, the source's
+my $FPS = 30;
+
+my $QUICK = $ENV{BENCH_QUICK} ? 1 : 0;
+my $RUNS = $ENV{BENCH_RUNS} // ($QUICK ? 1 : 3);
+my $DUR = $ENV{BENCH_DURATION} // ($QUICK ? 16 : 20);
+my $CAP_DUR = $ENV{BENCH_CAP_DURATION} // 24;
+my $CAP_MAX = $ENV{BENCH_CAP_MAX} // ($QUICK ? 4 : 16);
+my %ONLY = map { $_ => 1 } split /[, ]+/, ($ENV{BENCH_ONLY} // '');
+my $T_START = time;
+
+# ---- processes we start, and their cleanup ----
+
+my %NGINX_PGID;     # master pid => prefix
+my %PUBLISHERS;     # pid => 1
+
+sub cleanup {
+    for my $pid (keys %PUBLISHERS) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    %PUBLISHERS = ();
+    for my $pid (keys %NGINX_PGID) {
+        kill 'TERM', -$pid;
+        my $end = time + 3;
+        sleep 0.05 while waitpid($pid, WNOHANG) == 0 && time < $end;
+        kill 'KILL', -$pid;
+        waitpid $pid, 0;
+    }
+    %NGINX_PGID = ();
+}
+
+$SIG{INT} = $SIG{TERM} = $SIG{HUP} = $SIG{PIPE} = sub {
+    print STDERR "\nbench: interrupted, stopping everything\n";
+    cleanup();
+    exit 130;
+};
+END { my $rc = $?; cleanup(); $? = $rc; }
+
+sub note { printf STDERR "bench [%4.0fs] %s\n", time - $T_START, "@_" }
+
+# ---- statistics ----
+
+sub median {
+    my @v = sort { $a <=> $b } grep { defined } @_;
+    return undef unless @v;
+    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+sub pct {
+    my ($p, @v) = @_;
+    @v = sort { $a <=> $b } @v;
+    return undef unless @v;
+    my $i = int($p / 100 * @v + 0.5) - 1;
+    $i = 0 if $i < 0;
+    $i = $#v if $i > $#v;
+    return $v[$i];
+}
+
+# "median (min-max)" with $d decimals
+sub fmt {
+    my ($d, @v) = @_;
+    @v = grep { defined } @v;
+    return 'n/a' unless @v;
+    my @s = sort { $a <=> $b } @v;
+    my $m = sprintf "%.${d}f", median(@v);
+    return $m if @v == 1;
+    return sprintf "%s (%.${d}f-%.${d}f)", $m, $s[0], $s[-1];
+}
+
+# ---- nginx ----
+
+sub nginx_start {
+    my (%o) = @_;
+    my $prefix = "$B/run/" . ($o{name} // 'nginx');
+    remove_tree($prefix);
+    make_path("$prefix/logs", "$prefix/temp", "$prefix/hls", "$prefix/conf",
+              "$prefix/src");
+    my $rtmp = VKStream::Nginx::free_port();
+    my $http = VKStream::Nginx::free_port();
+    my $conf = VKStream::Nginx::standard_conf(%o);
+    my %v = (RTMP_PORT => $rtmp, HTTP_PORT => $http, PREFIX => $prefix,
+             MODULE => "$ROOT/build/ngx_vkstream_module.so",
+             RTMP_MODULE => $VKStream::Nginx::RTMP_MODULE,
+             HLS => "$prefix/hls");
+    $conf =~ s/%%(\w+)%%/exists $v{$1} ? $v{$1} : die "no $1"/ge;
+    if ($> == 0) {
+        # workers (and the ffmpeg they exec) run as nobody
+        $conf = "user nobody nogroup;\n$conf";
+        chmod 0755, $prefix, "$B/run", $B, "$ROOT/build";
+        system('chown', '-R', 'nobody:nogroup', "$prefix/hls",
+               "$prefix/temp", "$prefix/src", "$prefix/logs");
+    }
+    open my $f, '>', "$prefix/conf/nginx.conf" or die $!;
+    print $f $conf;
+    close $f;
+    my $out = `$NGINX -p $prefix/ -c conf/nginx.conf -t 2>&1`;
+    die "bench: nginx -t failed:\n$out" if $? != 0;
+
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        setpgid(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$prefix/logs/stdout.log";
+        open STDERR, '>>', "$prefix/logs/stdout.log";
+        exec($NGINX, '-p', "$prefix/", '-c', 'conf/nginx.conf',
+             '-g', 'daemon off; master_process on;') or POSIX::_exit(127);
+    }
+    setpgid($pid, $pid);
+    $NGINX_PGID{$pid} = $prefix;
+    my $n = { pid => $pid, prefix => $prefix, rtmp => $rtmp, http => $http,
+              hls => "$prefix/hls" };
+    for my $port ($rtmp, $http) {
+        my $end = time + 10;
+        until (IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")) {
+            die "bench: nginx does not listen on $port (see "
+                . "$prefix/logs/error.log)\n" if time > $end;
+            sleep 0.05;
+        }
+    }
+    return $n;
+}
+
+sub nginx_stop {
+    my ($n) = @_;
+    my $pid = $n->{pid};
+    kill 'QUIT', $pid;
+    my $end = time + 5;
+    sleep 0.05 while waitpid($pid, WNOHANG) == 0 && time < $end;
+    kill 'KILL', -$pid;
+    waitpid $pid, 0;
+    delete $NGINX_PGID{$pid};
+    # the exec'd ffmpeg may outlive a killed master: the group goes too
+    kill 'KILL', -$pid;
+}
+
+# ---- /proc ----
+
+sub proc_stat {
+    my ($pid) = @_;
+    open my $f, '<', "/proc/$pid/stat" or return;
+    my $s = <$f>;
+    close $f;
+    return unless $s && $s =~ /^\d+ \((.*)\) (.*)$/s;
+    my ($comm, $rest) = ($1, $2);
+    my @x = split ' ', $rest;
+    # fields from 3 (state): ppid=4 pgrp=5 utime=14 stime=15 rss=24
+    return { comm => $comm, ppid => $x[1], pgrp => $x[2],
+             ticks => $x[11] + $x[12], rss => $x[21] * $PAGE };
+}
+
+sub cmdline {
+    my ($pid) = @_;
+    open my $f, '<', "/proc/$pid/cmdline" or return '';
+    local $/;
+    my $c = <$f> // '';
+    $c =~ s/\0/ /g;
+    return $c;
+}
+
+# All processes of an nginx's group, classified.
+sub group_procs {
+    my ($n) = @_;
+    my %p;
+    opendir my $d, '/proc' or return {};
+    for my $pid (grep { /^\d+$/ } readdir $d) {
+        my $s = proc_stat($pid) or next;
+        next unless $s->{pgrp} == $n->{pid};
+        next if $pid == $n->{pid};
+        my $kind = $s->{comm} =~ /ffmpeg/ ? 'ffmpeg'
+                 : cmdline($pid) =~ /worker process/ ? 'worker' : 'other';
+        $p{$pid} = { %$s, kind => $kind };
+    }
+    return \%p;
+}
+
+sub total_cpu_ticks {
+    open my $f, '<', '/proc/stat' or return (0, 0);
+    my $l = <$f>;
+    my @x = split ' ', $l;
+    shift @x;
+    my $idle = $x[3] + ($x[4] // 0);
+    my $all = 0;
+    $all += $_ for @x[0 .. 7];
+    return ($all, $idle);
+}
+
+# ---- media ----
+
+sub publish {
+    my ($url, $dur) = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$B/publishers.log";
+        open STDERR, '>>', "$B/publishers.log";
+        exec('ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin',
+             '-re', '-stream_loop', '-1', '-i', $SRC, '-t', $dur,
+             '-c', 'copy', '-f', 'flv', $url) or POSIX::_exit(127);
+    }
+    $PUBLISHERS{$pid} = 1;
+    return $pid;
+}
+
+sub publisher_done {
+    my ($pid) = @_;
+    return 1 unless $PUBLISHERS{$pid};
+    if (waitpid($pid, WNOHANG) != 0) {
+        delete $PUBLISHERS{$pid};
+        return 1;
+    }
+    return 0;
+}
+
+sub stop_publisher {
+    my ($pid) = @_;
+    return unless $PUBLISHERS{$pid};
+    kill 'INT', $pid;
+    my $end = time + 5;
+    sleep 0.05 while !publisher_done($pid) && time < $end;
+    if ($PUBLISHERS{$pid}) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+        delete $PUBLISHERS{$pid};
+    }
+}
+
+sub extinf {
+    my ($pl) = @_;
+    open my $f, '<', $pl or return ();
+    my @d;
+    while (<$f>) {
+        push @d, $1 + 0 if /^#EXTINF:([\d.]+)/;
+    }
+    return @d;
+}
+
+sub sum { my $s = 0; $s += $_ for @_; $s }
+
+# Video packets of a finished copy of a playlist.
+sub video_packets {
+    my ($pl) = @_;
+    return 0 unless -f $pl;
+    my $copy = $pl =~ s/\.m3u8$/.bench.m3u8/r;
+    open my $in, '<', $pl or return 0;
+    open my $out, '>', $copy or return 0;
+    my $ended = 0;
+    while (<$in>) { $ended = 1 if /ENDLIST/; print $out $_ }
+    print $out "#EXT-X-ENDLIST\n" unless $ended;
+    close $out;
+    my $c = `ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 '$copy' 2>/dev/null`;
+    $c =~ /(\d+)/;
+    return $1 // 0;
+}
+
+# One measured session: publishes $count streams for $dur seconds to
+# $app, follows @suffixes' playlists in the hls directory and samples the
+# nginx group's CPU and RSS.  Returns what it saw.
+sub session {
+    my ($n, %o) = @_;
+    my $count = $o{count} // 1;
+    my $dur = $o{duration} // $DUR;
+    my @suffixes = @{ $o{suffixes} // ['_low'] };
+    my $app = $o{app} // 'live';
+    my $tag = $o{tag} // 's';
+
+    sleep 0.3;
+    my $p0 = group_procs($n);
+    my %idle_rss = map { $_ => $p0->{$_}{rss} }
+                   grep { $p0->{$_}{kind} eq 'worker' } keys %$p0;
+    my %last = map { $_ => $p0->{$_} } keys %$p0;
+    my %maxrss;
+    my ($c0, $i0) = total_cpu_ticks();
+
+    my (@pids, @names);
+    my $t0 = time;
+    for my $i (1 .. $count) {
+        my $name = "$tag$i";
+        push @names, $name;
+        push @pids, publish("rtmp://127.0.0.1:$n->{rtmp}/$app/$name", $dur);
+    }
+
+    # the publisher's first byte: its connection to the RTMP port shows
+    # up in /proc/net/tcp (polled every 2 ms, for 3 s at most)
+    my $t_conn;
+    my $port_hex = sprintf ':%04X ', $n->{rtmp};
+    while (time < $t0 + 3) {
+        if (open my $f, '<', '/proc/net/tcp') {
+            local $/;
+            my $tab = <$f>;
+            # SYN_SENT or ESTABLISHED, not our port checks' TIME_WAIT
+            if ($tab =~ /^\s*\d+: \S+ [0-9A-F]+\Q$port_hex\E0[12] /m) {
+                $t_conn = time - $t0;
+                last;
+            }
+        }
+        sleep 0.002;
+    }
+
+    # per stream and suffix: [wall time, listed media seconds] at each
+    # change of the playlist
+    my %seen;
+    my $next_sample = 0;
+    my $end = $t0 + $dur + 10;
+    while (time < $end) {
+        my $now = time;
+        for my $name (@names) {
+            for my $sfx (@suffixes) {
+                my $pl = "$n->{hls}/$name$sfx.m3u8";
+                my @d = extinf($pl);
+                next unless @d;
+                my $h = $seen{$name}{$sfx} //= [];
+                my $s = sum(@d);
+                push @$h, [$now - $t0, $s, scalar @d]
+                    if !@$h || $h->[-1][2] != @d;
+            }
+        }
+        if ($now >= $next_sample) {
+            my $p = group_procs($n);
+            for my $pid (keys %$p) {
+                $last{$pid} = $p->{$pid};
+                $maxrss{$pid} = $p->{$pid}{rss}
+                    if ($maxrss{$pid} // 0) < $p->{$pid}{rss};
+            }
+            $next_sample = $now + 0.25;
+        }
+        last if !grep { !publisher_done($_) } @pids;
+        sleep 0.02;
+    }
+    my $t_pub_end = time - $t0;
+    stop_publisher($_) for @pids;
+    my ($c1, $i1) = total_cpu_ticks();
+
+    # let the renditions end (the module flushes, exec'd ffmpeg is killed)
+    my $settle = time + 2.5;
+    while (time < $settle) {
+        my $p = group_procs($n);
+        for my $pid (keys %$p) {
+            $last{$pid} = $p->{$pid};
+        }
+        sleep 0.25;
+    }
+
+    my %cpu = (worker => 0, ffmpeg => 0, other => 0);
+    my %rss_peak = (worker => 0, ffmpeg => 0);
+    my $ffmpeg_n = 0;
+    for my $pid (keys %last) {
+        my $k = $last{$pid}{kind};
+        my $base = $p0->{$pid} ? $p0->{$pid}{ticks} : 0;
+        $cpu{$k} += ($last{$pid}{ticks} - $base) / $TICK;
+        if ($k eq 'worker') {
+            my $d = ($maxrss{$pid} // 0) - ($idle_rss{$pid} // 0);
+            $rss_peak{worker} += $d if $d > 0;
+        } elsif ($k eq 'ffmpeg') {
+            $rss_peak{ffmpeg} += $maxrss{$pid} // 0;
+            $ffmpeg_n++;
+        }
+    }
+
+    my %out;
+    for my $name (@names) {
+        for my $sfx (@suffixes) {
+            my $pl = "$n->{hls}/$name$sfx.m3u8";
+            my @d = extinf($pl);
+            my $h = $seen{$name}{$sfx} // [];
+            my $r = { listed => sum(@d), segments => scalar @d,
+                      first => @$h ? $h->[0][0] - ($t_conn // 0) : undef,
+                      connect => $t_conn };
+            # steady-state speed: media listed per wall second between the
+            # first and the last listing while the source was live
+            my @live = grep { $_->[0] <= $t_pub_end + 0.2 } @$h;
+            if (@live >= 3) {
+                my ($a, $z) = ($live[0], $live[-1]);
+                $r->{speed} = ($z->[1] - $a->[1]) / ($z->[0] - $a->[0])
+                    if $z->[0] > $a->[0];
+            }
+            $r->{frames} = video_packets($pl) if $o{count_frames};
+            $out{$name}{$sfx} = $r;
+        }
+    }
+
+    return { cpu => \%cpu, out => \%out, names => \@names,
+             rss => \%rss_peak, ffmpeg_procs => $ffmpeg_n,
+             pub_s => $t_pub_end,
+             busy => ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0 };
+}
+
+# ---- configurations ----
+
+my $LOW_ARGS = '-c:v libx264 -c:a aac -b:v 256k -b:a 32k '
+    . '-vf "scale=480:trunc(ow/a/2)*2" -tune zerolatency -preset veryfast '
+    . '-crf 23';
+
+sub exec_seed {
+    return "exec /usr/bin/ffmpeg -i rtmp://127.0.0.1:%%RTMP_PORT%%/live/\$name "
+        . "$LOW_ARGS -f flv rtmp://127.0.0.1:%%RTMP_PORT%%/hls/\$name_low;";
+}
+
+# What a careful user adds: no probing, no input buffering, IDRs where the
+# source has them (every 2 s here), no scene cuts, yuv420p.
+my $TUNED_IN = $ENV{BENCH_TUNED_IN}
+    // '-analyzeduration 2000000';
+my $TUNED_OUT = "-pix_fmt yuv420p -force_key_frames source "
+    . '-x264-params scenecut=0 -flvflags no_duration_filesize';
+
+sub exec_tuned {
+    return "exec /usr/bin/ffmpeg $TUNED_IN "
+        . "-i rtmp://127.0.0.1:%%RTMP_PORT%%/live/\$name "
+        . "$LOW_ARGS $TUNED_OUT "
+        . "-f flv rtmp://127.0.0.1:%%RTMP_PORT%%/hls/\$name_low;";
+}
+
+my @CONFIGS = split /[, ]+/,
+    ($ENV{BENCH_CONFIGS} // 'off module seed tuned');
+my %CONF = (
+    off    => { live => 'vkstream off;' },
+    module => { live => 'vkstream on;' },
+    seed   => { live => 'vkstream off; ' . exec_seed() },
+    tuned  => { live => 'vkstream off; ' . exec_tuned() },
+);
+
+# ---- the results ----
+
+my %R;
+my @ROWS;        # [scenario, what, figure, goal/ratio]
+
+sub row { push @ROWS, [@_] }
+
+sub want { !%ONLY || $ONLY{$_[0]} }
+
+sub machine {
+    my $cpu = `lscpu 2>/dev/null`;
+    my ($model) = $cpu =~ /^Model name:\s*(.+)$/m;
+    my $cores = `nproc`;
+    chomp $cores;
+    my $ngx = `$NGINX -v 2>&1`;
+    $ngx =~ s/^nginx version: //;
+    chomp $ngx;
+    my ($ff) = `ffmpeg -version` =~ /^ffmpeg version (\S+)/;
+    my $x264 = `dpkg-query -W -f='\${Version}' libx264-dev 2>/dev/null`;
+    my $rtmp = `dpkg-query -W -f='\${Version}' libnginx-mod-rtmp 2>/dev/null`;
+    my $load = `cat /proc/loadavg`;
+    $load = (split ' ', $load)[0];
+    return { cpu => $model // 'unknown', cores => $cores, nginx => $ngx,
+             ffmpeg => $ff, x264 => $x264, rtmp => $rtmp,
+             load => $load,
+             date => strftime('%Y-%m-%d %H:%M UTC', gmtime) };
+}
+
+# ---- scenario 0: the floor ----
+
+sub floor {
+    note('floor: decode/scale/encode from memory');
+    my @cpu;
+    my $media;
+    for (1 .. $RUNS) {
+        my $o = `$FLOOR $SRC`;
+        die "bench: bench-floor failed\n" if $? != 0;
+        $o =~ /media_s=([\d.]+) cpu_s=([\d.]+)/ or die "floor: $o";
+        $media = $1;
+        push @cpu, $2 / $1 * 60;
+    }
+    $R{floor} = \@cpu;
+    row('2 cost', 'floor (bench-floor.c, from memory)',
+        fmt(2, @cpu) . ' CPU s/min', '');
+}
+
+# ---- scenarios 1, 2, 6: startup, cost and memory per configuration ----
+
+sub startup_cost {
+    my %res;
+    for my $run (1 .. $RUNS) {
+        for my $c (@CONFIGS) {
+            note("startup/cost: $c, run $run/$RUNS, ${DUR}s");
+            my $n = nginx_start(name => $c, %{ $CONF{$c} });
+            my $s = session($n, tag => "r$run", duration => $DUR,
+                            count_frames => $c ne 'off');
+            nginx_stop($n);
+            my $o = $s->{out}{"r${run}1"}{_low};
+            my $cpu = $s->{cpu}{worker} + $s->{cpu}{ffmpeg};
+            push @{ $res{$c}{cpu} }, $cpu;
+            push @{ $res{$c}{startup} }, $o->{first};
+            push @{ $res{$c}{connect} }, $o->{connect};
+            push @{ $res{$c}{listed} }, $o->{listed};
+            push @{ $res{$c}{fps} }, $o->{listed}
+                ? ($o->{frames} // 0) / $o->{listed} : 0;
+            push @{ $res{$c}{rss} }, $c eq 'module' ? $s->{rss}{worker}
+                                                    : $s->{rss}{ffmpeg};
+            note(sprintf "  cpu %.2fs (worker %.2f, ffmpeg %.2f), first "
+                 . "_low segment %s s after the publisher's connect (at "
+                 . "%.3f s), %.1f s listed, %.1f fps", $cpu,
+                 $s->{cpu}{worker}, $s->{cpu}{ffmpeg},
+                 defined $o->{first} ? sprintf('%.2f', $o->{first})
+                                     : 'never',
+                 $o->{connect} // -1, $o->{listed}, $res{$c}{fps}[-1]);
+        }
+    }
+    $R{startup_cost} = \%res;
+
+    # startup
+    my %label = (module => 'module', seed => 'exec (seed)',
+                 tuned => 'exec (tuned)');
+    my $goal = $GOP + 0.5;
+    for my $c (qw(module seed tuned)) {
+        my @v = @{ $res{$c}{startup} };
+        my $miss = grep { !defined } @v;
+        my $m = median(grep { defined } @v);
+        my $verdict = $c eq 'module'
+            ? (defined $m && $m <= $goal && !$miss ? "goal <= $goal s: met"
+                                                   : "goal <= $goal s: MISSED")
+            : '';
+        row('1 startup', $label{$c},
+            fmt(2, grep { defined } @v) . ' s'
+            . ($miss ? " ($miss runs with no segment)" : ''), $verdict);
+    }
+    my $ms = median(grep { defined } @{ $res{module}{startup} });
+    for my $c (qw(seed tuned)) {
+        my $e = median(grep { defined } @{ $res{$c}{startup} });
+        row('1 startup', "ratio module / $label{$c}",
+            defined $ms && $e ? sprintf('%.2f', $ms / $e) : 'n/a', '');
+    }
+
+    # cost: CPU s per minute of _low output, above the same publish
+    # with transcoding off (index-wise pairs of runs)
+    my %per_min;
+    for my $c (qw(module seed tuned)) {
+        for my $i (0 .. $RUNS - 1) {
+            my $extra = $res{$c}{cpu}[$i] - $res{off}{cpu}[$i];
+            my $out = $res{$c}{listed}[$i];
+            push @{ $per_min{$c} }, $out > 0 ? $extra / $out * 60 : undef;
+        }
+        row('2 cost', $label{$c}, fmt(2, @{ $per_min{$c} }) . ' CPU s/min',
+            '');
+    }
+    row('2 cost', 'transcoding off (worker CPU for the same publish)',
+        fmt(2, map { $_ / $DUR * 60 } @{ $res{off}{cpu} }) . ' CPU s/min',
+        'subtracted above');
+    my $mm = median(@{ $per_min{module} });
+    my $fl = median(@{ $R{floor} // [] });
+    my $mseed = median(@{ $per_min{seed} });
+    my $mtuned = median(@{ $per_min{tuned} });
+    if (defined $mm) {
+        my $rf = $fl ? $mm / $fl : undef;
+        row('2 cost', 'ratio module / floor',
+            defined $rf ? sprintf('%.2f', $rf) : 'n/a',
+            defined $rf ? ($rf <= 1.05 ? 'goal <= 1.05: met'
+                                       : 'goal <= 1.05: MISSED') : '');
+        for my $x ([seed => $mseed], [tuned => $mtuned]) {
+            my ($c, $v) = @$x;
+            next unless $v;
+            row('2 cost', "ratio module / $label{$c}",
+                sprintf('%.2f', $mm / $v),
+                $mm < $v ? 'goal < 1: met' : 'goal < 1: MISSED');
+        }
+    }
+    $R{cost_per_min} = \%per_min;
+
+    # memory
+    row('6 memory', 'module: worker RSS added by one context',
+        fmt(1, map { $_ / 1048576 } @{ $res{module}{rss} }) . ' MiB', '');
+    for my $c (qw(seed tuned)) {
+        row('6 memory', "$label{$c}: RSS of the exec'd ffmpeg",
+            fmt(1, map { $_ / 1048576 } @{ $res{$c}{rss} }) . ' MiB', '');
+    }
+}
+
+# ---- scenario 3: ladder ----
+
+my $LADDER_MOD = 'vkstream on;
+    vkstream_rendition _low;
+    vkstream_rendition _hd width=1280 bitrate=1500k audio_bitrate=96k;
+    vkstream_rendition _src video=copy audio=copy;';
+
+sub ladder_exec {
+    my $u = 'rtmp://127.0.0.1:%%RTMP_PORT%%/hls/$name';
+    return 'vkstream off; exec /usr/bin/ffmpeg '
+        . "-i rtmp://127.0.0.1:%%RTMP_PORT%%/live/\$name "
+        . "-map 0 $LOW_ARGS -f flv ${u}_low "
+        . '-map 0 -c:v libx264 -c:a aac -b:v 1500k -b:a 96k '
+        . '-tune zerolatency -preset veryfast -crf 23 '
+        . "-f flv ${u}_hd "
+        . "-map 0 -c copy -f flv ${u}_src;";
+}
+
+sub ladder {
+    my %res;
+    my @sfx = qw(_low _hd _src);
+    for my $run (1 .. $RUNS) {
+        for my $c (qw(module exec)) {
+            note("ladder: $c, run $run/$RUNS, ${DUR}s");
+            my $n = nginx_start(name => "ladder-$c",
+                                live => $c eq 'module' ? $LADDER_MOD
+                                                       : ladder_exec());
+            my $s = session($n, tag => "l$run", suffixes => \@sfx,
+                            duration => $DUR);
+            nginx_stop($n);
+            my $o = $s->{out}{"l${run}1"};
+            my $listed = $o->{_hd}{listed} || $o->{_low}{listed};
+            my $cpu = $s->{cpu}{worker} + $s->{cpu}{ffmpeg};
+            my $off = median(@{ $R{startup_cost}{off}{cpu} // [] }) // 0;
+            push @{ $res{$c}{cpu} }, $listed
+                ? ($cpu - $off) / $listed * 60 : undef;
+            push @{ $res{$c}{startup} },
+                (sort { $a <=> $b } grep { defined }
+                 map { $o->{$_}{first} } @sfx)[-1];
+            note(sprintf '  cpu %.2f s, all three listed after %s s', $cpu,
+                 $res{$c}{startup}[-1] // 'never');
+        }
+    }
+    $R{ladder} = \%res;
+    row('3 ladder', 'module: _low + _hd (1280, 1500k) + _src (copy)',
+        fmt(2, @{ $res{module}{cpu} }) . ' CPU s/min; all listed after '
+        . fmt(2, @{ $res{module}{startup} }) . ' s', '');
+    row('3 ladder', 'exec: one ffmpeg, three outputs',
+        fmt(2, @{ $res{exec}{cpu} }) . ' CPU s/min; all listed after '
+        . fmt(2, @{ $res{exec}{startup} }) . ' s', '');
+    my ($m, $e) = (median(@{ $res{module}{cpu} }),
+                   median(@{ $res{exec}{cpu} }));
+    row('3 ladder', 'ratio module / exec (CPU)',
+        $m && $e ? sprintf('%.2f', $m / $e) : 'n/a',
+        $m && $e ? ($m < $e ? 'below exec: met' : 'below exec: MISSED')
+                 : '');
+}
+
+# ---- scenario 4: capacity ----
+
+# N concurrent sources: every _low keeps up (speed >= 0.97 measured over
+# the live part) and has all its frames (>= 97% of 30 fps over what it
+# listed).
+sub capacity_trial {
+    my ($c, $count) = @_;
+    note("capacity: $c, $count sources, ${CAP_DUR}s");
+    my $n = nginx_start(name => "cap-$c", %{ $CONF{$c} });
+    my $s = session($n, tag => "c", count => $count, duration => $CAP_DUR,
+                    count_frames => 1);
+    nginx_stop($n);
+    my ($ok, @why) = (1);
+    my @speed;
+    for my $name (@{ $s->{names} }) {
+        my $o = $s->{out}{$name}{_low};
+        my $sp = $o->{speed};
+        push @speed, $sp;
+        my $fps = $o->{listed} ? $o->{frames} / $o->{listed} : 0;
+        if (!defined $sp || $sp < 0.97 || $fps < 0.97 * $FPS) {
+            $ok = 0;
+            push @why, sprintf '%s speed %s fps %.1f', $name,
+                defined $sp ? sprintf('%.2f', $sp) : 'n/a', $fps;
+        }
+    }
+    note(sprintf '  %s (cpu busy %.0f%%) %s', $ok ? 'real time' : 'BEHIND',
+         100 * $s->{busy}, join(', ', @why));
+    return { ok => $ok, speed => median(@speed), busy => $s->{busy},
+             rss => $s->{rss}, count => $count };
+}
+
+sub capacity {
+    my %res;
+    for my $c (qw(module seed)) {
+        # 4, 8, 12, ... up to BENCH_CAP_MAX, then bisect
+        my ($pass, $fail) = (0, undef);
+        my %trials;
+        my $try = $CAP_MAX < 4 ? $CAP_MAX : 4;
+        while ($try <= $CAP_MAX) {
+            my $t = $trials{$try} = capacity_trial($c, $try);
+            if (!$t->{ok}) { $fail = $try; last }
+            $pass = $try;
+            last if $try == $CAP_MAX;
+            $try = $try * 2 > 12 ? $try + 4 : $try * 2;
+            $try = $CAP_MAX if $try > $CAP_MAX;
+        }
+        while (defined $fail && $fail - $pass > 1) {
+            my $mid = int(($pass + $fail) / 2);
+            my $t = $trials{$mid} = capacity_trial($c, $mid);
+            if ($t->{ok}) { $pass = $mid } else { $fail = $mid }
+        }
+        $res{$c} = { pass => $pass, fail => $fail, trials => \%trials };
+    }
+    $R{capacity} = \%res;
+    my %label = (module => 'module', seed => 'exec (seed)');
+    for my $c (qw(module seed)) {
+        my $r = $res{$c};
+        my $t = $r->{trials}{$r->{pass}};
+        row('4 capacity', $label{$c},
+            ($r->{fail} ? $r->{pass} : ">= $r->{pass}") . ' sources'
+            . ($t ? sprintf(' (CPU %.0f%% busy at %d)', 100 * $t->{busy},
+                            $r->{pass}) : ''),
+            'one trial per count');
+        if ($c eq 'module') {
+            # memory per context from the largest passing trial
+            my $n = $r->{pass};
+            if ($t && $n > 1) {
+                row('6 memory', "module: worker RSS added per context "
+                    . "($n at once)",
+                    sprintf('%.1f MiB', $t->{rss}{worker} / $n / 1048576),
+                    '');
+            }
+        }
+    }
+    if ($res{seed}{pass}) {
+        row('4 capacity', 'ratio module / exec (seed)',
+            sprintf('%.2f', $res{module}{pass} / $res{seed}{pass}),
+            $res{module}{pass} >= $res{seed}{pass} ? '' : 'below exec');
+    }
+}
+
+# ---- scenario 5: isolation ----
+
+sub http_get_ms {
+    my ($port, $path) = @_;
+    my $t = time;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 5) or return (undef, 0);
+    print $s "GET $path HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close"
+        . "\r\n\r\n";
+    my $buf = '';
+    while (sysread($s, $buf, 65536, length $buf)) { }
+    close $s;
+    my ($code) = $buf =~ m{^HTTP/1\.\d (\d+)};
+    return ((time - $t) * 1000, $code // 0);
+}
+
+# A bare RTMP client: handshake, connect, createStream, play; returns the
+# milliseconds from the TCP connect until the server's onStatus
+# NetStream.Play.Start (undef on failure).  (Media follows at the
+# publisher's pace: audio first, video from the next keyframe.)
+sub rtmp_join_ms {
+    my ($port, $app, $name) = @_;
+    my $t = time;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 5) or return;
+    binmode $s;
+    setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+    my $sel = IO::Select->new($s);
+    my $in = '';
+    my $deadline = $t + 5;
+    my $need = sub {
+        my ($n) = @_;
+        while (length $in < $n) {
+            return 0 if time > $deadline
+                || !$sel->can_read($deadline - time);
+            my $r = sysread($s, $in, 65536, length $in);
+            return 0 unless $r;
+            # ACK at once: nginx-rtmp writes small messages without
+            # TCP_NODELAY, a delayed ACK would add 40 ms to the join
+            setsockopt($s, IPPROTO_TCP, TCP_QUICKACK, 1);
+        }
+        return 1;
+    };
+    my $take = sub { my $x = substr($in, 0, $_[0]); substr($in, 0, $_[0], '');
+                     $x };
+
+    my $c1 = pack('NN', 0, 0) . join('', map { chr(int rand 256) }
+                                     1 .. 1528);
+    syswrite $s, "\x03$c1";
+    $need->(1 + 1536 + 1536) or return;
+    $take->(1);
+    my $s1 = $take->(1536);
+    $take->(1536);
+    syswrite $s, $s1;
+    printf STDERR "join: %.1f ms: handshake\n", (time - $t) * 1000
+        if $ENV{BENCH_DEBUG};
+
+    my $amf_str = sub { "\x02" . pack('n', length $_[0]) . $_[0] };
+    my $amf_num = sub { "\x00" . pack('d>', $_[0]) };
+    my $key = sub { pack('n', length $_[0]) . $_[0] };
+    my $chunk = sub {
+        my ($csid, $type, $msid, $body) = @_;
+        return chr($csid) . "\0\0\0" . substr(pack('N', length $body), 1)
+            . chr($type) . pack('V', $msid) . $body;
+    };
+    my $url = "rtmp://127.0.0.1:$port/$app";
+    my $out = $chunk->(2, 1, 0, pack('N', 4096));
+    $out .= $chunk->(3, 20, 0, $amf_str->('connect') . $amf_num->(1)
+        . "\x03" . $key->('app') . $amf_str->($app)
+        . $key->('tcUrl') . $amf_str->($url)
+        . $key->('flashVer') . $amf_str->('LNX 9,0,124,2')
+        . "\0\0\x09");
+    $out .= $chunk->(3, 20, 0, $amf_str->('createStream') . $amf_num->(2)
+        . "\x05");
+    $out .= $chunk->(8, 20, 1, $amf_str->('play') . $amf_num->(3) . "\x05"
+        . $amf_str->($name));
+    syswrite $s, $out;
+
+    my $csize = 128;
+    my %st;
+    for (1 .. 100000) {
+        $need->(1) or return;
+        my $b = ord $take->(1);
+        my ($fmt, $csid) = ($b >> 6, $b & 0x3f);
+        if ($csid == 0) { $need->(1) or return; $csid = 64 + ord $take->(1) }
+        elsif ($csid == 1) {
+            $need->(2) or return;
+            my ($x, $y) = unpack 'CC', $take->(2);
+            $csid = 64 + $x + 256 * $y;
+        }
+        my $h = $st{$csid} //= { len => 0, type => 0, got => 0, ext => 0 };
+        my $hl = (11, 7, 3, 0)[$fmt];
+        $need->($hl) or return;
+        my $hdr = $take->($hl);
+        my $ts = 0;
+        if ($fmt <= 2) {
+            $ts = unpack 'N', "\0" . substr($hdr, 0, 3);
+        }
+        if ($fmt <= 1) {
+            $h->{len} = unpack 'N', "\0" . substr($hdr, 3, 3);
+            $h->{type} = ord substr($hdr, 6, 1);
+        }
+        $h->{ext} = $ts == 0xffffff if $fmt <= 2;
+        if ($h->{ext}) { $need->(4) or return; $take->(4) }
+        my $n = $h->{len} - $h->{got};
+        $n = $csize if $n > $csize;
+        $need->($n) or return;
+        $h->{body} = '' if $h->{got} == 0;
+        $h->{body} .= $take->($n);
+        $h->{got} += $n;
+        next if $h->{got} < $h->{len};
+        $h->{got} = 0;
+        printf STDERR "join: %.1f ms: type %d, %d bytes\n",
+            (time - $t) * 1000, $h->{type}, $h->{len} if $ENV{BENCH_DEBUG};
+        if ($h->{type} == 1) {
+            $csize = unpack('N', $h->{body}) & 0x7fffffff;
+        } elsif ($h->{type} == 20
+                 && $h->{body} =~ /NetStream\.Play\.Start/) {
+            close $s;
+            return (time - $t) * 1000;
+        }
+    }
+    return;
+}
+
+sub probe_latency {
+    my ($n, $path, $label) = @_;
+    my (@http, @rtmp);
+    my $nh = $QUICK ? 100 : 300;
+    for (1 .. $nh) {
+        my ($ms) = http_get_ms($n->{http}, $path);
+        push @http, $ms if defined $ms;
+        sleep 0.01;
+    }
+    for (1 .. ($QUICK ? 10 : 30)) {
+        my $ms = rtmp_join_ms($n->{rtmp}, 'plain', 'idle');
+        push @rtmp, $ms if defined $ms;
+        sleep 0.05;
+    }
+    note(sprintf '  %s: HTTP p50 %.2f p99 %.2f ms (%d), join p50 %s p99 %s '
+         . 'ms (%d)', $label, pct(50, @http) // -1, pct(99, @http) // -1,
+         scalar @http, pct(50, @rtmp) // 'n/a', pct(99, @rtmp) // 'n/a',
+         scalar @rtmp);
+    return { http => \@http, rtmp => \@rtmp };
+}
+
+sub isolation {
+    my $load = $ENV{BENCH_LOAD}
+        // ($R{capacity} && $R{capacity}{module}{fail}
+            ? $R{capacity}{module}{fail} : ($QUICK ? 3 : 6));
+    my $dur = $QUICK ? 25 : 40;
+    my %res;
+    my %label;
+    for my $run (1 .. $RUNS) {
+        note("isolation: run $run/$RUNS, load $load sources");
+        my $n = nginx_start(name => 'iso', live => 'vkstream on;',
+                            apps => 'application plain { live on; }');
+        # the stream table's endpoint when it exists, else the API root
+        my $r = HTTP::Tiny->new(timeout => 5)
+            ->get("http://127.0.0.1:$n->{http}/vkstream/streams");
+        my $path = $r->{status} == 200 && $r->{content} =~ /"streams"/
+            ? '/vkstream/streams' : '/vkstream/';
+        $R{iso_path} = $path;
+        my $bg = publish("rtmp://127.0.0.1:$n->{rtmp}/plain/idle", $dur + 60);
+        sleep 2;
+        my $idle = probe_latency($n, $path, 'idle');
+        my @pids = map {
+            publish("rtmp://127.0.0.1:$n->{rtmp}/live/load$_", $dur)
+        } 1 .. $load;
+        sleep 6;        # the transcodes are up and busy
+        my ($c0, $i0) = total_cpu_ticks();
+        my $busy = probe_latency($n, $path, 'loaded');
+        my ($c1, $i1) = total_cpu_ticks();
+        $busy->{cpu} = ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0;
+        stop_publisher($_) for @pids, $bg;
+        nginx_stop($n);
+        for my $k (qw(http rtmp)) {
+            push @{ $res{idle}{$k}{p50} }, pct(50, @{ $idle->{$k} });
+            push @{ $res{idle}{$k}{p99} }, pct(99, @{ $idle->{$k} });
+            push @{ $res{load}{$k}{p50} }, pct(50, @{ $busy->{$k} });
+            push @{ $res{load}{$k}{p99} }, pct(99, @{ $busy->{$k} });
+        }
+        push @{ $res{load}{cpu} }, $busy->{cpu};
+    }
+    $R{isolation} = \%res;
+    my $p = $R{iso_path};
+    for my $w (qw(idle load)) {
+        my $l = $w eq 'idle' ? 'idle'
+            : sprintf('%d sources transcoding, CPU %s%% busy', $load,
+                      fmt(0, map { 100 * $_ } @{ $res{load}{cpu} }));
+        my $h = $res{$w}{http};
+        my $goal = '';
+        if ($w eq 'load') {
+            my $m = median(@{ $h->{p99} });
+            $goal = defined $m && $m < 5 ? 'goal p99 < 5 ms: met'
+                                         : 'goal p99 < 5 ms: MISSED';
+        }
+        row('5 isolation', "GET $p, $l",
+            'p50 ' . fmt(2, @{ $h->{p50} }) . ' ms, p99 '
+            . fmt(2, @{ $h->{p99} }) . ' ms', $goal);
+        my $r = $res{$w}{rtmp};
+        row('5 isolation', "RTMP play join (connect to NetStream.Play.Start), $l",
+            'p50 ' . fmt(1, @{ $r->{p50} }) . ' ms, p99 '
+            . fmt(1, @{ $r->{p99} }) . ' ms', '');
+    }
+}
+
+# ---- main ----
+
+die "bench: $SRC missing (run scripts/bench.sh)\n" unless -f $SRC;
+my $M = machine();
+note("machine: $M->{cpu}, $M->{cores} cores, load $M->{load}; runs $RUNS, "
+     . "${DUR}s sessions" . ($QUICK ? ' (BENCH_QUICK)' : ''));
+unlink "$B/publishers.log";
+
+floor() if want('cost') || want('floor');
+startup_cost() if want('cost') || want('startup') || want('memory');
+ladder() if want('ladder');
+capacity() if want('capacity');
+isolation() if want('isolation');
+row('7 VK feed', 'events/s stored; SSE latency p50/p99',
+    'not measured: VK client not implemented yet', '');
+cleanup();
+
+my $elapsed = time - $T_START;
+my $md = '';
+$md .= "| | |\n|---|---|\n";
+$md .= "| CPU | $M->{cpu}, $M->{cores} cores (load average $M->{load} "
+    . "at start) |\n";
+$md .= "| versions | nginx $M->{nginx}, nginx-rtmp $M->{rtmp}, ffmpeg "
+    . "$M->{ffmpeg}, x264 $M->{x264} |\n";
+$md .= "| date | $M->{date} |\n";
+$md .= "| runs | $RUNS per figure, median (min-max); ${DUR} s sessions"
+    . ($QUICK ? '; BENCH_QUICK' : '') . sprintf("; took %.0f s |\n\n",
+                                                $elapsed);
+$md .= "| scenario | what | figure | goal / note |\n";
+$md .= "|---|---|---|---|\n";
+$md .= "| $_->[0] | $_->[1] | $_->[2] | $_->[3] |\n" for @ROWS;
+
+open my $f, '>', "$B/results.md" or die $!;
+print $f $md;
+close $f;
+open $f, '>', "$B/results.json" or die $!;
+print $f JSON::PP->new->canonical->pretty->encode(
+    { machine => $M, results => \%R, rows => \@ROWS });
+close $f;
+print $md;
+note("wrote $B/results.md");

@@ -1,0 +1,62 @@
+#!/bin/bash
+# "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
+# replaces and against a from-memory floor, on loopback only.  Builds the
+# floor program and the source clip, then runs scripts/bench.pl, which
+# writes build/bench/results.md.  About 15 minutes on 2 cores.
+#
+# Knobs (environment):
+#   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
+#   BENCH_RUNS=N           runs per figure (default 3)
+#   BENCH_DURATION=S       seconds per startup/cost/ladder session (20)
+#   BENCH_CAP_DURATION=S   seconds per capacity trial (24; the seed exec
+#                          needs about 11 s to start)
+#   BENCH_CAP_MAX=N        largest capacity tried (16)
+#   BENCH_LOAD=N           sources transcoding during isolation
+#                          (default: the first count capacity failed at)
+#   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
+#                          capacity isolation
+#   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
+#   BENCH_TUNED_IN='...'   input flags of exec (tuned)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B="$ROOT/build/bench"
+PKGS="libavcodec libavformat libavutil libswscale"
+
+mkdir -p "$B"
+
+for tool in ffmpeg ffprobe pkg-config perl cc; do
+    command -v "$tool" >/dev/null || {
+        echo "bench: $tool missing (make deps)" >&2
+        exit 1
+    }
+done
+
+if [ ! -f "$ROOT/build/ngx_vkstream_module.so" ]; then
+    echo "bench: build/ngx_vkstream_module.so missing (make)" >&2
+    exit 1
+fi
+
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror -o "$B/bench-floor" \
+    "$ROOT/scripts/bench-floor.c" $(pkg-config --cflags --libs $PKGS)
+
+# The source every side gets: 1280x720, 30 fps, 2 s GOP, yuv420p H.264
+# (2.5 Mbit/s, as a streamer would send) + AAC, 20 s, looped by the
+# publishers.  Made once.
+SRC_ID="testsrc2-1280x720-30-g60-2500k-aac-20s-v1"
+if [ "$(cat "$B/src.id" 2>/dev/null)" != "$SRC_ID" ]; then
+    echo "bench: making the source clip $B/src.flv"
+    ffmpeg -hide_banner -loglevel error -nostdin -y \
+        -f lavfi -i testsrc2=size=1280x720:rate=30 \
+        -f lavfi -i sine=frequency=440:sample_rate=44100 -t 20 \
+        -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+        -g 60 -keyint_min 60 -sc_threshold 0 \
+        -b:v 2500k -maxrate 2500k -bufsize 5000k \
+        -c:a aac -b:a 128k -f flv "$B/src.flv.tmp"
+    mv "$B/src.flv.tmp" "$B/src.flv"
+    echo "$SRC_ID" >"$B/src.id"
+fi
+
+# bench.pl stops everything it started on exit, failure and INT/TERM.
+exec perl "$ROOT/scripts/bench.pl"
