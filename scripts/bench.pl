@@ -955,7 +955,7 @@ ladder() if want('ladder');
 capacity() if want('capacity');
 isolation() if want('isolation');
 row('7 VK feed', 'events/s stored; SSE latency p50/p99',
-    'not measured: VK client not implemented yet', '');
+    'not measured yet (scenario 7 is being added)', '');
 cleanup();
 
 my $elapsed = time - $T_START;
