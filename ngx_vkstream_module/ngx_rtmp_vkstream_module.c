@@ -31,6 +31,7 @@ typedef struct {
     ngx_flag_t                enable;
     ngx_array_t              *renditions;   /* vks_rendition_conf_t */
     ngx_msec_t                max_gop;
+    ngx_msec_t                max_delay;
     size_t                    queue_size;
     ngx_int_t                 nice;
     ngx_uint_t                max_transcodes;
@@ -115,6 +116,13 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_RTMP_APP_CONF_OFFSET,
       offsetof(ngx_rtmp_vkstream_app_conf_t, max_gop),
+      NULL },
+
+    { ngx_string("vkstream_max_delay"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, max_delay),
       NULL },
 
     { ngx_string("vkstream_queue_size"),
@@ -212,6 +220,7 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
 
     vacf->enable = NGX_CONF_UNSET;
     vacf->max_gop = NGX_CONF_UNSET_MSEC;
+    vacf->max_delay = NGX_CONF_UNSET_MSEC;
     vacf->queue_size = NGX_CONF_UNSET_SIZE;
     vacf->nice = NGX_CONF_UNSET;
     vacf->max_transcodes = NGX_CONF_UNSET_UINT;
@@ -231,6 +240,7 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_msec_value(conf->max_gop, prev->max_gop, 10000);
+    ngx_conf_merge_msec_value(conf->max_delay, prev->max_delay, 3000);
     ngx_conf_merge_size_value(conf->queue_size, prev->queue_size,
                               16 * 1024 * 1024);
     ngx_conf_merge_value(conf->nice, prev->nice, 5);
@@ -661,6 +671,7 @@ ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
 
     tc->max_gop_ms = (int) vacf->max_gop;
     tc->queue_bytes = vacf->queue_size;
+    tc->max_delay_ms = (int) vacf->max_delay;
     tc->nice = (int) vacf->nice;
     tc->ended = ngx_rtmp_vkstream_ended;
     tc->log = ngx_rtmp_vkstream_log;
@@ -681,7 +692,8 @@ ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
 
 
 static ngx_int_t
-ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
+ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx,
+    uint32_t ts)
 {
     ngx_vkstream_conf_t         *vcf;
     ngx_rtmp_codec_ctx_t        *codec;
@@ -712,12 +724,12 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx)
     codec = ngx_rtmp_get_module_ctx(s, ngx_rtmp_codec_module);
     if (codec) {
         if (codec->avc_header) {
-            ngx_rtmp_vkstream_push_chain(st, VKS_PACKET_VIDEO, 0,
+            ngx_rtmp_vkstream_push_chain(st, VKS_PACKET_VIDEO, ts,
                                          codec->avc_header);
         }
 
         if (codec->aac_header) {
-            ngx_rtmp_vkstream_push_chain(st, VKS_PACKET_AUDIO, 0,
+            ngx_rtmp_vkstream_push_chain(st, VKS_PACKET_AUDIO, ts,
                                          codec->aac_header);
         }
     }
@@ -1204,7 +1216,7 @@ ngx_rtmp_vkstream_av(ngx_rtmp_session_t *s, ngx_rtmp_header_t *h,
             return NGX_OK;
         }
 
-        if (ngx_rtmp_vkstream_start(s, ctx) != NGX_OK) {
+        if (ngx_rtmp_vkstream_start(s, ctx, h->timestamp) != NGX_OK) {
             /* the source itself goes on untouched */
             ctx->refused = 1;
             return NGX_OK;

@@ -54,8 +54,8 @@ vks_queue_destroy(vks_queue_t *q)
 
 
 static int
-vks_queue_admit(vks_queue_t *q, int type, int keyframe, int config,
-    size_t len)
+vks_queue_admit(vks_queue_t *q, int type, uint32_t ts, int keyframe,
+    int config, size_t len)
 {
     int  room;
 
@@ -64,6 +64,16 @@ vks_queue_admit(vks_queue_t *q, int type, int keyframe, int config,
     }
 
     room = q->bytes + len <= q->max_bytes;
+
+    /*
+     * Bytes alone would let a slow context lag for tens of seconds before
+     * shedding; live output rather drops a GOP than falls that far behind.
+     */
+    if (room && q->max_delay_ms && q->head
+        && (int32_t) (ts - q->head->ts) > (int32_t) q->max_delay_ms)
+    {
+        room = 0;
+    }
 
     if (type == VKS_PACKET_AUDIO) {
         return room;
@@ -120,7 +130,7 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 
     q->bytes_in += len;
 
-    if (q->closed || !vks_queue_admit(q, type, keyframe, config, len)) {
+    if (q->closed || !vks_queue_admit(q, type, ts, keyframe, config, len)) {
         q->dropped_packets++;
         pthread_mutex_unlock(&q->mutex);
         return 1;

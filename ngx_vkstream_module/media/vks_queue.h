@@ -40,6 +40,7 @@ typedef struct {
     vks_packet_t       *tail;
     size_t              bytes;
     size_t              max_bytes;
+    uint32_t            max_delay_ms;   /* 0: bytes only */
     unsigned            closed:1;
     unsigned            shedding:1;  /* dropping video until a keyframe */
     uint64_t            dropped_packets;

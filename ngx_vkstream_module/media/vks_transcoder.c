@@ -769,6 +769,8 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
         goto failed;
     }
 
+    t->in.max_delay_ms = conf->max_delay_ms > 0 ? conf->max_delay_ms : 0;
+
     if (pthread_mutex_init(&t->mutex, NULL) != 0) {
         vks_queue_destroy(&t->in);
         goto failed;

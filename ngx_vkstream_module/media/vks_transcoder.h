@@ -32,6 +32,7 @@ typedef struct {
     vks_rendition_conf_t   renditions[VKS_MAX_RENDITIONS];
     int                    max_gop_ms;
     size_t                 queue_bytes;
+    int                    max_delay_ms;    /* queued media, 0: no bound */
     int                    nice;
 
     /* from the publisher's metadata when known, else VKS_HINT_UNKNOWN */

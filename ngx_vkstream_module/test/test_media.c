@@ -141,6 +141,13 @@ test_queue(void)
        (unsigned long long) q.dropped_gops,
        (unsigned long long) q.dropped_packets);
 
+    /* a time bound sheds a GOP long before the byte bound is reached */
+    q.max_delay_ms = 2000;
+    ok(vks_queue_push(&q, VKS_PACKET_VIDEO, 3000, 0, 0, buf, 10) == 1,
+       "more than 2 s queued: the GOP is shed");
+    ok(vks_queue_push(&q, VKS_PACKET_VIDEO, 3033, 1, 0, buf, 10) == 1,
+       "even at a keyframe while still behind");
+
     vks_queue_close(&q);
     ok(vks_queue_pop(&q) == NULL, "closed queue returns NULL");
     ok(vks_queue_push(&q, VKS_PACKET_AUDIO, 9, 0, 0, buf, 10) == 1,
