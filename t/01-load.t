@@ -17,7 +17,7 @@ ok($ok, 'nginx -t accepts nginx.conf.example') or diag($out);
 like($out, qr/syntax is ok/, 'nginx -t reports syntax ok');
 
 $n->start;
-my @w = $n->worker_pids;
+my @w = $n->worker_pids(2);
 is(scalar @w, 2, 'two workers run with the example config');
 
 my $r = VKStream::Media::http('GET', $n->http_url('/vkstream/'));

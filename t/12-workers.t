@@ -9,7 +9,7 @@ use VKStream::Media qw(publish stop_publisher wait_segments);
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     workers => 2));
 $n->start;
-is(scalar(my @w = $n->worker_pids), 2, 'two workers');
+is(scalar(my @w = $n->worker_pids(2)), 2, 'two workers');
 
 my $got = 0;
 for my $i (1 .. 10) {

@@ -182,7 +182,8 @@ sub master_pid {
 
 # Worker pids; waits briefly for freshly forked workers to name themselves.
 sub worker_pids {
-    my ($self) = @_;
+    my ($self, $want) = @_;
+    $want //= 1;
     my $end = time + 3;
     my @pids;
     while (time < $end) {
@@ -190,7 +191,7 @@ sub worker_pids {
         my @w = map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $m`;
         @pids = grep { my $c = `cat /proc/$_/cmdline 2>/dev/null`;
                        $c =~ /worker process/ } @w;
-        last if @pids;
+        last if @pids >= $want;
         sleep 0.05;
     }
     return @pids;
