@@ -44,8 +44,10 @@ my $T_START = time;
 
 my %NGINX_PGID;     # master pid => prefix
 my %PUBLISHERS;     # pid => 1
+my $EMU;            # the VK emulator (scenario 7)
 
 sub cleanup {
+    if ($EMU) { eval { $EMU->stop }; undef $EMU; }
     for my $pid (keys %PUBLISHERS) {
         kill 'KILL', $pid;
         waitpid $pid, 0;
@@ -941,6 +943,360 @@ sub isolation {
     }
 }
 
+# ---- 7 VK feed ----
+#
+# One nginx (one worker) with the VK client pointed at scripts/vk-emulator
+# and one global rule; the emulator's generator makes every event match it
+# (match 1), so each event the emulator sends should become one stored
+# match.  (a) stored events/s: the generator at increasing rates, a few
+# seconds each; a rate passes when the client stored everything the
+# emulator sent, dropped nothing and was done within 1 s of the stop.  The
+# emulator (Perl, one process) may not reach a rate: then its own send rate
+# and CPU say so.  (b) latency at 1,000 events/s: the generator stamps
+# each text with "#SEQ@TIME" (its clock, just before the send); an SSE
+# reader on /vkstream/events notes when each match event arrives (same
+# clock), and the match's text (GET /vkstream/matches) gives TIME.
+
+
+sub proc_ticks { my $s = proc_stat($_[0]); $s ? $s->{ticks} : 0 }
+
+sub vk_status {
+    my ($n) = @_;
+    my $r = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$n->{http}/vkstream/status");
+    die "bench: /vkstream/status: $r->{status}\n" unless $r->{success};
+    return decode_json($r->{content})->{vk};
+}
+
+sub vk_wait {
+    my ($secs, $cond) = @_;
+    my $end = time + $secs;
+    while (time < $end) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return $cond->();
+}
+
+sub vk_setup {
+    my $e = $EMU;
+    $e->admin(DELETE => '/admin/rules');
+    my $main = join "\n",
+        'vkstream_vk_token ' . $e->token . ';',
+        'vkstream_vk_api ' . $e->api_url . ';',
+        'vkstream_vk_ca ' . $e->ca . ';',
+        'vkstream_matches 5000;',
+        'vkstream_zone 64m;';
+    my $n = nginx_start(name => 'vk', main => $main);
+    vk_wait(15, sub { (vk_status($n)->{state} // '') eq 'connected' })
+        or die "bench: the VK client does not connect (see "
+             . "$n->{prefix}/logs/error.log)\n";
+    my $r = HTTP::Tiny->new(timeout => 5)->post(
+        "http://127.0.0.1:$n->{http}/vkstream/rules",
+        # (UTF-8 bytes as written here: the script is not "use utf8")
+        { content => '{"tag":"bench","value":"бенчмарк"}',
+          headers => { 'Content-Type' => 'application/json' } });
+    die "bench: POST /vkstream/rules: $r->{status} $r->{content}\n"
+        unless $r->{success};
+    vk_wait(10, sub {
+        grep { $_->{tag} eq 'vks:g:bench' }
+            @{ $e->admin(GET => '/admin/rules')->{rules} // [] }
+    }) or die "bench: the rule does not reach the emulator\n";
+    return $n;
+}
+
+sub vk_worker_ticks {
+    my ($n) = @_;
+    my $t = 0;
+    my $p = group_procs($n);
+    $t += $_->{ticks} for grep { $_->{kind} eq 'worker' } values %$p;
+    return $t;
+}
+
+# One rate step: $secs of generation at $rate.  The rate is what the
+# emulator sent between two reads of its counters while running (after
+# 0.5 s of warm-up), the accounting (stored = sent, nothing dropped) over
+# the whole step.
+sub vk_step {
+    my ($n, $rate, $secs) = @_;
+    my $e = $EMU;
+    my $s0 = vk_status($n);
+    my $base = $e->stats->{counters}{events_sent} // 0;
+    my $g0 = time;
+    $e->admin(POST => '/admin/generator',
+              { rate => $rate, match => 1, stamp => 0 });
+    sleep 0.5;
+    my $c0 = $e->stats->{counters}{events_sent} // 0;
+    my $t0 = time;
+    my $st0 = vk_status($n)->{stored};
+    my ($w0, $m0) = (vk_worker_ticks($n), proc_ticks($e->pid));
+    my ($a0, $i0) = total_cpu_ticks();
+    my $rx = 0;         # the most the client's socket held unread
+    my $port = (split /:/, $e->stream_host)[1];
+    while (time < $t0 + $secs) {
+        sleep 0.2;
+        my $q = vk_rx_queue($port);
+        $rx = $q if $q > $rx;
+    }
+    my ($w1, $m1) = (vk_worker_ticks($n), proc_ticks($e->pid));
+    my ($a1, $i1) = total_cpu_ticks();
+    my $es = $e->stats;
+    my $c1 = $es->{counters}{events_sent} // 0;
+    my $st1 = vk_status($n)->{stored};
+    my $el = time - $t0;
+    my ($queued, $bytes, $msgs) = (0, 0, 0);
+    for my $c (grep { $_->{open} } @{ $es->{connections} // [] }) {
+        $queued += $c->{queued} // 0;
+        $bytes += $c->{bytes} // 0;
+        $msgs += $c->{messages} // 0;
+    }
+    $e->admin(POST => '/admin/generator', { rate => 0 });
+    my $gen_time = time - $g0;
+    my $sent = ($e->stats->{counters}{events_sent} // 0) - $base;
+    my $s1;
+    my $drained = vk_wait(1, sub {
+        $s1 = vk_status($n);
+        $s1->{stored} - $s0->{stored} + $s1->{dropped} - $s0->{dropped}
+            + $s1->{malformed} - $s0->{malformed} >= $sent;
+    });
+    $s1 = vk_status($n);
+    my $st = {
+        rate => $rate, secs => $el, sent => $sent,
+        stored => $s1->{stored} - $s0->{stored},
+        dropped => $s1->{dropped} - $s0->{dropped},
+        malformed => $s1->{malformed} - $s0->{malformed},
+        received => $s1->{received} - $s0->{received},
+        drained => $drained ? 1 : 0,
+        emu_cpu => ($m1 - $m0) / $TICK / $el,
+        worker_cpu => ($w1 - $w0) / $TICK / $el,
+        busy => ($a1 - $a0) ? 1 - ($i1 - $i0) / ($a1 - $a0) : 0,
+    };
+    # over the whole step (the stop's drain is at most 1 s more)
+    $st->{gen_time} = $gen_time;
+    $st->{sent_rate} = $sent / $gen_time;
+    $st->{stored_rate} = $st->{stored} / $gen_time;
+    # in the middle of the step
+    $st->{win_sent_rate} = ($c1 - $c0) / $el;
+    $st->{win_stored_rate} = ($st1 - $st0) / $el;
+    $st->{rx_max} = $rx;
+    $st->{emu_queued} = $queued;
+    $st->{emu_unsent} = $msgs ? int($queued / ($bytes / $msgs)) : 0;
+    # everything stored, within 1 s of the stop, and at the rate asked
+    $st->{ok} = $drained && $st->{stored} == $sent && !$st->{dropped}
+        && !$st->{malformed} && $st->{stored_rate} >= 0.9 * $rate ? 1 : 0;
+    # The emulator did not make the rate asked for, or could not write out
+    # what it made while the client's socket was (nearly) empty.
+    $st->{emu_short} = $st->{sent_rate} < 0.9 * $rate
+        || (!$st->{ok} && $queued > 256 * 1024 && $rx < 256 * 1024) ? 1 : 0;
+    unless ($drained) {         # let the backlog go before the next figure
+        vk_wait(60, sub {
+            my $s = vk_status($n);
+            $s->{stored} - $s0->{stored} + $s->{dropped} - $s0->{dropped}
+                + $s->{malformed} - $s0->{malformed} >= $sent;
+        });
+    }
+    note(sprintf 'vk: rate %d: sent %d (%.0f/s), stored %d (%.0f/s), '
+         . 'dropped %d, drained %s; emulator unsent %d msgs, client rx '
+         . 'queue max %d B; CPU emulator %.0f%%, worker %.0f%%, all %.0f%%',
+         $rate, $sent, $st->{sent_rate}, $st->{stored}, $st->{stored_rate},
+         $st->{dropped}, $drained ? 'yes' : 'no', $st->{emu_unsent}, $rx,
+         100 * $st->{emu_cpu},
+         100 * $st->{worker_cpu}, 100 * $st->{busy});
+    sleep 0.3;
+    return $st;
+}
+
+# Bytes waiting unread in the client's sockets to the emulator's port.
+sub vk_rx_queue {
+    my ($port) = @_;
+    my $hex = sprintf '%04X', $port;
+    my $q = 0;
+    open my $f, '<', '/proc/net/tcp' or return 0;
+    while (<$f>) {
+        my @x = split ' ';
+        next unless ($x[2] // '') =~ /:$hex$/;
+        my (undef, $rxq) = split /:/, $x[4];
+        $q += hex $rxq;
+    }
+    return $q;
+}
+
+sub vk_throughput {
+    my ($n) = @_;
+    my @rates = split /[, ]+/,
+        ($ENV{BENCH_VK_RATES} // '1000,2000,5000,10000,20000,40000');
+    my $secs = $ENV{BENCH_VK_STEP} // 3;
+    my @steps;
+    for my $rate (@rates) {
+        my $st = vk_step($n, $rate, $secs);
+        push @steps, $st;
+        # beyond this the emulator cannot go, or the client failed
+        last if !$st->{ok} || $st->{emu_short};
+    }
+    return \@steps;
+}
+
+# SSE latency at $rate events/s for $secs seconds.
+sub vk_latency {
+    my ($n, $rate, $secs) = @_;
+    my $e = $EMU;
+    my $http = HTTP::Tiny->new(timeout => 5);
+    my $base = "http://127.0.0.1:$n->{http}/vkstream";
+    my $r = $http->get("$base/matches?limit=1");
+    my $after = decode_json($r->{content})->{last_id} // 0;
+
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$n->{http}",
+                                     Timeout => 5)
+        or die "bench: connect: $!";
+    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
+    print $sock "GET /vkstream/events HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+              . "Accept: text/event-stream\r\n\r\n";
+    my $sel = IO::Select->new($sock);
+    my $buf = '';
+    my %recv;           # match_id => local time the SSE reader got it
+    my $gaps = 0;
+    my $read = sub {
+        my ($until) = @_;
+        while ((my $left = $until - time) > 0) {
+            next unless $sel->can_read($left);
+            my $got = sysread($sock, $buf, 65536, length $buf);
+            die "bench: SSE stream ended\n" unless $got;
+            my $now = time;
+            while ($buf =~ s/^(.*?)\n//) {
+                my $l = $1;
+                next unless $l =~ /^data: /;
+                $gaps++ if $l =~ /"type":"gap"/;
+                $recv{$1} //= $now
+                    if $l =~ /"type":"match"/ && $l =~ /"match_id":(\d+)/;
+            }
+        }
+    };
+    $read->(time + 0.5);        # headers and the stream's start
+    $e->admin(POST => '/admin/generator',
+              { rate => $rate, match => 1, stamp => 1 });
+    my $t0 = time;
+    $read->($t0 + $secs);
+    $e->admin(POST => '/admin/generator', { rate => 0, stamp => 0 });
+    $read->(time + 0.5);
+    close $sock;
+
+    # match id => the emulator's send time, from the texts
+    my %sent;
+    my %stored_ms;
+    while (1) {
+        $r = $http->get("$base/matches?after=$after&limit=1000");
+        my $j = decode_json($r->{content});
+        my @m = @{ $j->{matches} // [] };
+        last unless @m;
+        for my $m (@m) {
+            $after = $m->{id};
+            next unless ($m->{text} // '') =~ /^#\d+@(\d+\.\d+) /;
+            $sent{ $m->{id} } = $1;
+            $stored_ms{ $m->{id} } = $m->{received_ms};
+        }
+    }
+    my (@lat, @to_store, @to_sse);
+    for my $id (keys %sent) {
+        next if $sent{$id} < $t0 + 0.5;         # warm-up
+        next unless defined $recv{$id};
+        push @lat, 1000 * ($recv{$id} - $sent{$id});
+        if (defined $stored_ms{$id}) {
+            push @to_store, $stored_ms{$id} - 1000 * $sent{$id};
+            push @to_sse, 1000 * $recv{$id} - $stored_ms{$id};
+        }
+    }
+    my $missed = grep { $sent{$_} >= $t0 + 0.5 && !defined $recv{$_} }
+                 keys %sent;
+    note(sprintf 'vk: latency at %d/s: %d events (%d SSE match events, '
+         . '%d stamped matches), %d not seen on SSE, %d gaps; p50 %.1f ms, '
+         . 'p99 %.1f ms', $rate, scalar @lat, scalar(keys %recv),
+         scalar(keys %sent), $missed, $gaps, pct(50, @lat) // -1,
+         pct(99, @lat) // -1);
+    return { n => scalar @lat, missed => $missed, gaps => $gaps,
+             p50 => pct(50, @lat), p99 => pct(99, @lat),
+             max => pct(100, @lat),
+             store_p50 => pct(50, @to_store), store_p99 => pct(99, @to_store),
+             sse_p50 => pct(50, @to_sse), sse_p99 => pct(99, @to_sse) };
+}
+
+sub vk_feed {
+    require VKStream::Emulator;
+    my $t = time;
+    $EMU = VKStream::Emulator->new(args => ['--ping-interval', 0]);
+    my $lat_rate = $ENV{BENCH_VK_LAT_RATE} // 1000;
+    my $lat_secs = $ENV{BENCH_VK_LAT_SECS} // 4;
+    my (@best, @runs, @lats);
+    my $n = vk_setup();
+    for my $run (1 .. $RUNS) {
+        note("vk: run $run/$RUNS");
+        # latency first: the rate steps end with a backlog
+        push @lats, vk_latency($n, $lat_rate, $lat_secs);
+        my $steps = vk_throughput($n);
+        push @runs, $steps;
+        my @ok = grep { $_->{ok} } @$steps;
+        push @best, @ok ? $ok[-1] : undef;
+        sleep 1;
+    }
+    nginx_stop($n);
+    $EMU->stop;
+    undef $EMU;
+    $R{vk} = { runs => \@runs, latency => \@lats, best => \@best };
+    note(sprintf 'vk: took %.0f s', time - $t);
+
+    # (a) the highest passing rate of each run
+    my @b = grep { defined } @best;
+    my @last = map { $_->[-1] } @runs;      # where each run stopped
+    my $why = '';
+    my $emu = grep { $_->{emu_short} } @last;
+    my $cli = grep { !$_->{ok} } @last;
+    my $top = (split /[, ]+/, ($ENV{BENCH_VK_RATES}
+                               // '1000,2000,5000,10000,20000,40000'))[-1];
+    my @stop = map {
+        sprintf('%d/s asked: emulator sent %.0f/s (CPU %.0f%%, %d events '
+                . 'unwritten at the end), client stored %.0f/s (%d of %d, '
+                . '%d dropped; up to %d KiB unread in its socket, worker CPU '
+                . '%.0f%%)', $_->{rate}, $_->{sent_rate},
+                100 * $_->{emu_cpu}, $_->{emu_unsent}, $_->{stored_rate},
+                $_->{stored}, $_->{sent}, $_->{dropped}, $_->{rx_max} / 1024,
+                100 * $_->{worker_cpu})
+    } @last;
+    my $figure = @b
+        ? fmt(0, map { $_->{stored_rate} } @b) . ' events/s stored, nothing '
+          . 'dropped (steps at ' . join('/', map { $_->{rate} } @b)
+          . '/s asked; worker CPU ' . fmt(0, map { 100 * $_->{worker_cpu} } @b)
+          . '%, emulator CPU ' . fmt(0, map { 100 * $_->{emu_cpu} } @b) . '%)'
+        : 'no rate passed';
+    my $med = median(map { $_->{stored_rate} } @b) // 0;
+    my $goal = $med >= 20000 ? 'goal 20,000/s: met'
+        : $emu && !$cli
+          ? 'goal 20,000/s: not reached by the emulator, the client kept '
+            . 'up with all it sent (the limit is the Perl emulator, not '
+            . 'the client); next step: ' . $stop[0]
+          : 'goal 20,000/s: MISSED; next step of each run: '
+            . join('; ', @stop);
+    row('7 VK feed', 'events/s stored (emulator generator, every event '
+        . 'matching one global rule; 3 s steps)', $figure, $goal);
+
+    # (b) latency
+    my @ok = grep { $_->{n} } @lats;
+    my $p99 = median(map { $_->{p99} } @ok);
+    row('7 VK feed', "SSE latency at $lat_rate events/s (emulator send to "
+        . "a /vkstream/events reader receiving the match; ${lat_secs} s, "
+        . sprintf('%d events per run)', median(map { $_->{n} } @ok) // 0),
+        'p50 ' . fmt(1, map { $_->{p50} } @ok) . ' ms, p99 '
+        . fmt(1, map { $_->{p99} } @ok) . ' ms; of which emulator to '
+        . 'stored p50 ' . fmt(1, map { $_->{store_p50} } @ok) . ' ms, p99 '
+        . fmt(1, map { $_->{store_p99} } @ok) . ' ms, stored to SSE p50 '
+        . fmt(1, map { $_->{sse_p50} } @ok) . ' ms, p99 '
+        . fmt(1, map { $_->{sse_p99} } @ok) . ' ms'
+        . (sum(map { $_->{missed} + $_->{gaps} } @lats)
+           ? sprintf('; %d not seen, %d gaps',
+                     sum(map { $_->{missed} } @lats),
+                     sum(map { $_->{gaps} } @lats)) : ''),
+        defined $p99 && $p99 < 50 ? 'goal p99 < 50 ms: met'
+                                  : 'goal p99 < 50 ms: MISSED');
+}
+
 # ---- main ----
 
 die "bench: $SRC missing (run scripts/bench.sh)\n" unless -f $SRC;
@@ -954,8 +1310,7 @@ startup_cost() if want('cost') || want('startup') || want('memory');
 ladder() if want('ladder');
 capacity() if want('capacity');
 isolation() if want('isolation');
-row('7 VK feed', 'events/s stored; SSE latency p50/p99',
-    'not measured yet (scenario 7 is being added)', '');
+vk_feed() if want('vk');
 cleanup();
 
 my $elapsed = time - $T_START;

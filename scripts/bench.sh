@@ -2,7 +2,7 @@
 # "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
 # replaces and against a from-memory floor, on loopback only.  Builds the
 # floor program and the source clip, then runs scripts/bench.pl, which
-# writes build/bench/results.md.  About 15 minutes on 2 cores.
+# writes build/bench/results.md.  About 16 minutes on 2 cores.
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
@@ -14,7 +14,12 @@
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at)
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
-#                          capacity isolation
+#                          capacity isolation vk
+#   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until
+#                          one fails (1000,2000,5000,10000,20000,40000)
+#   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)
+#   BENCH_VK_LAT_RATE=N    VK feed: events/s of the latency run (1000)
+#   BENCH_VK_LAT_SECS=S    VK feed: seconds of the latency run (4)
 #   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
 #   BENCH_TUNED_IN='...'   input flags of exec (tuned)
 set -euo pipefail
