@@ -10,7 +10,7 @@
 #include "ngx_http_vkstream.h"
 
 
-#define NGX_HTTP_VKSTREAM_SSE_POLL       100     /* ms */
+#define NGX_HTTP_VKSTREAM_SSE_POLL       20      /* ms: bounds event latency */
 #define NGX_HTTP_VKSTREAM_SSE_BATCH      32
 #define NGX_HTTP_VKSTREAM_SSE_KEEPALIVE  15000   /* ms, a comment line */
 #define NGX_HTTP_VKSTREAM_SSE_STALL      30000   /* ms, client not reading */
