@@ -9,7 +9,7 @@ PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libswresample-dev libx264-dev libwebsockets-dev libjansson-dev
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
-  procps curl"
+  procps curl clang libclang-rt-dev"
 
 SUDO=
 if [ "$(id -u)" != 0 ]; then
