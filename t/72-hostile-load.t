@@ -112,8 +112,8 @@ for my $round (1, 2) {
     unlike($n->log_text, qr/exited on signal|\[alert\]/,
            "overload $round: no crash");
     $end = time + 10;
-    sleep 0.5 while grep({ ((stream("heavy$_") // {})->{state} // '') eq 'live' }
-                         1 .. 8) && time < $end;
+    sleep 0.5 while grep({ ((stream("heavy$_") // {})->{state} // '')
+                           eq 'live' } 1 .. 8) && time < $end;
     is(scalar(grep { stream("heavy$_")->{state} eq 'ended' } 1 .. 8), 8,
        "overload $round: all heavy streams ended");
     $end = time + 10;
