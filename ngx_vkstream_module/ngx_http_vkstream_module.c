@@ -153,7 +153,23 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
                                        "method not allowed here");
     }
 
+    /*
+     * the refusal is sent here: the status is what tells a refused
+     * request from an authorised one (the sender's rc is NGX_OK either way)
+     */
     rc = ngx_http_vkstream_auth(r);
+
+    if (rc == NGX_HTTP_UNAUTHORIZED) {
+        return ngx_http_vkstream_error(r, NGX_HTTP_UNAUTHORIZED,
+                                       "unauthorized",
+                                       "a bearer token is required");
+    }
+
+    if (rc == NGX_HTTP_FORBIDDEN) {
+        return ngx_http_vkstream_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                       "the bearer token is not valid");
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
@@ -419,6 +435,11 @@ ngx_http_vkstream_token_eq(ngx_str_t *given, ngx_str_t *token)
 }
 
 
+/*
+ * Returns NGX_OK for an authorised request, else the status to refuse it
+ * with (NGX_HTTP_UNAUTHORIZED with WWW-Authenticate set, or
+ * NGX_HTTP_FORBIDDEN); sends nothing.
+ */
 static ngx_int_t
 ngx_http_vkstream_auth(ngx_http_request_t *r)
 {
@@ -451,9 +472,7 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
         ngx_str_set(&h->key, "WWW-Authenticate");
         ngx_str_set(&h->value, "Bearer realm=\"vkstream\"");
 
-        return ngx_http_vkstream_error(r, NGX_HTTP_UNAUTHORIZED,
-                                       "unauthorized",
-                                       "a bearer token is required");
+        return NGX_HTTP_UNAUTHORIZED;
     }
 
     given.data = h->value.data + sizeof("Bearer ") - 1;
@@ -469,8 +488,7 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "vkstream: API request with a wrong token");
 
-        return ngx_http_vkstream_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                       "the bearer token is not valid");
+        return NGX_HTTP_FORBIDDEN;
     }
 
     return NGX_OK;
