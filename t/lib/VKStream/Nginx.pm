@@ -37,6 +37,8 @@ if ($SANITIZE) {
              qw(libasan.so libubsan.so);
     $ENV_PREFIX = "env LD_PRELOAD='" . join(' ', @rt) . "'"
         . " ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:log_path=$logs/asan"
+        # a small quarantine: RSS checks of the tests stay meaningful
+        . ":quarantine_size_mb=16"
         . " UBSAN_OPTIONS=print_stacktrace=1:log_path=$logs/ubsan ";
 }
 our $RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -218,8 +220,21 @@ sub signal {
            . "-s $sig 2>/dev/null") == 0;
 }
 
+# UBSan writes its reports to stderr, that is into error.log: under
+# SANITIZE they are copied to build/asan-logs, which make test checks.
+sub save_sanitizer_reports {
+    my ($self) = @_;
+    return unless $SANITIZE && !$self->{reports_saved}++;
+    my @r = grep { /runtime error:|Sanitizer/ } split /\n/, $self->log_text;
+    return unless @r;
+    my $f = "$ROOT/build/asan-logs/error-log.$$." . time;
+    open my $o, '>>', $f or return;
+    print $o "$self->{prefix}/logs/error.log:\n", map { "$_\n" } @r;
+}
+
 sub stop {
     my ($self) = @_;
+    $self->save_sanitizer_reports;
     return unless $self->{started};
     my $pid = $self->master_pid;
     $self->signal('stop');
