@@ -78,7 +78,11 @@ is(threads($w), $base_threads, 'every context thread ended');
 unlike($n->log_text, qr/exited on signal|\[alert\]/, 'cycles: no crash');
 push @rss, rss_kb($w);
 diag(sprintf('RssAnon after warm-up %d kB, after 200 cycles %d kB', @rss));
-ok($rss[1] - $rss[0] < 5 * 1024, 'cycles: private RSS within 5 MB');
+SKIP: {
+    # ASan's quarantine keeps freed memory on purpose
+    skip 'RSS bound under SANITIZE', 1 if $VKStream::Nginx::SANITIZE;
+    ok($rss[1] - $rss[0] < 5 * 1024, 'cycles: private RSS within 5 MB');
+}
 
 # --- overload: a light stream, then 8 1080p sources at once
 my $wit = publish($n->rtmp_url('live/witness'), size => '160x120', fps => 10,
