@@ -9,17 +9,31 @@ MOD   := ngx_vkstream_module
 LIB_SRCS  := $(wildcard $(MOD)/media/*.c $(MOD)/vk/*.c)
 LIB_HDRS  := $(wildcard $(MOD)/media/*.h $(MOD)/vk/*.h)
 TEST_SRCS := $(wildcard $(MOD)/test/test_*.c)
-TESTS     := $(patsubst $(MOD)/test/%.c,$(B)/test/%,$(TEST_SRCS))
+
+# SANITIZE=1: module, unit tests and the test run with ASan and UBSan
+# (build/ngx_vkstream_module-asan.so, build/test-asan); any sanitizer report
+# of nginx (logged to build/asan-logs) fails "make test".
+SANITIZE  ?=
+ifneq ($(filter-out 0,$(SANITIZE)),)
+# gcc 12 gives false -Warray-bounds and -Wstringop-overflow with ASan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -Wno-array-bounds -Wno-stringop-overflow
+TB        := $(B)/test-asan
+else
+SAN_FLAGS :=
+TB        := $(B)/test
+endif
+TESTS     := $(patsubst $(MOD)/test/%.c,$(TB)/%,$(TEST_SRCS))
 
 PKGS     := libavcodec libavformat libavutil libswscale libswresample \
             libwebsockets jansson
 CFLAGS   ?= -g -O2
-UCFLAGS   = $(CFLAGS) -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter \
-            -I$(MOD) -I$(MOD)/test $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+UCFLAGS   = $(CFLAGS) $(SAN_FLAGS) -std=gnu99 -Wall -Wextra -Werror \
+            -Wno-unused-parameter -I$(MOD) -I$(MOD)/test $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ULDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 .PHONY: all deps module ui install-ui unit test run check-source-build bench \
-        clean
+        clean fuzz fuzz-build
 
 # Where "make install-ui" puts the dashboard (nginx.conf.example's alias).
 UI_DIR ?= /usr/share/vkstream/ui
@@ -30,7 +44,7 @@ deps:
 	@./scripts/deps.sh
 
 module:
-	@./scripts/build.sh
+	@SANITIZE=$(SANITIZE) ./scripts/build.sh
 
 # The dashboard: ui/ and hls.js (npm ci when needed) into build/ui.
 ui:
@@ -40,16 +54,45 @@ install-ui: ui
 	install -d $(DESTDIR)$(UI_DIR)
 	install -m 644 $(B)/ui/* $(DESTDIR)$(UI_DIR)/
 
-$(B)/test/%: $(MOD)/test/%.c $(LIB_SRCS) $(LIB_HDRS)
-	@mkdir -p $(B)/test
+$(TB)/%: $(MOD)/test/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(TB)
 	@echo "  CC    $@"
 	@$(CC) $(UCFLAGS) -o $@ $< $(LIB_SRCS) $(ULDLIBS)
 
 unit: $(TESTS)
 
+# libFuzzer targets (clang), with ASan and UBSan: see fuzz/README.md.
+# fuzz_ingest includes the transcoder's source, so it is left out here.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB     := $(filter-out %/vks_transcoder.c,$(LIB_SRCS))
+FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -std=gnu99 -Wall -Wextra \
+                -Werror -Wno-unused-parameter -I$(MOD) \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+$(B)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(B)/fuzz
+	@echo "  FUZZ  $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(ULDLIBS)
+
+fuzz-build: $(FUZZERS)
+
+fuzz: fuzz-build
+	@./scripts/fuzz.sh $(FUZZ_SECONDS)
+
 test: deps
 	@$(MAKE) --no-print-directory module unit ui
+ifneq ($(SAN_FLAGS),)
+	@rm -rf $(B)/asan-logs && mkdir -p $(B)/asan-logs \
+	    && chmod 1777 $(B)/asan-logs
+	VKSTREAM_SANITIZE=1 prove -r -I t/lib t/; rc=$$?; \
+	    ./scripts/asan-check.sh $(B)/asan-logs && exit $$rc
+else
 	prove -r -I t/lib t/
+endif
 
 run: deps module ui
 	@./scripts/run.sh

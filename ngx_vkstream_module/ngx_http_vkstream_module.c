@@ -153,9 +153,24 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
                                        "method not allowed here");
     }
 
-    /* NGX_DECLINED: allowed; anything else: the refusal was sent */
+    /*
+     * the refusal is sent here: the status is what tells a refused
+     * request from an authorised one (the sender's rc is NGX_OK either way)
+     */
     rc = ngx_http_vkstream_auth(r);
-    if (rc != NGX_DECLINED) {
+
+    if (rc == NGX_HTTP_UNAUTHORIZED) {
+        return ngx_http_vkstream_error(r, NGX_HTTP_UNAUTHORIZED,
+                                       "unauthorized",
+                                       "a bearer token is required");
+    }
+
+    if (rc == NGX_HTTP_FORBIDDEN) {
+        return ngx_http_vkstream_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
+                                       "the bearer token is not valid");
+    }
+
+    if (rc != NGX_OK) {
         return rc;
     }
 
@@ -421,9 +436,9 @@ ngx_http_vkstream_token_eq(ngx_str_t *given, ngx_str_t *token)
 
 
 /*
- * NGX_DECLINED when the request may go on; otherwise the 401 or 403 has
- * been sent and the handler must return what sending it returned (which
- * is NGX_OK when it went out at once: it must not be taken for "allowed").
+ * Returns NGX_OK for an authorised request, else the status to refuse it
+ * with (NGX_HTTP_UNAUTHORIZED with WWW-Authenticate set, or
+ * NGX_HTTP_FORBIDDEN); sends nothing.
  */
 static ngx_int_t
 ngx_http_vkstream_auth(ngx_http_request_t *r)
@@ -435,11 +450,11 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
 
     if (vlcf->token.len == 0) {
-        return NGX_DECLINED;
+        return NGX_OK;
     }
 
     if ((r->method & NGX_HTTP_VKSTREAM_GET) && !vlcf->read_auth) {
-        return NGX_DECLINED;
+        return NGX_OK;
     }
 
     h = r->headers_in.authorization;
@@ -457,9 +472,7 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
         ngx_str_set(&h->key, "WWW-Authenticate");
         ngx_str_set(&h->value, "Bearer realm=\"vkstream\"");
 
-        return ngx_http_vkstream_error(r, NGX_HTTP_UNAUTHORIZED,
-                                       "unauthorized",
-                                       "a bearer token is required");
+        return NGX_HTTP_UNAUTHORIZED;
     }
 
     given.data = h->value.data + sizeof("Bearer ") - 1;
@@ -475,11 +488,10 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "vkstream: API request with a wrong token");
 
-        return ngx_http_vkstream_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                       "the bearer token is not valid");
+        return NGX_HTTP_FORBIDDEN;
     }
 
-    return NGX_DECLINED;
+    return NGX_OK;
 }
 
 

@@ -10,7 +10,7 @@ PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libswresample-dev libx264-dev libwebsockets-dev libjansson-dev
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
-  procps curl chromium fonts-dejavu-core"
+  procps curl chromium fonts-dejavu-core clang libclang-rt-dev"
 
 # Node (for the dashboard's build and browser test) may come from another
 # apt source than Debian's (e.g. a newer nodejs that bundles npm): install

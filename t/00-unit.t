@@ -4,7 +4,9 @@ use warnings;
 use Test::More;
 use VKStream::Nginx;
 
-my @tests = sort glob("$VKStream::Nginx::ROOT/build/test/test_*");
+# make test SANITIZE=1 runs the sanitizer builds
+my $dir = $ENV{VKSTREAM_SANITIZE} ? 'test-asan' : 'test';
+my @tests = sort glob("$VKStream::Nginx::ROOT/build/$dir/test_*");
 plan skip_all => 'no unit tests built' unless @tests;
 
 for my $t (@tests) {

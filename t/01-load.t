@@ -2,6 +2,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes qw(time sleep);
 use VKStream::Nginx;
 
 my $n = VKStream::Nginx->new;

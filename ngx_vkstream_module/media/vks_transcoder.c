@@ -250,14 +250,19 @@ vks_deliver(vks_transcoder_t *t, vks_item_t *item)
 static void
 vks_settle_layout(vks_transcoder_t *t)
 {
-    int          missing_video, missing_audio, waited, video_ok, audio_ok;
+    int          missing_video, missing_audio, video_ok, audio_ok;
+    int64_t      waited;
     vks_item_t  *item, *next;
 
     if (t->ready || (!t->seen_video && !t->seen_audio)) {
         return;
     }
 
-    waited = t->last_ms - t->first_ms;
+    /*
+     * a sequence header alone marks a track seen before any timestamp is
+     * mapped: first_ms is still INT64_MIN then, and nothing has waited
+     */
+    waited = (t->first_ms == INT64_MIN) ? 0 : t->last_ms - t->first_ms;
 
     /* copies count packets, decoders frames: see vks_video/vks_audio */
     video_ok = !t->seen_video || t->video_frames >= 2;

@@ -1,0 +1,68 @@
+# Ten "nginx -s reload" while streams transcode (two workers): no crash,
+# the old workers exit within 10 s each time, every new publish transcodes
+# in the new workers; then "-s quit" during transcoding ends within 5 s.
+use strict;
+use warnings;
+use Test::More;
+use File::Temp qw(tempdir);
+use Time::HiRes qw(time sleep);
+use VKStream::Nginx;
+use VKStream::Media qw(http_json);
+use VKStream::FLV qw(make_flv rtmp_publish_bg);
+
+my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+    workers => 2));
+$n->start;
+my $tmp = tempdir(CLEANUP => 1);
+my @tags = make_flv("$tmp/a.flv", size => '320x240', fps => 10, gop => 10,
+                    duration => 20);
+
+sub frames_out {
+    my (undef, $j) = http_json('GET',
+                               $n->http_url("/vkstream/streams/live/$_[0]"));
+    return ($j && ($j->{state} // '') eq 'live' && $j->{renditions}[0])
+           ? $j->{renditions}[0]{frames_out} // 0 : 0;
+}
+
+sub transcodes {
+    my ($name) = @_;
+    my $end = time + 15;
+    sleep 0.2 while frames_out($name) < 5 && time < $end;
+    return frames_out($name) >= 5;
+}
+
+my (@pids, @gone);
+for my $round (1 .. 10) {
+    push @pids, map { rtmp_publish_bg($n->rtmp_port, 'live', "r${round}_$_",
+                                      \@tags) } 1 .. 2;
+    ok(transcodes("r${round}_1") && transcodes("r${round}_2"),
+       "round $round: new publishes transcode");
+    my @old = $n->worker_pids;
+    my $t0 = time;
+    ok($n->signal('reload'), "round $round: reload");
+    sleep 0.05 while grep({ kill 0, $_ } @old) && time - $t0 < 10;
+    my $dt = time - $t0;
+    ok(!grep({ kill 0, $_ } @old),
+       sprintf('round %d: old workers exited in %.2f s', $round, $dt));
+    push @gone, sprintf('%.2f', $dt);
+    sleep 0.3;
+}
+diag("old workers gone after (s): @gone");
+
+push @pids, rtmp_publish_bg($n->rtmp_port, 'live', 'last', \@tags);
+ok(transcodes('last'), 'after ten reloads: a publish transcodes');
+unlike($n->log_text, qr/exited on signal|\[alert\]|\[emerg\]/,
+       'no crash, no alert');
+
+my $master = $n->master_pid;
+my $t0 = time;
+$n->signal('quit');
+sleep 0.05 while kill(0, $master) && time - $t0 < 10;
+my $dt = time - $t0;
+ok(!kill(0, $master), sprintf('-s quit while transcoding: done in %.2f s',
+                              $dt));
+ok($dt < 5, 'within 5 s');
+$n->{started} = 0 unless kill 0, $master;
+kill 'KILL', $_ for @pids;
+waitpid($_, 0) for @pids;
+done_testing;
