@@ -6,6 +6,7 @@ use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
 use VKStream::Nginx;
+use VKStream::FLV qw(read_tags write_tags);
 use VKStream::Media qw(publish stop_publisher wait_segments video_info
                        playlist_durations ffprobe_packets);
 
@@ -88,23 +89,6 @@ is(scalar @{ ffprobe_packets("$hls/h263_low.m3u8", 'v:0') }, 0,
 $n->stop;
 done_testing;
 
-sub read_tags {
-    my ($path) = @_;
-    open my $f, '<:raw', $path or die "$path: $!";
-    local $/;
-    my $d = <$f>;
-    my ($pos, @tags) = (13);
-    while ($pos + 11 <= length $d) {
-        my ($type, $s1, $s2, $t1, $t2, $ext) =
-            unpack 'C C n C n C', substr($d, $pos, 8);
-        my $size = ($s1 << 16) | $s2;
-        my $ts = ($ext << 24) | ($t1 << 16) | $t2;
-        push @tags, [ $type, $ts, substr($d, $pos + 11, $size) ];
-        $pos += 11 + $size + 4;
-    }
-    return (substr($d, 0, 13), @tags);
-}
-
 sub join_flv {
     my ($out, $a, $b) = @_;
     my ($head, @ta) = read_tags($a);
@@ -114,18 +98,4 @@ sub join_flv {
     $shift += 40;
     write_tags($out, $head, @ta, map { [ $_->[0], $_->[1] + $shift, $_->[2] ] }
                                  grep { $_->[0] != 18 } @tb);
-}
-
-sub write_tags {
-    my ($out, $head, @tags) = @_;
-    open my $f, '>:raw', $out or die;
-    print $f $head;
-    for my $t (@tags) {
-        my ($type, $ts, $data) = @$t;
-        my $size = length $data;
-        print $f pack('C C n C n C C n', $type, $size >> 16, $size & 0xffff,
-                      ($ts >> 16) & 0xff, $ts & 0xffff, ($ts >> 24) & 0xff,
-                      0, 0), $data, pack('N', $size + 11);
-    }
-    close $f;
 }
