@@ -35,9 +35,10 @@ if [ ! -f "$B/rtmp-src/ngx_rtmp.h" ]; then
     "$ROOT/scripts/debian-source.sh" libnginx-mod-rtmp "$B/rtmp-src" ngx_rtmp.h
 fi
 
-# Reconfigure when the flags, the addon script or the list of sources
+# Reconfigure when the flags, the addon script, the tree (a copied build/
+# must not compile another checkout) or the list of sources
 # change; otherwise only recompile.
-stamp=$( (cat "$SRC/conf_flags" "$ROOT/config"; echo "$SAN_CC";
+stamp=$( (cat "$SRC/conf_flags" "$ROOT/config"; echo "$SAN_CC $ROOT";
           cd "$ROOT" && ls ngx_vkstream_module/*.[ch] \
               ngx_vkstream_module/media/*.[ch] ngx_vkstream_module/vk/*.[ch] \
               2>/dev/null || true) | md5sum | cut -d' ' -f1)
