@@ -305,6 +305,8 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
                             json_real(st->stats.bitrate_kbps));
         json_object_set_new(in, "bytes_in",
                             json_integer(st->stats.bytes_in));
+        json_object_set_new(in, "frames_dropped",
+                            json_integer(st->stats.frames_dropped));
         json_object_set_new(in, "gops_dropped",
                             json_integer(st->stats.gops_dropped));
 

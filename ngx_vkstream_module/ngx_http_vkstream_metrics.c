@@ -51,15 +51,25 @@ ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
 }
 
 
+/* {app="",name="" without the closing brace */
 static u_char *
-ngx_http_vkstream_rendition_labels(u_char *p, ngx_vkstream_stream_t *st,
-    vks_rendition_stats_t *rs)
+ngx_http_vkstream_stream_labels(u_char *p, ngx_vkstream_stream_t *st)
 {
     p = ngx_cpymem(p, "{app=\"", 6);
     p = ngx_http_vkstream_label(p, st->app, st->app_len);
     p = ngx_cpymem(p, "\",name=\"", 8);
     p = ngx_http_vkstream_label(p, st->name, st->name_len);
-    p = ngx_cpymem(p, "\",suffix=\"", 10);
+
+    return ngx_cpymem(p, "\"", 1);
+}
+
+
+static u_char *
+ngx_http_vkstream_rendition_labels(u_char *p, ngx_vkstream_stream_t *st,
+    vks_rendition_stats_t *rs)
+{
+    p = ngx_http_vkstream_stream_labels(p, st);
+    p = ngx_cpymem(p, ",suffix=\"", 9);
     p = ngx_http_vkstream_label(p, (u_char *) rs->suffix,
                                 ngx_strlen(rs->suffix));
     p = ngx_cpymem(p, "\"}", 2);
@@ -109,7 +119,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
     ngx_buf_t               *b;
     ngx_str_t                type = ngx_string("text/plain; version=0.0.4; "
                                                "charset=utf-8");
-    ngx_uint_t               i, m, nrend, nstream_rules;
+    ngx_uint_t               i, m, nrend, ninput, nstream_rules;
     ngx_uint_t               by_state[4];
     ngx_chain_t              out;
     ngx_array_t              streams;
@@ -125,6 +135,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
 
     st = streams.elts;
     nrend = 0;
+    ninput = 0;
     nstream_rules = 0;
     ngx_memzero(by_state, sizeof(by_state));
 
@@ -137,6 +148,8 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
             continue;
         }
 
+        ninput++;
+
         for (k = 0; k < st[i].stats.nrenditions; k++) {
             nrend++;
 
@@ -146,7 +159,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
         }
     }
 
-    len = 8192 + nrend * ngx_http_vkstream_m_last
+    len = 8192 + (nrend * ngx_http_vkstream_m_last + ninput * 2)
                  * (NGX_HTTP_VKSTREAM_LABELS_LEN + 64 + NGX_INT64_LEN);
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -210,6 +223,29 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
                     p = ngx_sprintf(p, " %.3f\n", rs->bitrate_kbps);
                 }
             }
+        }
+    }
+
+    for (m = 0; m < 2 && ninput; m++) {
+        p = ngx_sprintf(p, m == 0
+            ? "# HELP vkstream_input_frames_dropped_total Source video "
+              "frames not transcoded: shed while behind, or still queued "
+              "at the end.\n"
+              "# TYPE vkstream_input_frames_dropped_total counter\n"
+            : "# HELP vkstream_input_gops_dropped_total Source GOPs those "
+              "drops touched.\n"
+              "# TYPE vkstream_input_gops_dropped_total counter\n");
+
+        for (i = 0; i < streams.nelts; i++) {
+            if (!st[i].has_stats || st[i].end) {
+                continue;
+            }
+
+            p = ngx_sprintf(p, m == 0 ? "vkstream_input_frames_dropped_total"
+                                      : "vkstream_input_gops_dropped_total");
+            p = ngx_http_vkstream_stream_labels(p, &st[i]);
+            p = ngx_sprintf(p, "} %uL\n", m == 0 ? st[i].stats.frames_dropped
+                                                : st[i].stats.gops_dropped);
         }
     }
 

@@ -17,6 +17,9 @@
 #include <ngx_rtmp_codec_module.h>
 #include <ngx_rtmp_live_module.h>
 #include <sys/eventfd.h>
+#if (__GLIBC__)
+#include <malloc.h>
+#endif
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
 #include "media/vks_transcoder.h"
@@ -88,6 +91,7 @@ static ngx_uint_t                ngx_rtmp_vkstream_running;
 static ngx_connection_t         *ngx_rtmp_vkstream_notify_conn;
 static int                       ngx_rtmp_vkstream_notify_fd = -1;
 static ngx_event_t               ngx_rtmp_vkstream_tick;
+static ngx_flag_t                ngx_rtmp_vkstream_trim;
 
 
 static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
@@ -769,15 +773,18 @@ ngx_rtmp_vkstream_stop(ngx_rtmp_vkstream_stream_t *st)
     st->session = NULL;
     st->stop_time = ngx_current_msec;
 
-    if (st->in_table) {
-        ngx_rtmp_vkstream_update_table(st);
-        ngx_vkstream_table_close(st->table_id);
-        st->in_table = 0;
-    }
-
     if (st->transcoder) {
         ngx_rtmp_vkstream_running--;
         vks_transcoder_stop(st->transcoder);
+    }
+
+    /*
+     * The entry ends now; its statistics follow the renditions' flush
+     * until the context is reaped, so the final counts add up.
+     */
+    if (st->in_table) {
+        ngx_rtmp_vkstream_update_table(st);
+        ngx_vkstream_table_close(st->table_id);
     }
 }
 
@@ -801,7 +808,9 @@ ngx_rtmp_vkstream_reap(void)
             ngx_log_debug2(NGX_LOG_DEBUG_RTMP, ngx_cycle->log, 0,
                            "vkstream: context \"%V/%V\" reaped",
                            &st->app, &st->name);
+            ngx_rtmp_vkstream_update_table(st);
             ngx_rtmp_vkstream_stream_free(st);
+            ngx_rtmp_vkstream_trim = 1;
         }
     }
 }
@@ -828,15 +837,25 @@ ngx_rtmp_vkstream_tick_handler(ngx_event_t *ev)
 
     ngx_rtmp_vkstream_reap();
 
+#if (__GLIBC__)
+    if (ngx_rtmp_vkstream_trim) {
+        /*
+         * The codecs' frame buffers were freed in the context threads'
+         * malloc arenas, which glibc keeps mapped: a 1080p context would
+         * leave tens of MB in the worker after it ended.  Once a second
+         * at most, and only after a context went away.
+         */
+        malloc_trim(0);
+        ngx_rtmp_vkstream_trim = 0;
+    }
+#endif
+
     for (q = ngx_queue_head(&ngx_rtmp_vkstream_streams);
          q != ngx_queue_sentinel(&ngx_rtmp_vkstream_streams);
          q = ngx_queue_next(q))
     {
         st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
-
-        if (!st->stopping) {
-            ngx_rtmp_vkstream_update_table(st);
-        }
+        ngx_rtmp_vkstream_update_table(st);
     }
 
     if (ngx_exiting) {

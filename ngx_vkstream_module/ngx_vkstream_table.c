@@ -736,12 +736,14 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
 
     st = ngx_vkstream_find_id(sh, id);
 
-    if (st == NULL || st->end) {
+    if (st == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return;
     }
 
-    n = ngx_max(0, ngx_min(stats->nrenditions, VKS_MAX_RENDITIONS));
+    /* an ended stream's final counts: no more events after its end */
+    n = st->end ? 0 : ngx_max(0, ngx_min(stats->nrenditions,
+                                         VKS_MAX_RENDITIONS));
 
     for (i = 0; i < n; i++) {
         r = &stats->r[i];

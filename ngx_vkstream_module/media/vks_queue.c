@@ -132,6 +132,7 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 
     if (q->closed || !vks_queue_admit(q, type, ts, keyframe, config, len)) {
         q->dropped_packets++;
+        q->dropped_frames += (type == VKS_PACKET_VIDEO && !config);
         pthread_mutex_unlock(&q->mutex);
         return 1;
     }
@@ -160,6 +161,8 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
     pthread_mutex_lock(&q->mutex);
 
     if (q->closed) {
+        q->dropped_packets++;
+        q->dropped_frames += (type == VKS_PACKET_VIDEO && !config);
         pthread_mutex_unlock(&q->mutex);
         free(p);
         return 1;
@@ -213,9 +216,29 @@ vks_queue_pop(vks_queue_t *q)
 void
 vks_queue_close(vks_queue_t *q)
 {
-    vks_packet_t  *list;
+    int            in_gop;
+    vks_packet_t  *list, *p;
 
     pthread_mutex_lock(&q->mutex);
+
+    /* a context that lagged loses its tail: that is a drop too */
+    in_gop = 0;
+
+    for (p = q->head; p; p = p->next) {
+        q->dropped_packets++;
+
+        if (p->type != VKS_PACKET_VIDEO || p->config) {
+            continue;
+        }
+
+        q->dropped_frames++;
+
+        if (p->keyframe || !in_gop) {
+            q->dropped_gops++;
+            in_gop = 1;
+        }
+    }
+
     q->closed = 1;
     list = q->head;
     q->head = NULL;

@@ -44,6 +44,7 @@ typedef struct {
     unsigned            closed:1;
     unsigned            shedding:1;  /* dropping video until a keyframe */
     uint64_t            dropped_packets;
+    uint64_t            dropped_frames;  /* video, shed or discarded */
     uint64_t            dropped_gops;
     uint64_t            bytes_in;
 } vks_queue_t;
@@ -63,7 +64,10 @@ int vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 /* Waits for a packet; NULL once the queue is closed. */
 vks_packet_t *vks_queue_pop(vks_queue_t *q);
 
-/* Wakes the consumer; packets still queued are discarded. */
+/*
+ * Wakes the consumer; packets still queued are discarded and counted as
+ * dropped (their video frames, and the GOPs they touch).
+ */
 void vks_queue_close(vks_queue_t *q);
 
 

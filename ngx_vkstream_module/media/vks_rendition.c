@@ -141,6 +141,23 @@ vks_set_state(vks_rendition_t *r, int state)
 }
 
 
+/*
+ * A video frame offered but not encoded: every frame in is either out or
+ * dropped.  A rendition stopped on purpose drops nothing.
+ */
+static void
+vks_count_drop(vks_rendition_t *r)
+{
+    if (r->stopped) {
+        return;
+    }
+
+    pthread_mutex_lock(&r->mutex);
+    r->stats.frames_dropped++;
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
 vks_item_t *
 vks_item_new(int kind)
 {
@@ -271,6 +288,7 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
         stale = r->head;
         r->head = NULL;
         r->tail = NULL;
+        r->stats.frames_dropped += r->queued_video;
         r->queued_video = 0;
         r->queued_audio = 0;
     }
@@ -833,7 +851,8 @@ vks_want_output(vks_rendition_t *r, int keyframe)
 }
 
 
-static void
+/* 0 when the frame went to the encoder, -1 when it was not encoded */
+static int
 vks_video_frame(vks_rendition_t *r, vks_item_t *item)
 {
     int       rc, key;
@@ -844,7 +863,7 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
 
     if (r->venc == NULL && vks_open_video_encoder(r, in->width, in->height))
     {
-        return;
+        return -1;
     }
 
     if (!key && r->last_idr_ms != INT64_MIN
@@ -854,18 +873,15 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
     }
 
     if (r->conf.fps && !key && item->ms < r->next_frame_ms) {
-        pthread_mutex_lock(&r->mutex);
-        r->stats.frames_dropped++;
-        pthread_mutex_unlock(&r->mutex);
-        return;
+        return -1;
     }
 
     if (item->ms <= r->last_vpts) {
-        return;                         /* encoders need rising pts */
+        return -1;                      /* encoders need rising pts */
     }
 
     if (!vks_want_output(r, key)) {
-        return;
+        return -1;
     }
 
     if (r->need_key) {
@@ -879,12 +895,12 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
                                   SWS_BICUBIC, NULL, NULL, NULL);
     if (r->sws == NULL) {
         vks_set_error(r, "scaler", AVERROR(EINVAL));
-        return;
+        return -1;
     }
 
     out = av_frame_alloc();
     if (out == NULL) {
-        return;
+        return -1;
     }
 
     out->format = AV_PIX_FMT_YUV420P;
@@ -894,7 +910,7 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
     rc = av_frame_get_buffer(out, 0);
     if (rc < 0) {
         av_frame_free(&out);
-        return;
+        return -1;
     }
 
     sws_scale(r->sws, (const uint8_t * const *) in->data, in->linesize, 0,
@@ -918,10 +934,12 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
 
     if (rc < 0) {
         vks_set_error(r, "encoding video", rc);
-        return;
+        return -1;
     }
 
     vks_drain(r, r->venc, &r->vst);
+
+    return 0;
 }
 
 
@@ -1040,7 +1058,8 @@ vks_audio_frame(vks_rendition_t *r, vks_item_t *item)
 }
 
 
-static void
+/* 0 when the packet was written, -1 when it was not */
+static int
 vks_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
 {
     AVStream  *st;
@@ -1049,22 +1068,24 @@ vks_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
                                   : !(r->info->has_video
                                       && r->conf.video_mode != VKS_MODE_NONE)))
     {
-        return;
+        return -1;
     }
 
     st = video ? r->vst : r->ast;
     if (st == NULL) {
-        return;
+        return -1;
     }
 
     if (video && r->need_key) {
         if (!item->keyframe) {
-            return;
+            return -1;
         }
         r->need_key = 0;
     }
 
     vks_write(r, item->pkt, st, (AVRational) { 1, 1000 });
+
+    return 0;
 }
 
 
@@ -1144,7 +1165,7 @@ vks_apply_control(vks_rendition_t *r, int control)
 static void *
 vks_rendition_thread(void *data)
 {
-    int               control, eos;
+    int               control, eos, video;
     vks_item_t       *item;
     vks_rendition_t  *r = data;
 
@@ -1177,8 +1198,8 @@ vks_rendition_thread(void *data)
             break;
 
         case VKS_ITEM_VFRAME:
-            if (r->info) {
-                vks_video_frame(r, item);
+            if (r->info == NULL || vks_video_frame(r, item) != 0) {
+                vks_count_drop(r);
             }
             break;
 
@@ -1190,8 +1211,11 @@ vks_rendition_thread(void *data)
 
         case VKS_ITEM_VPKT:
         case VKS_ITEM_APKT:
-            if (r->info) {
-                vks_copy_packet(r, item, item->kind == VKS_ITEM_VPKT);
+            video = item->kind == VKS_ITEM_VPKT;
+            if ((r->info == NULL || vks_copy_packet(r, item, video) != 0)
+                && video)
+            {
+                vks_count_drop(r);
             }
             break;
 

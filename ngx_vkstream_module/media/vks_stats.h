@@ -54,7 +54,8 @@ typedef struct {
     double            fps;
     double            bitrate_kbps;             /* measured input */
     uint64_t          bytes_in;
-    uint64_t          gops_dropped;             /* whole GOPs shed */
+    uint64_t          frames_dropped;           /* video not transcoded */
+    uint64_t          gops_dropped;             /* GOPs those touched */
     int               nrenditions;
     vks_rendition_stats_t  r[VKS_MAX_RENDITIONS];
 } vks_stream_stats_t;

@@ -709,6 +709,19 @@ vks_transcoder_thread(void *data)
         free(p);
     }
 
+    /* the decoders' delayed frames (frame threads, reordering) go out */
+    if (t->decode_video && t->vdec
+        && avcodec_send_packet(t->vdec, NULL) == 0)
+    {
+        vks_emit_frames(t, t->vdec, VKS_ITEM_VFRAME);
+    }
+
+    if (t->decode_audio && t->adec
+        && avcodec_send_packet(t->adec, NULL) == 0)
+    {
+        vks_emit_frames(t, t->adec, VKS_ITEM_AFRAME);
+    }
+
     /* stopped: every rendition flushes and ends its publish in parallel */
     for (i = 0; i < t->nr; i++) {
         vks_rendition_end(t->r[i]);
@@ -867,9 +880,11 @@ vks_transcoder_pushv(vks_transcoder_t *t, int type, uint32_t ts,
     }
 
     if (type == VKS_PACKET_VIDEO) {
+        /* an end-of-sequence marker is no frame either: never shed */
         keyframe = (head[0] >> 4) == 1;
         config = (head[0] & 0x0f) == VKS_FLV_VIDEO_AVC && n > 1
-                 && head[1] == VKS_FLV_AVC_SEQUENCE;
+                 && (head[1] == VKS_FLV_AVC_SEQUENCE
+                     || head[1] == VKS_FLV_AVC_END);
 
     } else {
         keyframe = 0;
@@ -894,6 +909,7 @@ vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st)
 
     pthread_mutex_lock(&t->in.mutex);
     bytes = t->in.bytes_in;
+    st->frames_dropped = t->in.dropped_frames;
     st->gops_dropped = t->in.dropped_gops;
     pthread_mutex_unlock(&t->in.mutex);
 

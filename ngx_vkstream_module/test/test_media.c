@@ -153,6 +153,25 @@ test_queue(void)
     ok(vks_queue_push(&q, VKS_PACKET_AUDIO, 9, 0, 0, buf, 10) == 1,
        "closed queue refuses");
     vks_queue_destroy(&q);
+
+    /* what a lagging context still holds at the end is counted, too */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 1, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 0, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_AUDIO, 10, 0, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 40, 0, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 80, 1, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 120, 0, 0, buf, 10);
+    vks_queue_close(&q);
+    ok(q.dropped_frames == 4 && q.dropped_gops == 2
+       && q.dropped_packets == 6,
+       "discarded at close: %llu frames, %llu GOPs, %llu packets",
+       (unsigned long long) q.dropped_frames,
+       (unsigned long long) q.dropped_gops,
+       (unsigned long long) q.dropped_packets);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 160, 0, 0, buf, 10);
+    ok(q.dropped_frames == 5, "a frame after the close is a drop");
+    vks_queue_destroy(&q);
 }
 
 
