@@ -6,27 +6,13 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use VKStream::Nginx;
 use VKStream::Media qw(publish stop_publisher wait_segments);
+use VKStream::Proc qw(rss_kb thread_count);
 
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf());
 $n->start;
 
-sub threads_of {
-    my ($pid) = @_;
-    my @t = glob("/proc/$pid/task/*");
-    return scalar @t;
-}
-
-sub rss_kb {
-    my ($pid) = @_;
-    open my $f, '<', "/proc/$pid/status" or return 0;
-    while (<$f>) {
-        return $1 if /^VmRSS:\s+(\d+)/;
-    }
-    return 0;
-}
-
 my ($w) = $n->worker_pids;
-my $base = threads_of($w);
+my $base = thread_count($w);
 note("worker $w: $base threads idle");
 
 my (@ended_in, @rss);
@@ -36,13 +22,13 @@ for my $round (1 .. 3) {
                       fps => 25, gop => 50, duration => 60);
     ok(wait_segments($n->hls_dir . "/${name}_low.m3u8", 2, 30),
        "round $round: transcoding");
-    my $busy = threads_of($w);
+    my $busy = thread_count($w);
     ok($busy > $base, "round $round: context threads running ($busy)");
 
     kill 'KILL', $pid;
     my $t0 = time;
     waitpid($pid, 0);
-    sleep 0.02 while threads_of($w) > $base && time - $t0 < 5;
+    sleep 0.02 while thread_count($w) > $base && time - $t0 < 5;
     my $dt = time - $t0;
     push @ended_in, $dt;
     ok($dt < 1.0, sprintf("round %d: threads gone %.3f s after SIGKILL",
@@ -50,7 +36,7 @@ for my $round (1 .. 3) {
     ok($n->wait_log(qr/\*\d+ publish: name='${name}_low'.*?(?=\z)/s, 1)
        && $n->log_text =~ /vkstream: close "live\/$name"/,
        "round $round: close seen");
-    push @rss, rss_kb($w);
+    push @rss, rss_kb($w, 'VmRSS');
 }
 note('RSS after each round (kB): ' . join(' ', @rss));
 ok($rss[2] - $rss[0] < 30 * 1024,

@@ -11,8 +11,10 @@ use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use POSIX ();
 use VKStream::Nginx;
-use VKStream::Media qw(publish stop_publisher http_json);
+use VKStream::Media qw(publish stop_publisher);
 use VKStream::FLV qw(make_flv rtmp_publish rtmp_publish_bg);
+use VKStream::API qw(stream_json);
+use VKStream::Proc qw(rss_kb thread_count);
 
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     live => 'vkstream on; vkstream_queue_size 1m;'));
@@ -21,34 +23,15 @@ my ($w) = $n->worker_pids;
 my $tmp = tempdir(CLEANUP => 1);
 my $port = $n->rtmp_port;
 
-sub rss_kb {
-    my ($pid, $what) = @_;
-    $what //= 'RssAnon';
-    open my $f, '<', "/proc/$pid/status" or return 0;
-    while (<$f>) { return $1 if /^\Q$what\E:\s+(\d+)/ }
-    return 0;
-}
-
-sub threads { my @t = glob("/proc/$_[0]/task/*"); scalar @t }
-
-sub stream {
-    my (undef, $j) = http_json('GET',
-                               $n->http_url("/vkstream/streams/live/$_[0]"));
-    return $j;
-}
-
-sub frames_out {
-    my $j = stream($_[0]) or return 0;
-    my $r = $j->{renditions}[0] or return 0;
-    return $r->{frames_out} // 0;
-}
+sub stream { stream_json($n, $_[0]) }
+sub frames_out { VKStream::API::frames_out($n, $_[0]) }
 
 my @small = make_flv("$tmp/small.flv", size => '320x240', fps => 10,
                      gop => 10, duration => 3);
 # warm-up, then the baseline
 ok(rtmp_publish($port, 'live', 'warmup', \@small, speed => 2), 'warm-up');
 sleep 1;
-my $base_threads = threads($w);
+my $base_threads = thread_count($w);
 my @rss = (rss_kb($w));
 
 # --- 200 rapid cycles: headers + first keyframe, then close at once
@@ -74,8 +57,8 @@ while (time < $end) {
 }
 is($closes, 200, 'every cycle logged its close');
 $end = time + 10;
-sleep 0.2 while threads($w) > $base_threads && time < $end;
-is(threads($w), $base_threads, 'every context thread ended');
+sleep 0.2 while thread_count($w) > $base_threads && time < $end;
+is(thread_count($w), $base_threads, 'every context thread ended');
 unlike($n->log_text, qr/exited on signal|\[alert\]/, 'cycles: no crash');
 push @rss, rss_kb($w);
 diag(sprintf('RssAnon after warm-up %d kB, after 200 cycles %d kB', @rss));
@@ -94,7 +77,7 @@ my $wf0 = frames_out('witness');
 ok($wf0 >= 10, 'witness transcodes');
 sleep 1;
 my $rss_witness = rss_kb($w);
-my $witness_threads = threads($w);
+my $witness_threads = thread_count($w);
 diag("RssAnon with the witness running: $rss_witness kB");
 
 my @big = make_flv("$tmp/big.flv", size => '1920x1080', fps => 30,
@@ -125,7 +108,7 @@ for my $round (1, 2) {
     is(scalar(grep { stream("heavy$_")->{state} eq 'ended' } 1 .. 8), 8,
        "overload $round: all heavy streams ended");
     $end = time + 10;
-    sleep 0.2 while threads($w) > $witness_threads && time < $end;
+    sleep 0.2 while thread_count($w) > $witness_threads && time < $end;
     sleep 1.5;    # the next tick has trimmed the allocator
     # Every frame sent is either encoded or counted as dropped: by the
     # input queue (shed while behind, or still queued at the end) or by
@@ -157,7 +140,7 @@ sleep 0.2 while ($wf3 = frames_out('witness')) <= $wf2 && time < $end;
 ok($wf3 > $wf2, "witness still going after the overload ($wf3)");
 stop_publisher($wit);
 $end = time + 10;
-sleep 0.2 while threads($w) > $base_threads && time < $end;
+sleep 0.2 while thread_count($w) > $base_threads && time < $end;
 sleep 1.5;
 push @rss, rss_kb($w);
 diag(sprintf('RssAnon after every context ended: %d kB (%+.1f MB)',

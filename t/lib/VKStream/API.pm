@@ -18,7 +18,7 @@ use VKStream::Media qw(publish);
 sub json_decode { JSON::PP->new->utf8->allow_nonref->decode($_[0]) }
 
 our @EXPORT_OK = qw(api api_on uri_escape publish_name wait_until
-                    sse_open sse_read);
+                    sse_open sse_read stream_json frames_out);
 
 sub uri_escape {
     my ($s) = @_;
@@ -42,6 +42,23 @@ sub api_on {
 
 # A new connection per call, so that requests spread over the workers.
 sub api { api_on(HTTP::Tiny->new(timeout => 10, keep_alive => 0), @_) }
+
+# GET /vkstream/streams/APP/NAME (the live entry, else the latest ended
+# one): the decoded object, undef when unknown.
+sub stream_json {
+    my ($n, $name, $app) = @_;
+    my (undef, $j) = api($n, 'GET', '/vkstream/streams/' . ($app // 'live')
+                                     . '/' . uri_escape($name));
+    return $j && $j->{id} ? $j : undef;
+}
+
+# Video frames encoded so far by the stream's first rendition.
+sub frames_out {
+    my ($n, $name, $app) = @_;
+    my $j = stream_json($n, $name, $app) or return 0;
+    my $r = $j->{renditions}[0] or return 0;
+    return $r->{frames_out} // 0;
+}
 
 # Publishes app/name with any bytes in the name (a Perl string: UTF-8).
 sub publish_name {
