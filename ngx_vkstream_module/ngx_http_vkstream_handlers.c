@@ -1,8 +1,9 @@
 
 /*
  * vkstream HTTP API: the endpoints' handlers, on copies taken from the
- * stream table.  Routing, access and bodies are done by the caller
- * (ngx_http_vkstream_module.c).
+ * stream table.  Routing, access and reading bodies are done by the
+ * caller (ngx_http_vkstream_module.c); bodies are checked here with
+ * api/vks_api.c.
  */
 
 

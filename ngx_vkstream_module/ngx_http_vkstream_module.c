@@ -1,10 +1,11 @@
 
 /*
  * vkstream HTTP glue: the JSON control API.  This file holds the
- * directives, the routing of paths under the location, access checks,
- * request bodies and responses; the endpoints' handlers are in
- * ngx_http_vkstream_handlers.c, documents are built in
- * ngx_http_vkstream_json.c, /metrics and /events have their own files.
+ * directives, the routing of paths under the location (split and routed
+ * by api/vks_api.c), access checks, reading request bodies, and
+ * responses; the endpoints' handlers are in ngx_http_vkstream_handlers.c,
+ * documents are built in ngx_http_vkstream_json.c, /metrics and /events
+ * have their own files.
  */
 
 
