@@ -5,9 +5,10 @@ ROOT  := $(CURDIR)
 B     := build
 MOD   := ngx_vkstream_module
 
-# nginx-free units (media pipeline, VK protocol) and their unit-test mains.
-LIB_SRCS  := $(wildcard $(MOD)/media/*.c $(MOD)/vk/*.c)
-LIB_HDRS  := $(wildcard $(MOD)/media/*.h $(MOD)/vk/*.h)
+# nginx-free units (media pipeline, VK protocol, HTTP API requests) and
+# their unit-test mains.
+LIB_SRCS  := $(wildcard $(MOD)/media/*.c $(MOD)/vk/*.c $(MOD)/api/*.c)
+LIB_HDRS  := $(wildcard $(MOD)/media/*.h $(MOD)/vk/*.h $(MOD)/api/*.h)
 TEST_SRCS := $(wildcard $(MOD)/test/test_*.c)
 
 # SANITIZE=1: module, unit tests and the test run with ASan and UBSan

@@ -16,38 +16,22 @@
 #include <jansson.h>
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
+#include "api/vks_api.h"
 
 
-#define NGX_HTTP_VKSTREAM_MAX_BODY   32768
-#define NGX_HTTP_VKSTREAM_MAX_SEGS   8
+#define NGX_HTTP_VKSTREAM_MAX_BODY   VKS_API_MAX_BODY
+#define NGX_HTTP_VKSTREAM_MAX_SEGS   VKS_API_MAX_SEGS
 
 #define NGX_HTTP_VKSTREAM_GET        (NGX_HTTP_GET|NGX_HTTP_HEAD)
 
 
-typedef enum {
-    ngx_http_vkstream_ep_status = 0,
-    ngx_http_vkstream_ep_metrics,
-    ngx_http_vkstream_ep_events,
-    ngx_http_vkstream_ep_streams,
-    ngx_http_vkstream_ep_stream,
-    ngx_http_vkstream_ep_matches,
-    ngx_http_vkstream_ep_keywords,
-    ngx_http_vkstream_ep_drop,
-    ngx_http_vkstream_ep_rendition,
-    ngx_http_vkstream_ep_rules,
-    ngx_http_vkstream_ep_rule,
-    ngx_http_vkstream_ep_global_matches,
-    ngx_http_vkstream_ep_test
-} ngx_http_vkstream_ep_e;
-
-
+/* the parsed request: paths and routes are api/vks_api.c's */
 typedef struct {
     ngx_str_t                 seg[NGX_HTTP_VKSTREAM_MAX_SEGS];
     ngx_uint_t                nsegs;
-    ngx_http_vkstream_ep_e    ep;
-    ngx_uint_t                methods;
-    const char               *allow;
-    ngx_uint_t                action;
+    vks_api_route_t           route;
+    ngx_uint_t                methods;      /* NGX_HTTP_GET ... */
+    ngx_uint_t                action;       /* NGX_VKSTREAM_ACTION_* */
 } ngx_http_vkstream_ctx_t;
 
 
@@ -71,10 +55,12 @@ ngx_int_t ngx_http_vkstream_send_json(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 ngx_int_t ngx_http_vkstream_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);
+ngx_int_t ngx_http_vkstream_api_error(ngx_http_request_t *r,
+    vks_api_rc_e rc);
 
 /* ngx_http_vkstream_handlers.c */
 ngx_int_t ngx_http_vkstream_dispatch(ngx_http_request_t *r,
-    ngx_http_vkstream_ctx_t *ctx, json_t *body);
+    ngx_http_vkstream_ctx_t *ctx, ngx_str_t *body);
 
 /* ngx_http_vkstream_json.c */
 json_t *ngx_http_vkstream_json_str(u_char *data, size_t len);
@@ -90,8 +76,8 @@ json_t *ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr);
 ngx_int_t ngx_http_vkstream_metrics(ngx_http_request_t *r);
 
 /* ngx_http_vkstream_test.c */
-ngx_int_t ngx_http_vkstream_test(ngx_http_request_t *r, ngx_str_t *seg,
-    ngx_uint_t nsegs, json_t *body);
+ngx_int_t ngx_http_vkstream_test(ngx_http_request_t *r,
+    ngx_http_vkstream_ctx_t *ctx, ngx_str_t *body);
 
 /* ngx_http_vkstream_sse.c */
 ngx_int_t ngx_http_vkstream_events(ngx_http_request_t *r);

@@ -1,8 +1,9 @@
 
 /*
  * vkstream HTTP API: the endpoints' handlers, on copies taken from the
- * stream table.  Routing, access and bodies are done by the caller
- * (ngx_http_vkstream_module.c).
+ * stream table.  Routing, access and reading bodies are done by the
+ * caller (ngx_http_vkstream_module.c); bodies are checked here with
+ * api/vks_api.c.
  */
 
 
@@ -213,29 +214,30 @@ ngx_http_vkstream_get_streams(ngx_http_request_t *r)
 }
 
 
+/* body: the PUT's, NULL for a DELETE */
 static ngx_int_t
 ngx_http_vkstream_keywords(ngx_http_request_t *r, ngx_str_t *app,
-    ngx_str_t *name, json_t *body)
+    ngx_str_t *name, ngx_str_t *body)
 {
-    json_t     *kw;
-    ngx_str_t   keywords;
+    ngx_str_t            keywords;
+    vks_api_rc_e         rc;
+    vks_api_keywords_t  *kw;
 
     ngx_str_null(&keywords);
 
     if (body != NULL) {
-        kw = json_is_object(body) ? json_object_get(body, "keywords") : NULL;
-
-        if (!json_is_string(kw) || json_string_length(kw) == 0
-            || json_string_length(kw) > NGX_VKSTREAM_KEYWORDS_LEN)
-        {
-            return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "bad_field",
-                                           "\"keywords\" must be a string "
-                                           "of 1 to 4096 bytes");
+        kw = ngx_palloc(r->pool, sizeof(vks_api_keywords_t));
+        if (kw == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        keywords.data = (u_char *) json_string_value(kw);
-        keywords.len = json_string_length(kw);
+        rc = vks_api_keywords((char *) body->data, body->len, kw);
+        if (rc != VKS_API_OK) {
+            return ngx_http_vkstream_api_error(r, rc);
+        }
+
+        keywords.data = (u_char *) kw->data;
+        keywords.len = kw->len;
     }
 
     if (ngx_vkstream_table_set_keywords(app, name, &keywords) != NGX_OK) {
@@ -257,7 +259,7 @@ ngx_http_vkstream_action(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
 
     ngx_str_null(&suffix);
 
-    if (ctx->ep == ngx_http_vkstream_ep_rendition) {
+    if (ctx->route.ep == VKS_API_EP_RENDITION) {
         suffix = ctx->seg[4];
 
         if (suffix.len >= VKS_SUFFIX_LEN) {
@@ -366,37 +368,26 @@ ngx_http_vkstream_rules_get(ngx_http_request_t *r, ngx_str_t *tag,
 
 
 static ngx_int_t
-ngx_http_vkstream_rules_post(ngx_http_request_t *r, json_t *body)
+ngx_http_vkstream_rules_post(ngx_http_request_t *r, ngx_str_t *body)
 {
-    json_t     *jt, *jv;
-    ngx_int_t   rc;
-    ngx_str_t   tag, value;
+    ngx_int_t        rc;
+    ngx_str_t        tag, value;
+    vks_api_rule_t  *rule;
 
-    jt = json_is_object(body) ? json_object_get(body, "tag") : NULL;
-    jv = json_is_object(body) ? json_object_get(body, "value") : NULL;
-
-    if (!json_is_string(jt) || json_string_length(jt) == 0
-        || json_string_length(jt) > NGX_VKSTREAM_TAG_LEN
-        || ngx_strncmp(json_string_value(jt), NGX_VKSTREAM_TAG_PREFIX,
-                       sizeof(NGX_VKSTREAM_TAG_PREFIX) - 1) == 0)
-    {
-        return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST, "bad_field",
-                                       "\"tag\" must be a string of 1 to 256 "
-                                       "bytes not starting with \"vks:\"");
+    rule = ngx_palloc(r->pool, sizeof(vks_api_rule_t));
+    if (rule == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!json_is_string(jv) || json_string_length(jv) == 0
-        || json_string_length(jv) > NGX_VKSTREAM_KEYWORDS_LEN)
-    {
-        return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST, "bad_field",
-                                       "\"value\" must be a string of 1 to "
-                                       "4096 bytes");
+    rc = vks_api_rule((char *) body->data, body->len, rule);
+    if (rc != VKS_API_OK) {
+        return ngx_http_vkstream_api_error(r, rc);
     }
 
-    tag.data = (u_char *) json_string_value(jt);
-    tag.len = json_string_length(jt);
-    value.data = (u_char *) json_string_value(jv);
-    value.len = json_string_length(jv);
+    tag.data = (u_char *) rule->tag;
+    tag.len = rule->tag_len;
+    value.data = (u_char *) rule->value;
+    value.len = rule->value_len;
 
     rc = ngx_vkstream_table_rule_add(&tag, &value);
 
@@ -446,45 +437,45 @@ ngx_http_vkstream_rules_delete(ngx_http_request_t *r, ngx_str_t *tag)
 
 ngx_int_t
 ngx_http_vkstream_dispatch(ngx_http_request_t *r,
-    ngx_http_vkstream_ctx_t *ctx, json_t *body)
+    ngx_http_vkstream_ctx_t *ctx, ngx_str_t *body)
 {
     ngx_vkstream_summary_t  sum;
 
-    switch (ctx->ep) {
+    switch (ctx->route.ep) {
 
-    case ngx_http_vkstream_ep_status:
+    case VKS_API_EP_STATUS:
         ngx_vkstream_table_summary(&sum);
         return ngx_http_vkstream_send_json(r, NGX_HTTP_OK,
                                        ngx_http_vkstream_json_status(&sum));
 
-    case ngx_http_vkstream_ep_metrics:
+    case VKS_API_EP_METRICS:
         return ngx_http_vkstream_metrics(r);
 
-    case ngx_http_vkstream_ep_events:
+    case VKS_API_EP_EVENTS:
         return ngx_http_vkstream_events(r);
 
-    case ngx_http_vkstream_ep_streams:
+    case VKS_API_EP_STREAMS:
         return ngx_http_vkstream_get_streams(r);
 
-    case ngx_http_vkstream_ep_stream:
+    case VKS_API_EP_STREAM:
         return ngx_http_vkstream_get_stream(r, &ctx->seg[1], &ctx->seg[2],
                                             NGX_HTTP_OK);
 
-    case ngx_http_vkstream_ep_matches:
+    case VKS_API_EP_MATCHES:
         return ngx_http_vkstream_get_matches(r, &ctx->seg[1], &ctx->seg[2]);
 
-    case ngx_http_vkstream_ep_global_matches:
+    case VKS_API_EP_GLOBAL_MATCHES:
         return ngx_http_vkstream_get_matches(r, NULL, NULL);
 
-    case ngx_http_vkstream_ep_keywords:
+    case VKS_API_EP_KEYWORDS:
         return ngx_http_vkstream_keywords(r, &ctx->seg[1], &ctx->seg[2],
                                   r->method == NGX_HTTP_PUT ? body : NULL);
 
-    case ngx_http_vkstream_ep_drop:
-    case ngx_http_vkstream_ep_rendition:
+    case VKS_API_EP_DROP:
+    case VKS_API_EP_RENDITION:
         return ngx_http_vkstream_action(r, ctx);
 
-    case ngx_http_vkstream_ep_rules:
+    case VKS_API_EP_RULES:
         if (r->method == NGX_HTTP_POST) {
             return ngx_http_vkstream_rules_post(r, body);
         }
@@ -495,15 +486,15 @@ ngx_http_vkstream_dispatch(ngx_http_request_t *r,
 
         return ngx_http_vkstream_rules_get(r, NULL, NGX_HTTP_OK);
 
-    case ngx_http_vkstream_ep_rule:
+    case VKS_API_EP_RULE:
         if (r->method == NGX_HTTP_DELETE) {
             return ngx_http_vkstream_rules_delete(r, &ctx->seg[1]);
         }
 
         return ngx_http_vkstream_rules_get(r, &ctx->seg[1], NGX_HTTP_OK);
 
-    case ngx_http_vkstream_ep_test:
-        return ngx_http_vkstream_test(r, ctx->seg, ctx->nsegs, body);
+    case VKS_API_EP_TEST:
+        return ngx_http_vkstream_test(r, ctx, body);
     }
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -1,10 +1,11 @@
 
 /*
  * vkstream HTTP glue: the JSON control API.  This file holds the
- * directives, the routing of paths under the location, access checks,
- * request bodies and responses; the endpoints' handlers are in
- * ngx_http_vkstream_handlers.c, documents are built in
- * ngx_http_vkstream_json.c, /metrics and /events have their own files.
+ * directives, the routing of paths under the location (split and routed
+ * by api/vks_api.c), access checks, reading request bodies, and
+ * responses; the endpoints' handlers are in ngx_http_vkstream_handlers.c,
+ * documents are built in ngx_http_vkstream_json.c, /metrics and /events
+ * have their own files.
  */
 
 
@@ -12,10 +13,8 @@
 
 
 static ngx_int_t ngx_http_vkstream_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vkstream_parse(ngx_http_request_t *r,
-    ngx_http_vkstream_ctx_t *ctx);
-static ngx_int_t ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx,
-    ngx_flag_t test);
+static vks_api_rc_e ngx_http_vkstream_parse(ngx_http_request_t *r,
+    ngx_http_vkstream_ctx_t *ctx, ngx_flag_t test);
 static ngx_int_t ngx_http_vkstream_auth(ngx_http_request_t *r);
 static void ngx_http_vkstream_body_handler(ngx_http_request_t *r);
 static void *ngx_http_vkstream_create_loc_conf(ngx_conf_t *cf);
@@ -120,21 +119,14 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_vkstream_module);
 
-    rc = ngx_http_vkstream_parse(r, ctx);
+    rc = ngx_http_vkstream_parse(r, ctx, vlcf->test);
 
-    if (rc == NGX_ERROR) {
+    if (rc == VKS_API_NO_BUFFER) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_DECLINED) {
-        return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST, "bad_path",
-                                       "\".\" and \"..\" segments are "
-                                       "not allowed; escape them");
-    }
-
-    if (ngx_http_vkstream_route(ctx, vlcf->test) != NGX_OK) {
-        return ngx_http_vkstream_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                       "no such endpoint");
+    if (rc != VKS_API_OK) {
+        return ngx_http_vkstream_api_error(r, rc);
     }
 
     if (!(r->method & ctx->methods)) {
@@ -145,8 +137,8 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
 
         h->hash = 1;
         ngx_str_set(&h->key, "Allow");
-        h->value.data = (u_char *) ctx->allow;
-        h->value.len = ngx_strlen(ctx->allow);
+        h->value.data = (u_char *) ctx->route.allow;
+        h->value.len = ngx_strlen(ctx->route.allow);
 
         return ngx_http_vkstream_error(r, NGX_HTTP_NOT_ALLOWED,
                                        "method_not_allowed",
@@ -174,17 +166,12 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if ((ctx->ep == ngx_http_vkstream_ep_keywords
-         && r->method == NGX_HTTP_PUT)
-        || (ctx->ep == ngx_http_vkstream_ep_rules
-            && r->method == NGX_HTTP_POST)
-        || ctx->ep == ngx_http_vkstream_ep_test)
+    if ((ctx->route.ep == VKS_API_EP_KEYWORDS && r->method == NGX_HTTP_PUT)
+        || (ctx->route.ep == VKS_API_EP_RULES && r->method == NGX_HTTP_POST)
+        || ctx->route.ep == VKS_API_EP_TEST)
     {
         if (r->headers_in.content_length_n > NGX_HTTP_VKSTREAM_MAX_BODY) {
-            return ngx_http_vkstream_error(r,
-                                       NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                       "body_too_large",
-                                       "request body too large");
+            return ngx_http_vkstream_api_error(r, VKS_API_BODY_TOO_LARGE);
         }
 
         rc = ngx_http_read_client_request_body(r,
@@ -206,16 +193,73 @@ ngx_http_vkstream_handler(ngx_http_request_t *r)
 }
 
 
+static ngx_uint_t
+ngx_http_vkstream_methods(unsigned methods)
+{
+    ngx_uint_t  m;
+
+    m = 0;
+
+    if (methods & VKS_API_GET) {
+        m |= NGX_HTTP_GET;
+    }
+
+    if (methods & VKS_API_HEAD) {
+        m |= NGX_HTTP_HEAD;
+    }
+
+    if (methods & VKS_API_POST) {
+        m |= NGX_HTTP_POST;
+    }
+
+    if (methods & VKS_API_PUT) {
+        m |= NGX_HTTP_PUT;
+    }
+
+    if (methods & VKS_API_DELETE) {
+        m |= NGX_HTTP_DELETE;
+    }
+
+    return m;
+}
+
+
+static ngx_uint_t
+ngx_http_vkstream_table_action(vks_api_action_e action)
+{
+    switch (action) {
+
+    case VKS_API_ACTION_DROP:
+        return NGX_VKSTREAM_ACTION_DROP;
+
+    case VKS_API_ACTION_RESTART:
+        return NGX_VKSTREAM_ACTION_RESTART;
+
+    case VKS_API_ACTION_STOP:
+        return NGX_VKSTREAM_ACTION_STOP;
+
+    default:
+        return 0;
+    }
+}
+
+
 /*
  * Splits the raw path after the location's prefix into %-decoded
- * segments, so that a stream name may hold an escaped "/" (%2F) and an
- * escaped ".." is just a name.  Unescaped "." and ".." are refused.
+ * segments and routes them (api/vks_api.c): the raw path, so that a
+ * stream name may hold an escaped "/" (%2F) and an escaped ".." is just
+ * a name.
  */
-static ngx_int_t
-ngx_http_vkstream_parse(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
+static vks_api_rc_e
+ngx_http_vkstream_parse(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx,
+    ngx_flag_t test)
 {
-    u_char                    *p, *last, *start, *dst;
-    ngx_str_t                  raw, *seg;
+    u_char                    *p, *buf;
+    size_t                     size;
+    ngx_str_t                  raw;
+    ngx_uint_t                 i;
+    vks_api_rc_e               rc;
+    vks_api_path_t             path;
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -238,182 +282,35 @@ ngx_http_vkstream_parse(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
         p = raw.data + ngx_min(clcf->name.len, raw.len);
     }
 
-    last = raw.data + raw.len;
+    size = vks_api_split_size(raw.data + raw.len - p);
 
-    while (p < last && *p == '/') {
-        p++;
+    buf = ngx_pnalloc(r->pool, size);
+    if (buf == NULL) {
+        return VKS_API_NO_BUFFER;
     }
 
-    ctx->nsegs = 0;
-
-    while (p < last) {
-        start = p;
-        p = ngx_strlchr(p, last, '/');
-        if (p == NULL) {
-            p = last;
-        }
-
-        if (ctx->nsegs == NGX_HTTP_VKSTREAM_MAX_SEGS) {
-            /* no endpoint has so many: the route fails */
-            ctx->nsegs++;
-            return NGX_OK;
-        }
-
-        if ((p - start == 1 && start[0] == '.')
-            || (p - start == 2 && start[0] == '.' && start[1] == '.'))
-        {
-            return NGX_DECLINED;
-        }
-
-        seg = &ctx->seg[ctx->nsegs++];
-
-        dst = ngx_pnalloc(r->pool, p - start + 1);
-        if (dst == NULL) {
-            return NGX_ERROR;
-        }
-
-        seg->data = dst;
-        ngx_unescape_uri(&dst, &start, p - start, 0);
-        seg->len = dst - seg->data;
-        *dst = '\0';
-
-        if (p < last) {
-            p++;    /* a trailing "/" adds no segment */
-        }
+    rc = vks_api_split(p, raw.data + raw.len - p, buf, size, &path);
+    if (rc != VKS_API_OK) {
+        return rc;
     }
 
-    return NGX_OK;
-}
-
-
-#define ngx_http_vkstream_is(s, lit)                                          \
-    ((s)->len == sizeof(lit) - 1 && ngx_strncmp((s)->data, lit, (s)->len) == 0)
-
-
-static ngx_int_t
-ngx_http_vkstream_route(ngx_http_vkstream_ctx_t *ctx, ngx_flag_t test)
-{
-    ngx_uint_t   i;
-    ngx_str_t   *s;
-
-    s = ctx->seg;
-
-    for (i = 0; i < ctx->nsegs && i < NGX_HTTP_VKSTREAM_MAX_SEGS; i++) {
-        if (s[i].len == 0) {
-            return NGX_DECLINED;
-        }
+    rc = vks_api_route(&path, test, &ctx->route);
+    if (rc != VKS_API_OK) {
+        return rc;
     }
 
-    ctx->methods = NGX_HTTP_VKSTREAM_GET;
-    ctx->allow = "GET, HEAD";
+    /* a route has at most VKS_API_MAX_SEGS segments */
+    ctx->nsegs = path.nsegs;
 
-    if (ctx->nsegs == 0
-        || (ctx->nsegs == 1 && ngx_http_vkstream_is(&s[0], "status")))
-    {
-        ctx->ep = ngx_http_vkstream_ep_status;
-        return NGX_OK;
+    for (i = 0; i < path.nsegs; i++) {
+        ctx->seg[i].data = path.seg[i].data;
+        ctx->seg[i].len = path.seg[i].len;
     }
 
-    if (ctx->nsegs == 1) {
-        if (ngx_http_vkstream_is(&s[0], "metrics")) {
-            ctx->ep = ngx_http_vkstream_ep_metrics;
-            return NGX_OK;
-        }
+    ctx->methods = ngx_http_vkstream_methods(ctx->route.methods);
+    ctx->action = ngx_http_vkstream_table_action(ctx->route.action);
 
-        if (ngx_http_vkstream_is(&s[0], "events")) {
-            ctx->ep = ngx_http_vkstream_ep_events;
-            return NGX_OK;
-        }
-
-        if (ngx_http_vkstream_is(&s[0], "streams")) {
-            ctx->ep = ngx_http_vkstream_ep_streams;
-            return NGX_OK;
-        }
-
-        if (ngx_http_vkstream_is(&s[0], "matches")) {
-            ctx->ep = ngx_http_vkstream_ep_global_matches;
-            return NGX_OK;
-        }
-
-        if (ngx_http_vkstream_is(&s[0], "rules")) {
-            ctx->ep = ngx_http_vkstream_ep_rules;
-            ctx->methods = NGX_HTTP_VKSTREAM_GET|NGX_HTTP_POST
-                           |NGX_HTTP_DELETE;
-            ctx->allow = "GET, HEAD, POST, DELETE";
-            return NGX_OK;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    if (test && ngx_http_vkstream_is(&s[0], "test")
-        && ctx->nsegs <= NGX_HTTP_VKSTREAM_MAX_SEGS)
-    {
-        ctx->ep = ngx_http_vkstream_ep_test;
-        ctx->methods = NGX_HTTP_POST;
-        ctx->allow = "POST";
-        return NGX_OK;
-    }
-
-    if (ctx->nsegs == 2 && ngx_http_vkstream_is(&s[0], "rules")) {
-        ctx->ep = ngx_http_vkstream_ep_rule;
-        ctx->methods = NGX_HTTP_VKSTREAM_GET|NGX_HTTP_DELETE;
-        ctx->allow = "GET, HEAD, DELETE";
-        return NGX_OK;
-    }
-
-    if (!ngx_http_vkstream_is(&s[0], "streams") || ctx->nsegs < 3) {
-        return NGX_DECLINED;
-    }
-
-    /* streams/{app}/{name}/... */
-
-    if (ctx->nsegs == 3) {
-        ctx->ep = ngx_http_vkstream_ep_stream;
-        return NGX_OK;
-    }
-
-    if (ctx->nsegs == 4) {
-        if (ngx_http_vkstream_is(&s[3], "matches")) {
-            ctx->ep = ngx_http_vkstream_ep_matches;
-            return NGX_OK;
-        }
-
-        if (ngx_http_vkstream_is(&s[3], "keywords")) {
-            ctx->ep = ngx_http_vkstream_ep_keywords;
-            ctx->methods = NGX_HTTP_PUT|NGX_HTTP_DELETE;
-            ctx->allow = "PUT, DELETE";
-            return NGX_OK;
-        }
-
-        if (ngx_http_vkstream_is(&s[3], "drop")) {
-            ctx->ep = ngx_http_vkstream_ep_drop;
-            ctx->methods = NGX_HTTP_POST;
-            ctx->allow = "POST";
-            ctx->action = NGX_VKSTREAM_ACTION_DROP;
-            return NGX_OK;
-        }
-
-        return NGX_DECLINED;
-    }
-
-    if (ctx->nsegs == 6 && ngx_http_vkstream_is(&s[3], "renditions")) {
-        ctx->ep = ngx_http_vkstream_ep_rendition;
-        ctx->methods = NGX_HTTP_POST;
-        ctx->allow = "POST";
-
-        if (ngx_http_vkstream_is(&s[5], "restart")) {
-            ctx->action = NGX_VKSTREAM_ACTION_RESTART;
-            return NGX_OK;
-        }
-
-        if (ngx_http_vkstream_is(&s[5], "stop")) {
-            ctx->action = NGX_VKSTREAM_ACTION_STOP;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_DECLINED;
+    return VKS_API_OK;
 }
 
 
@@ -495,17 +392,17 @@ ngx_http_vkstream_auth(ngx_http_request_t *r)
 }
 
 
+/* the body in one buffer: api/vks_api.c checks and reads it */
 static void
 ngx_http_vkstream_body_handler(ngx_http_request_t *r)
 {
-    u_char                   *buf, *p;
+    u_char                   *p;
     off_t                     len;
-    json_t                   *json;
     ssize_t                   n;
     ngx_int_t                 rc;
+    ngx_str_t                 body;
     ngx_buf_t                *b;
     ngx_chain_t              *cl;
-    json_error_t              err;
     ngx_http_vkstream_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vkstream_module);
@@ -518,60 +415,48 @@ ngx_http_vkstream_body_handler(ngx_http_request_t *r)
         }
     }
 
+    /* before the copy: a chunked body has no length announced */
     if (len > NGX_HTTP_VKSTREAM_MAX_BODY) {
-        ngx_http_finalize_request(r, ngx_http_vkstream_error(r,
-                                  NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                  "body_too_large",
-                                  "request body too large"));
+        ngx_http_finalize_request(r, ngx_http_vkstream_api_error(r,
+                                  VKS_API_BODY_TOO_LARGE));
         return;
     }
 
-    if (len == 0) {
-        ngx_http_finalize_request(r, ngx_http_vkstream_error(r,
-                                  NGX_HTTP_BAD_REQUEST, "bad_json",
-                                  "a JSON body is required"));
-        return;
-    }
+    body.len = len;
+    body.data = NULL;
 
-    buf = ngx_pnalloc(r->pool, len);
-    if (buf == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    p = buf;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
-                ngx_http_finalize_request(r,
-                                          NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            p += n;
-
-        } else {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    if (len) {
+        body.data = ngx_pnalloc(r->pool, len);
+        if (body.data == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
         }
+
+        p = body.data;
+
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            b = cl->buf;
+
+            if (b->in_file) {
+                n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                                  b->file_pos);
+                if (n != b->file_last - b->file_pos) {
+                    ngx_http_finalize_request(r,
+                                            NGX_HTTP_INTERNAL_SERVER_ERROR);
+                    return;
+                }
+
+                p += n;
+
+            } else {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+        }
+
+        body.len = p - body.data;
     }
 
-    json = json_loadb((const char *) buf, p - buf, 0, &err);
-
-    if (json == NULL) {
-        ngx_http_finalize_request(r, ngx_http_vkstream_error(r,
-                                  NGX_HTTP_BAD_REQUEST, "bad_json",
-                                  "the body is not valid JSON"));
-        return;
-    }
-
-    rc = ngx_http_vkstream_dispatch(r, ctx, json);
-
-    json_decref(json);
+    rc = ngx_http_vkstream_dispatch(r, ctx, &body);
 
     ngx_http_finalize_request(r, rc);
 }
@@ -684,6 +569,21 @@ ngx_http_vkstream_error(ngx_http_request_t *r, ngx_uint_t status,
     return ngx_http_vkstream_send_json(r, status, j);
 }
 
+
+/* the JSON error of an api/vks_api.c code */
+ngx_int_t
+ngx_http_vkstream_api_error(ngx_http_request_t *r, vks_api_rc_e rc)
+{
+    const vks_api_error_t  *e;
+
+    e = vks_api_error(rc);
+
+    if (e == NULL || e->status >= NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_vkstream_error(r, e->status, e->code, e->message);
+}
 
 
 static void *

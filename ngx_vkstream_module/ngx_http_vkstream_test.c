@@ -233,39 +233,44 @@ ngx_http_vkstream_test_vk(ngx_http_request_t *r, json_t *body)
 }
 
 
+/* the body is checked before the endpoint, as the API always did */
 ngx_int_t
-ngx_http_vkstream_test(ngx_http_request_t *r, ngx_str_t *seg,
-    ngx_uint_t nsegs, json_t *body)
+ngx_http_vkstream_test(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx,
+    ngx_str_t *body)
 {
-    if (!json_is_object(body)) {
-        return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST, "bad_field",
-                                       "a JSON object is required");
+    json_t        *json;
+    ngx_int_t      rc;
+    vks_api_rc_e   arc;
+
+    arc = vks_api_body((char *) body->data, body->len, 1, &json);
+    if (arc != VKS_API_OK) {
+        return ngx_http_vkstream_api_error(r, arc);
     }
 
-    if (nsegs == 4 && seg[1].len == 5
-        && ngx_strncmp(seg[1].data, "stats", 5) == 0)
-    {
-        return ngx_http_vkstream_test_stats(r, &seg[2], &seg[3], body);
+    switch (ctx->route.test) {
+
+    case VKS_API_TEST_STATS:
+        rc = ngx_http_vkstream_test_stats(r, &ctx->seg[2], &ctx->seg[3],
+                                          json);
+        break;
+
+    case VKS_API_TEST_MATCH:
+        rc = ngx_http_vkstream_test_match(r, json);
+        break;
+
+    case VKS_API_TEST_RULE_STATE:
+        rc = ngx_http_vkstream_test_rule_state(r, json);
+        break;
+
+    case VKS_API_TEST_VK:
+        rc = ngx_http_vkstream_test_vk(r, json);
+        break;
+
+    default:
+        rc = ngx_http_vkstream_api_error(r, VKS_API_NOT_FOUND);
     }
 
-    if (nsegs == 2 && seg[1].len == 5
-        && ngx_strncmp(seg[1].data, "match", 5) == 0)
-    {
-        return ngx_http_vkstream_test_match(r, body);
-    }
+    json_decref(json);
 
-    if (nsegs == 2 && seg[1].len == 10
-        && ngx_strncmp(seg[1].data, "rule_state", 10) == 0)
-    {
-        return ngx_http_vkstream_test_rule_state(r, body);
-    }
-
-    if (nsegs == 2 && seg[1].len == 2
-        && ngx_strncmp(seg[1].data, "vk", 2) == 0)
-    {
-        return ngx_http_vkstream_test_vk(r, body);
-    }
-
-    return ngx_http_vkstream_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                   "no such endpoint");
+    return rc;
 }
