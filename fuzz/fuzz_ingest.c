@@ -90,20 +90,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (p->type == VKS_PACKET_VIDEO) {
             (void) vks_flv_parse_video(p->data, p->len, &v);
-            vks_video(t, p);
         } else {
             (void) vks_flv_parse_audio(p->data, p->len, &a);
-            vks_audio(t, p);
         }
 
-        if (t->tl.started) {
-            if (t->first_ms == INT64_MIN) {
-                t->first_ms = t->tl.last_ext;
-            }
-            t->last_ms = t->tl.last_ext;
-        }
-
-        vks_settle_layout(t);
+        vks_feed(t, p);     /* the decoder thread's own step */
         free(p);
 
         data += FUZZ_HDR + len;

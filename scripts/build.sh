@@ -64,5 +64,10 @@ if [ ! -f "$NGX/objs/Makefile" ] || [ "$(cat "$NGX/.stamp" 2>/dev/null)" \
 fi
 
 make -s -C "$NGX" -f objs/Makefile modules
-cp "$NGX/objs/ngx_vkstream_module.so" "$OUT"
+# a new file, renamed over the old: an nginx running with the old one
+# keeps its mapping (copying over it in place could crash it)
+if ! cmp -s "$NGX/objs/ngx_vkstream_module.so" "$OUT"; then
+    cp "$NGX/objs/ngx_vkstream_module.so" "$OUT.tmp"
+    mv -f "$OUT.tmp" "$OUT"
+fi
 echo "build: $OUT"

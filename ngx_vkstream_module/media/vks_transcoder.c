@@ -679,6 +679,27 @@ vks_audio(vks_transcoder_t *t, vks_packet_t *p)
 }
 
 
+/* one input message: decode it, then see whether the layout is known */
+static void
+vks_feed(vks_transcoder_t *t, vks_packet_t *p)
+{
+    if (p->type == VKS_PACKET_VIDEO) {
+        vks_video(t, p);
+    } else {
+        vks_audio(t, p);
+    }
+
+    if (t->tl.started) {
+        if (t->first_ms == INT64_MIN) {
+            t->first_ms = t->tl.last_ext;
+        }
+        t->last_ms = t->tl.last_ext;
+    }
+
+    vks_settle_layout(t);
+}
+
+
 static void *
 vks_transcoder_thread(void *data)
 {
@@ -692,20 +713,7 @@ vks_transcoder_thread(void *data)
     }
 
     while ((p = vks_queue_pop(&t->in)) != NULL) {
-        if (p->type == VKS_PACKET_VIDEO) {
-            vks_video(t, p);
-        } else {
-            vks_audio(t, p);
-        }
-
-        if (t->tl.started) {
-            if (t->first_ms == INT64_MIN) {
-                t->first_ms = t->tl.last_ext;
-            }
-            t->last_ms = t->tl.last_ext;
-        }
-
-        vks_settle_layout(t);
+        vks_feed(t, p);
         free(p);
     }
 
