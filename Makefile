@@ -92,6 +92,8 @@ ifneq ($(SAN_FLAGS),)
 	VKSTREAM_SANITIZE=1 prove -r -I t/lib t/; rc=$$?; \
 	    ./scripts/asan-check.sh $(B)/asan-logs && exit $$rc
 else
+	@# t/73-leaks.t runs LeakSanitizer with the ASan build of the module
+	@SANITIZE=1 ./scripts/build.sh
 	prove -r -I t/lib t/
 endif
 

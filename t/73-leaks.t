@@ -1,8 +1,8 @@
 # LeakSanitizer over publish/unpublish cycles, including overloaded ones
 # (drops) and killed publishers: with the ASan build of the module
 # (make module SANITIZE=1), nginx runs with leak detection on; after a
-# graceful quit the workers' exit reports no definite leak.  Skipped when
-# the ASan build is missing (make test SANITIZE=1 builds it).
+# graceful quit the workers' exit reports no definite leak.  `make test`
+# builds the ASan module for it; run alone, it is skipped without one.
 use strict;
 use warnings;
 use Test::More;
