@@ -28,6 +28,7 @@
 #define NGX_RTMP_VKSTREAM_TICK       1000
 #define NGX_RTMP_VKSTREAM_EXIT_TICK  50
 #define NGX_RTMP_VKSTREAM_EXIT_WAIT  1500
+#define NGX_RTMP_VKSTREAM_DROP_LOG   10000
 
 
 typedef struct {
@@ -53,6 +54,8 @@ typedef struct {
     ngx_str_t                 name;
     ngx_msec_t                stop_time;
     ngx_uint_t                table_id;
+    uint64_t                  drops_logged;
+    ngx_msec_t                drops_log_time;
     unsigned                  in_table:1;
     unsigned                  stopping:1;
 } ngx_rtmp_vkstream_stream_t;
@@ -742,23 +745,61 @@ ngx_rtmp_vkstream_start(ngx_rtmp_session_t *s, ngx_rtmp_vkstream_ctx_t *ctx,
 }
 
 
+/*
+ * Drops are counted in the table; the log says when a stream starts to
+ * fall behind, then at most every 10 s, and what its end still dropped.
+ */
 static void
-ngx_rtmp_vkstream_update_table(ngx_rtmp_vkstream_stream_t *st)
+ngx_rtmp_vkstream_log_drops(ngx_rtmp_vkstream_stream_t *st,
+    vks_stream_stats_t *stats)
 {
-    vks_stream_stats_t  stats;
+    int       i;
+    uint64_t  frames;
 
-    if (!st->in_table) {
+    frames = stats->frames_dropped;
+
+    for (i = 0; i < ngx_min(stats->nrenditions, VKS_MAX_RENDITIONS); i++) {
+        frames += stats->r[i].frames_dropped;
+    }
+
+    if (frames <= st->drops_logged) {
         return;
     }
 
+    if (st->drops_log_time
+        && ngx_current_msec - st->drops_log_time < NGX_RTMP_VKSTREAM_DROP_LOG
+        && !vks_transcoder_ended(st->transcoder))
+    {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "vkstream: \"%V/%V\" falls behind: %uL frames dropped "
+                  "(%uL in all; %uL before decoding, in %uL GOPs)",
+                  &st->app, &st->name, frames - st->drops_logged, frames,
+                  stats->frames_dropped, stats->gops_dropped);
+
+    st->drops_logged = frames;
+    st->drops_log_time = ngx_current_msec;
+}
+
+
+static void
+ngx_rtmp_vkstream_report(ngx_rtmp_vkstream_stream_t *st)
+{
+    vks_stream_stats_t  stats;
+
     if (st->transcoder) {
         vks_transcoder_stats(st->transcoder, &stats);
+        ngx_rtmp_vkstream_log_drops(st, &stats);
 
     } else {
         ngx_memzero(&stats, sizeof(vks_stream_stats_t));
     }
 
-    ngx_vkstream_table_update(st->table_id, &stats);
+    if (st->in_table) {
+        ngx_vkstream_table_update(st->table_id, &stats);
+    }
 }
 
 
@@ -775,7 +816,9 @@ ngx_rtmp_vkstream_stop(ngx_rtmp_vkstream_stream_t *st)
 
     if (st->transcoder) {
         ngx_rtmp_vkstream_running--;
-        vks_transcoder_stop(st->transcoder);
+        /* a publish that ends is finished; a worker that exits hurries */
+        vks_transcoder_stop(st->transcoder,
+                            !(ngx_exiting || ngx_quit || ngx_terminate));
     }
 
     /*
@@ -783,7 +826,7 @@ ngx_rtmp_vkstream_stop(ngx_rtmp_vkstream_stream_t *st)
      * until the context is reaped, so the final counts add up.
      */
     if (st->in_table) {
-        ngx_rtmp_vkstream_update_table(st);
+        ngx_rtmp_vkstream_report(st);
         ngx_vkstream_table_close(st->table_id);
     }
 }
@@ -808,7 +851,7 @@ ngx_rtmp_vkstream_reap(void)
             ngx_log_debug2(NGX_LOG_DEBUG_RTMP, ngx_cycle->log, 0,
                            "vkstream: context \"%V/%V\" reaped",
                            &st->app, &st->name);
-            ngx_rtmp_vkstream_update_table(st);
+            ngx_rtmp_vkstream_report(st);
             ngx_rtmp_vkstream_stream_free(st);
             ngx_rtmp_vkstream_trim = 1;
         }
@@ -855,7 +898,7 @@ ngx_rtmp_vkstream_tick_handler(ngx_event_t *ev)
          q = ngx_queue_next(q))
     {
         st = ngx_queue_data(q, ngx_rtmp_vkstream_stream_t, queue);
-        ngx_rtmp_vkstream_update_table(st);
+        ngx_rtmp_vkstream_report(st);
     }
 
     if (ngx_exiting) {

@@ -60,6 +60,9 @@ $end = time + 10;
 sleep 0.2 while thread_count($w) > $base_threads && time < $end;
 is(thread_count($w), $base_threads, 'every context thread ended');
 unlike($n->log_text, qr/exited on signal|\[alert\]/, 'cycles: no crash');
+# each cycle's keyframe is still transcoded after the close: nothing lost
+unlike($n->log_text, qr{"live/cycle" falls behind},
+       'cycles: no frame dropped at the end of a publish');
 push @rss, rss_kb($w);
 diag(sprintf('RssAnon after warm-up %d kB, after 200 cycles %d kB', @rss));
 SKIP: {
@@ -90,6 +93,7 @@ my $frames = grep { $_->[0] == 9 && unpack('C', substr($_->[2], 1, 1)) == 1 }
 # Two identical rounds, so that what the allocator keeps after the first
 # shows whether it grows with each.
 for my $round (1, 2) {
+    my $log_at = length $n->log_text;
     my $wf0 = frames_out('witness');
     my @pids = map { rtmp_publish_bg($port, 'live', "heavy$_", \@big) }
                1 .. 8;
@@ -127,6 +131,18 @@ for my $round (1, 2) {
     is($enc + $in_drop + $r_drop, 8 * $frames,
        "overload $round: every frame sent is encoded or counted as dropped");
     ok($in_drop + $r_drop > 0, "overload $round: it fell behind, and shed");
+    # the log says so: when it starts, then every 10 s, and at the end
+    my %logged;
+    my $log = substr($n->log_text, $log_at);
+    my $re = qr{\[warn\].*"live/heavy(\d)" falls behind: \d+ frames }
+             . qr{dropped \((\d+) in all};
+    while ($log =~ /$re/g) {
+        $logged{$1} = $2;
+    }
+    my $sum = 0;
+    $sum += $_ for values %logged;
+    is($sum, $in_drop + $r_drop,
+       "overload $round: the log's last totals are the drops counted");
     push @rss, rss_kb($w);
     diag(sprintf('RssAnon after overload %d: %d kB', $round, $rss[-1]));
 }

@@ -6,7 +6,19 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "vks_queue.h"
+
+
+static int64_t
+vks_queue_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 
 int
@@ -130,7 +142,9 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 
     q->bytes_in += len;
 
-    if (q->closed || !vks_queue_admit(q, type, ts, keyframe, config, len)) {
+    if (q->closed || q->finishing
+        || !vks_queue_admit(q, type, ts, keyframe, config, len))
+    {
         q->dropped_packets++;
         q->dropped_frames += (type == VKS_PACKET_VIDEO && !config);
         pthread_mutex_unlock(&q->mutex);
@@ -160,7 +174,7 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 
     pthread_mutex_lock(&q->mutex);
 
-    if (q->closed) {
+    if (q->closed || q->finishing) {
         q->dropped_packets++;
         q->dropped_frames += (type == VKS_PACKET_VIDEO && !config);
         pthread_mutex_unlock(&q->mutex);
@@ -190,11 +204,18 @@ vks_queue_pop(vks_queue_t *q)
 
     pthread_mutex_lock(&q->mutex);
 
-    while (q->head == NULL && !q->closed) {
+    while (q->head == NULL && !q->closed && !q->finishing) {
         pthread_cond_wait(&q->cond, &q->mutex);
     }
 
-    if (q->closed) {
+    if (q->finishing && q->head && vks_queue_now_ms() > q->finish_by) {
+        /* out of time: the rest is dropped (and counted) by the close */
+        pthread_mutex_unlock(&q->mutex);
+        vks_queue_close(q);
+        return NULL;
+    }
+
+    if (q->closed || q->head == NULL) {
         pthread_mutex_unlock(&q->mutex);
         return NULL;
     }
@@ -210,6 +231,21 @@ vks_queue_pop(vks_queue_t *q)
 
     p->next = NULL;
     return p;
+}
+
+
+void
+vks_queue_finish(vks_queue_t *q, int budget_ms)
+{
+    pthread_mutex_lock(&q->mutex);
+
+    if (!q->finishing) {
+        q->finishing = 1;
+        q->finish_by = vks_queue_now_ms() + budget_ms;
+    }
+
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->mutex);
 }
 
 

@@ -42,6 +42,8 @@ typedef struct {
     size_t              max_bytes;
     uint32_t            max_delay_ms;   /* 0: bytes only */
     unsigned            closed:1;
+    unsigned            finishing:1; /* no more input; drain until */
+    int64_t             finish_by;   /* this CLOCK_MONOTONIC ms */
     unsigned            shedding:1;  /* dropping video until a keyframe */
     uint64_t            dropped_packets;
     uint64_t            dropped_frames;  /* video, shed or discarded */
@@ -61,8 +63,17 @@ int vks_queue_push(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 int vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
     int config, const struct iovec *iov, int iovcnt);
 
-/* Waits for a packet; NULL once the queue is closed. */
+/*
+ * Waits for a packet; NULL once the queue is closed, or once it is
+ * finishing and empty or past its budget (the rest is then discarded).
+ */
 vks_packet_t *vks_queue_pop(vks_queue_t *q);
+
+/*
+ * The end of the input: what is queued is still handed out for at most
+ * budget_ms, then discarded and counted; nothing more is accepted.
+ */
+void vks_queue_finish(vks_queue_t *q, int budget_ms);
 
 /*
  * Wakes the consumer; packets still queued are discarded and counted as

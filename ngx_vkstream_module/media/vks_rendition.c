@@ -30,6 +30,7 @@
 #define VKS_RETRY_MS           2000
 #define VKS_IO_TIMEOUT_MS      5000
 #define VKS_FINISH_BUDGET_MS   800
+#define VKS_DRAIN_BUDGET_MS    500     /* queued frames at the end */
 #define VKS_STATS_WINDOW_MS    1000
 
 
@@ -52,6 +53,7 @@ struct vks_rendition_s {
     int                     control;
     int                     finishing;
     int64_t                 abort_at;       /* I/O deadline, ms */
+    int64_t                 drain_by;       /* queued frames, at the end */
 
     vks_rendition_stats_t   stats;          /* under mutex */
 
@@ -158,6 +160,19 @@ vks_count_drop(vks_rendition_t *r)
 }
 
 
+static int
+vks_drain_over(vks_rendition_t *r)
+{
+    int  over;
+
+    pthread_mutex_lock(&r->mutex);
+    over = r->finishing && vks_now_ms() > r->drain_by;
+    pthread_mutex_unlock(&r->mutex);
+
+    return over;
+}
+
+
 vks_item_t *
 vks_item_new(int kind)
 {
@@ -237,8 +252,7 @@ vks_stream_info_free(vks_stream_info_t *info)
 int
 vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
 {
-    int          video, drop;
-    vks_item_t  *stale, *next;
+    int  video, drop;
 
     video = item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT;
     drop = 0;
@@ -267,7 +281,12 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
         drop = 1;
     }
 
-    if (drop || r->finishing) {
+    if (!drop && r->finishing) {
+        drop = 1;
+        r->stats.frames_dropped += video;
+    }
+
+    if (drop) {
         pthread_mutex_unlock(&r->mutex);
         vks_item_free(item);
         return 1;
@@ -279,18 +298,14 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
         r->queued_audio++;
     }
 
-    stale = NULL;
-
     if (item->kind == VKS_ITEM_EOS) {
-        /* teardown is bounded: what is still queued is not encoded */
+        /*
+         * Teardown is bounded: what is queued is still encoded until the
+         * deadline, the rest is dropped (vks_rendition_thread()).
+         */
         r->finishing = 1;
-        r->abort_at = vks_now_ms() + VKS_FINISH_BUDGET_MS;
-        stale = r->head;
-        r->head = NULL;
-        r->tail = NULL;
-        r->stats.frames_dropped += r->queued_video;
-        r->queued_video = 0;
-        r->queued_audio = 0;
+        r->drain_by = vks_now_ms() + VKS_DRAIN_BUDGET_MS;
+        r->abort_at = r->drain_by + VKS_FINISH_BUDGET_MS;
     }
 
     item->next = NULL;
@@ -303,12 +318,6 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
 
     pthread_cond_signal(&r->cond);
     pthread_mutex_unlock(&r->mutex);
-
-    while (stale) {
-        next = stale->next;
-        vks_item_free(stale);
-        stale = next;
-    }
 
     return 0;
 }
@@ -1188,6 +1197,16 @@ vks_rendition_thread(void *data)
         }
 
         if (item == NULL) {
+            continue;
+        }
+
+        if (item->kind != VKS_ITEM_EOS && vks_drain_over(r)) {
+            /* the end's budget is spent: what is left is dropped */
+            if (item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT) {
+                vks_count_drop(r);
+            }
+
+            vks_item_free(item);
             continue;
         }
 

@@ -27,6 +27,7 @@
 #define VKS_LAYOUT_WAIT_MS     1000
 #define VKS_LAYOUT_HINT_MS     3000
 #define VKS_MAX_PENDING        300
+#define VKS_DRAIN_BUDGET_MS    1000
 
 
 struct vks_transcoder_s {
@@ -964,9 +965,14 @@ vks_transcoder_control(vks_transcoder_t *t, const char *suffix, int cmd)
 
 
 void
-vks_transcoder_stop(vks_transcoder_t *t)
+vks_transcoder_stop(vks_transcoder_t *t, int drain)
 {
-    vks_queue_close(&t->in);
+    if (drain) {
+        vks_queue_finish(&t->in, VKS_DRAIN_BUDGET_MS);
+
+    } else {
+        vks_queue_close(&t->in);
+    }
 }
 
 

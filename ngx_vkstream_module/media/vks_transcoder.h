@@ -74,8 +74,12 @@ void vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st);
 int vks_transcoder_control(vks_transcoder_t *t, const char *suffix,
     int cmd);
 
-/* Asks the context to end: flush, end the outputs, then call ended(). */
-void vks_transcoder_stop(vks_transcoder_t *t);
+/*
+ * Asks the context to end: with drain, what is queued is still transcoded
+ * (for a bounded time: the rest is dropped and counted), else it is
+ * dropped at once; then flush, end the outputs and call ended().
+ */
+void vks_transcoder_stop(vks_transcoder_t *t, int drain);
 
 int vks_transcoder_ended(vks_transcoder_t *t);
 

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "media/vks_conf.h"
 #include "media/vks_flv.h"
 #include "media/vks_queue.h"
@@ -171,6 +172,35 @@ test_queue(void)
        (unsigned long long) q.dropped_packets);
     vks_queue_push(&q, VKS_PACKET_VIDEO, 160, 0, 0, buf, 10);
     ok(q.dropped_frames == 5, "a frame after the close is a drop");
+    vks_queue_destroy(&q);
+
+    /* the end of a publish: what is queued is still handed out */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 40, 0, 0, buf, 10);
+    vks_queue_finish(&q, 10000);
+    ok(vks_queue_push(&q, VKS_PACKET_VIDEO, 80, 0, 0, buf, 10) == 1,
+       "finishing: no more input");
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 0, "finishing: first packet still handed out");
+    free(p);
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 40, "finishing: second packet still handed out");
+    free(p);
+    ok(vks_queue_pop(&q) == NULL, "finishing: then the end");
+    ok(q.dropped_frames == 1, "only the late frame dropped");
+    vks_queue_destroy(&q);
+
+    /* ... but not for longer than its budget */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 40, 0, 0, buf, 10);
+    vks_queue_finish(&q, 0);
+    usleep(2000);
+    ok(vks_queue_pop(&q) == NULL && q.dropped_frames == 2
+       && q.dropped_gops == 1,
+       "budget spent: the rest is dropped and counted (%llu frames)",
+       (unsigned long long) q.dropped_frames);
     vks_queue_destroy(&q);
 }
 
