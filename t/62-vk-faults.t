@@ -119,7 +119,10 @@ like($n->log_text, qr/vkstream: VK stream message over 1048576 bytes dropped/,
 is(status()->{state}, 'connected', '10 MB: stayed connected');
 recovers('10 MB');
 my $rss1 = rss_anon($pid);
-cmp_ok($rss1 - $rss0, '<', 4, '10 MB: worker RssAnon grew by under 4 MB')
+# Under ASan its 16 MB quarantine keeps freed buffers: a looser bound.
+my $rss_max = $VKStream::Nginx::SANITIZE ? 24 : 4;
+cmp_ok($rss1 - $rss0, '<', $rss_max,
+       "10 MB: worker RssAnon grew by under $rss_max MB")
     if defined $rss0 && defined $rss1;
 
 
