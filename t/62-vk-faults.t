@@ -293,7 +293,8 @@ ok(wait_until(10, sub { (status()->{last_error} // '')
    'api_error 10: in last_error');
 ok(wait_until(10, sub { counters()->{api_calls} >= $calls + 2 }),
    'api_error 10: retried');
-is(status()->{state}, 'backoff', 'api_error 10: state backoff');
+ok(wait_until(5, sub { status()->{state} eq 'backoff' }),
+   'api_error 10: state backoff between the attempts');
 config({api_error => 0});
 ok(wait_until(20, sub { status()->{state} eq 'connected' }),
    'api_error cleared: connected');
