@@ -27,7 +27,7 @@ endif
 TESTS     := $(patsubst $(MOD)/test/%.c,$(TB)/%,$(TEST_SRCS))
 
 PKGS     := libavcodec libavformat libavutil libswscale libswresample \
-            libwebsockets jansson
+            libwebsockets jansson openssl
 CFLAGS   ?= -g -O2
 UCFLAGS   = $(CFLAGS) $(SAN_FLAGS) -std=gnu99 -Wall -Wextra -Werror \
             -Wno-unused-parameter -I$(MOD) -I$(MOD)/test $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

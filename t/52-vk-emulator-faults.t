@@ -1,6 +1,8 @@
 # The VK emulator's fault switches, seen by a client: split messages,
 # invalid JSON and UTF-8, oversized messages, 300/400 messages, a drop in
-# the middle of a message, refused connections, and a restart keeping the CA.
+# the middle of a message, a slow drip of one frame, garbage on the stream,
+# /rules write failures, another endpoint, refused connections, and a
+# restart keeping the CA.
 use strict;
 use warnings;
 use utf8;
@@ -28,6 +30,20 @@ sub connect_ok {
     $wait->(sub { $c->{tx} || $c->{finish} });
     is($c->{handshake}, 101, "$name: connected");
     return $c;
+}
+
+# Reads raw bytes until $want arrived, EOF, or $timeout of silence.
+sub raw_read {
+    my ($s, $want, $timeout) = @_;
+    my ($got, $rin) = ('', '');
+    vec($rin, fileno($s), 1) = 1;
+    while (length $got < $want) {
+        last unless $s->pending
+                    || select(my $rout = $rin, undef, undef, $timeout);
+        sysread($s, my $buf, 4096) or last;
+        $got .= $buf;
+    }
+    return $got;
 }
 
 sub fault {
@@ -121,6 +137,86 @@ is(scalar @fr, 3, 'three fragments arrive');
 is_deeply([map { "$_->[0]/$_->[1]" } @fr], ['0/1', '0/0', '0/0'],
           'text then continuations, none final');
 ok($wait->(sub { $e->stats->{open} == 0 }), 'and the connection is gone');
+
+# drip: one event frame written a few bytes at a time.
+($s, $head) = $e->raw_ws;
+like($head, qr{^HTTP/1\.1 101}, 'raw client for the drip');
+my $t0 = time;
+$j = fault(drip => {bytes => 7, interval_ms => 10,
+                    text => 'кот по капле'});
+is($j->{connections}, 1, 'drip applied to one connection');
+is($j->{writes}, int(($j->{bytes} + 6) / 7), 'writes of 7 bytes');
+($fin, $op, $payload) = VKStream::Emulator::raw_frame($s, 10);
+my $took = time - $t0;
+is("$fin/$op", '1/1', 'one final text frame');
+$m = decode_json($payload);
+is($m->{event}{text}, 'кот по капле', 'dripped event text');
+is_deeply($m->{event}{tags}, ['cats'], 'dripped event tagged');
+cmp_ok($took, '>=', $j->{writes} * 0.01 * 0.8, 'it took the writes');
+close $s;
+ok($wait->(sub { $e->stats->{open} == 0 }), 'closed after the drip');
+
+# drip with stop_after: part of the frame, silence, then EOF.
+($s, $head) = $e->raw_ws;
+$t0 = time;
+$j = fault(drip => {bytes => 5, interval_ms => 10, stop_after => 20,
+                    silent => 1});
+is($j->{writes}, 4, 'four writes before the stop');
+my $got = raw_read($s, 1e9, 5);
+$took = time - $t0;
+is(length $got, 20, 'exactly 20 bytes of the frame arrive');
+cmp_ok($took, '>=', 0.9, 'the connection stayed open while silent');
+cmp_ok($took, '<', 5, 'then EOF');
+ok($wait->(sub { $e->stats->{open} == 0 }), 'server counts it closed');
+
+# garbage: a reserved opcode, a binary frame, then bytes that are no frame.
+($s, $head) = $e->raw_ws;
+fault(garbage => {kind => 'opcode'});
+($fin, $op, $payload) = VKStream::Emulator::raw_frame($s, 3);
+is("$fin/$op/$payload", '1/3/xxxxxxxx', 'a frame with opcode 3');
+$j = fault(garbage => {kind => 'binary', bytes => 100});
+is($j->{bytes}, 102, 'binary frame of 100 bytes, 2 bytes of header');
+($fin, $op, $payload) = VKStream::Emulator::raw_frame($s, 3);
+is("$fin/$op/" . length($payload), '1/2/100', 'a binary frame');
+$j = fault(garbage => {});
+$got = raw_read($s, $j->{bytes}, 3);
+like($got, qr{^HTTP/1\.1 200 OK\r\n}, 'raw bytes: an HTTP answer');
+is(length $got, $j->{bytes}, 'all of them');
+close $s;
+ok($wait->(sub { $e->stats->{open} == 0 }), 'closed after the garbage');
+
+# rules_error: /rules writes fail with 5xx, bare or with a VK envelope.
+my $cfg = $e->admin(POST => '/admin/config',
+                    {rules_error => {status => 503}});
+is($cfg->{rules_error}{status}, 503, 'rules_error set');
+my ($code, $body) = $e->api(POST => $e->rules_path,
+                            {rule => {value => 'пёс', tag => 'dogs'}});
+is($code, 503, 'POST /rules: 503');
+ok(!defined $body, 'with a body that is not JSON');
+($code, $body) = $e->api(GET => $e->rules_path);
+is($code, 200, 'GET /rules still works');
+$e->admin(POST => '/admin/config', {rules_error => {status => 500,
+    error_code => 1, message => 'Unknown error', methods => ['DELETE']}});
+($code, $body) = $e->api(DELETE => $e->rules_path, {tag => 'cats'});
+is($code, 500, 'DELETE /rules: 500');
+is($body->{error}{error_code}, 1, 'with a VK error code');
+($code, $body) = $e->api(POST => $e->rules_path,
+                         {rule => {value => 'пёс', tag => 'dogs'}});
+is($code, 200, 'POST not in methods: works');
+is($e->stats->{counters}{rules_failed}, 2, 'two injected failures counted');
+$e->admin(POST => '/admin/config', {rules_error => undef});
+($code) = $e->api(DELETE => $e->rules_path, {tag => 'dogs'});
+is($code, 200, 'cleared: DELETE works');
+
+# endpoint: getServerUrl hands out another endpoint.
+$e->admin(POST => '/admin/config', {endpoint => '127.0.0.1:9'});
+($code, $body) = $e->api(GET => '/method/streaming.getServerUrl'
+                                 . '?access_token=ft&v=5.199');
+is($body->{response}{endpoint}, '127.0.0.1:9', 'endpoint override');
+$e->admin(POST => '/admin/config', {endpoint => ''});
+($code, $body) = $e->api(GET => '/method/streaming.getServerUrl'
+                                 . '?access_token=ft&v=5.199');
+is($body->{response}{endpoint}, $e->stream_host, 'and back');
 
 # refuse: new connections are dropped without an answer for a while.
 $j = fault(refuse => {seconds => 1});

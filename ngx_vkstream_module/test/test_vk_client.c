@@ -1,15 +1,20 @@
 
 /*
- * Unit tests: vk/vks_vk_client without a server: URL splitting, and a
- * client whose endpoint refuses connections (it must report the failure,
- * wake its owner, back off, and stop promptly).
+ * Unit tests: vk/vks_vk_client without a server: URL splitting, a client
+ * whose endpoint refuses connections (it must report the failure, wake its
+ * owner, back off, and stop promptly), and one whose endpoint answers the
+ * TLS ClientHello in plain HTTP (the log must say it does not speak TLS).
  */
 
 
 #define _GNU_SOURCE
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,12 +33,92 @@ now(void)
 }
 
 
+static int           plain_fd;
+static volatile int  plain_stop;
+
+
+/* answers every connection in plain HTTP, as a non-TLS port would */
+static void *
+plain_server(void *data)
+{
+    int            s;
+    char           buf[4096];
+    struct pollfd  pfd;
+    static const char  answer[] =
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+
+    while (!plain_stop) {
+        pfd.fd = plain_fd;
+        pfd.events = POLLIN;
+
+        if (poll(&pfd, 1, 50) != 1) {
+            continue;
+        }
+
+        s = accept(plain_fd, NULL, NULL);
+        if (s < 0) {
+            continue;
+        }
+
+        (void) !read(s, buf, sizeof(buf));
+        (void) !write(s, answer, sizeof(answer) - 1);
+        close(s);
+    }
+
+    return NULL;
+}
+
+
+/* runs the client until an error log line holding want comes */
+static int
+wait_log(vks_vk_client_t *c, int fd, const char *want, char *line,
+    size_t size)
+{
+    int            found;
+    double         t0;
+    uint64_t       n;
+    vks_vk_out_t  *list, *o;
+    struct pollfd  pfd;
+
+    found = 0;
+    t0 = now();
+
+    while (now() - t0 < 5 && !found) {
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+
+        if (poll(&pfd, 1, 100) == 1) {
+            (void) !read(fd, &n, sizeof(n));
+        }
+
+        list = vks_vk_client_take(c);
+
+        for (o = list; o; o = o->next) {
+            if (!found && o->kind == VKS_VK_OUT_LOG
+                && o->level == VKS_VK_LOG_ERR && strstr(o->text, want))
+            {
+                snprintf(line, size, "%s", o->text);
+                found = 1;
+            }
+        }
+
+        vks_vk_out_free(list);
+    }
+
+    return found;
+}
+
+
 int
 main(void)
 {
     int                    fd, tls, got_log, got_backoff;
     char                   host[VKS_VK_HOST_MAX + 1], prefix[VKS_VK_STR_MAX];
-    char                   err[256];
+    char                   err[256], line[VKS_VK_TEXT_MAX + 1];
+    char                   ep[64];
+    socklen_t              alen;
+    pthread_t              tid;
+    struct sockaddr_in     sin;
     double                 t0;
     unsigned               port;
     uint64_t               n;
@@ -150,6 +235,43 @@ main(void)
     IS_INT(vks_vk_client_stop(c, 1000), 0, "stopped and joined");
     OK(now() - t0 < 1.0, "within a second");
 
+    /* an endpoint that is no TLS server */
+
+    plain_fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    alen = sizeof(sin);
+
+    if (plain_fd < 0
+        || bind(plain_fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
+        || listen(plain_fd, 8) != 0
+        || getsockname(plain_fd, (struct sockaddr *) &sin, &alen) != 0
+        || pthread_create(&tid, NULL, plain_server, NULL) != 0)
+    {
+        OK(0, "plain listener");
+        return tap_done();
+    }
+
+    snprintf(ep, sizeof(ep), "127.0.0.1:%u", ntohs(sin.sin_port));
+    cf.endpoint = ep;
+
+    c = vks_vk_client_start(&cf, err, sizeof(err));
+    OK(c != NULL, "client for the plain port started");
+
+    if (c) {
+        OK(wait_log(c, fd, "does not speak TLS", line, sizeof(line)),
+           "a plain HTTP port is named as not speaking TLS");
+        OK(strstr(line, ep) != NULL, "with its address");
+        OK(strstr(line, "signed by the CA") == NULL,
+           "and not blamed on the CA");
+        printf("# %s\n", line);
+        IS_INT(vks_vk_client_stop(c, 1000), 0, "stopped");
+    }
+
+    plain_stop = 1;
+    pthread_join(tid, NULL);
+    close(plain_fd);
     close(fd);
 
     return tap_done();

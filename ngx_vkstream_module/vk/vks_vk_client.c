@@ -7,7 +7,10 @@
  * stream, and meanwhile turn the listed rules into the desired ones, one
  * request at a time.  Any failure of these closes everything and retries
  * after a backoff delay; rule errors (2000-2008) only mark the rule failed
- * and it is not tried again until its value changes.
+ * and it is not tried again until its value changes.  Other failures of a
+ * rule request (a 5xx without a VK answer, another VK error code) mark it
+ * failed too, but are retried after a backoff delay of their own, with the
+ * stream left connected.
  */
 
 
@@ -24,6 +27,8 @@
 #include <unistd.h>
 
 #include <libwebsockets.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "vks_vk_client.h"
 #include "vks_vk_backoff.h"
@@ -68,6 +73,9 @@ typedef struct {
     unsigned              started:1;
     unsigned              destroyed:1;
     int                   status;
+    int                   close_code;     /* of the server's close frame */
+    int                   tls_seen;       /* a certificate was received */
+    long                  tls_verify;     /* its X509_V_ERR_*, 0: none */
     char                 *body;
     size_t                body_len;
     char                 *resp;
@@ -75,6 +83,7 @@ typedef struct {
     size_t                resp_cap;
     vks_vk_pair_t         rule;
     char                  path[VKS_VK_KEY_MAX * 3 + VKS_VK_STR_MAX + 64];
+    char                  addr[VKS_VK_HOST_MAX + 8];
 } vks_vk_req_t;
 
 
@@ -121,6 +130,8 @@ struct vks_vk_client_s {
     vks_vk_pairs_t        failed;
     vks_vk_backoff_t      backoff;
     lws_sorted_usec_list_t  sul;
+    vks_vk_backoff_t      rule_backoff;   /* retries of failed requests */
+    lws_sorted_usec_list_t  rule_sul;
     vks_vk_reasm_t        reasm;
 };
 
@@ -410,6 +421,8 @@ vks_request_go(vks_vk_req_t *r, const char *method, const char *host,
 
     c = r->c;
 
+    snprintf(r->addr, sizeof(r->addr), "%s:%u", host, port);
+
     memset(&i, 0, sizeof(i));
     i.context = c->ctx;
     i.address = host;
@@ -530,6 +543,50 @@ vks_retry(lws_sorted_usec_list_t *sul)
 
     c->st.reconnects++;
     vks_connect(c);
+}
+
+
+static void
+vks_rule_retry(lws_sorted_usec_list_t *sul)
+{
+    vks_vk_client_t  *c;
+
+    c = lws_container_of(sul, vks_vk_client_t, rule_sul);
+
+    if (c->stopping) {
+        return;
+    }
+
+    /* the plan finds what is still missing or still to delete */
+    c->replan = 1;
+    vks_sync(c);
+}
+
+
+/*
+ * A rule request that may work later: the rule shows failed with the
+ * reason, and the plan is made again after a delay; the stream stays.
+ */
+static void
+vks_rule_later(vks_vk_client_t *c, vks_vk_req_t *r, int64_t code,
+    const char *err)
+{
+    uint32_t  delay;
+    char      msg[VKS_VK_ERR_LEN + 160];
+
+    delay = vks_vk_backoff_next(&c->rule_backoff);
+
+    snprintf(msg, sizeof(msg), "%s; retrying in %u ms", err, delay);
+
+    vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not %s: %s", r->rule.tag,
+            r->kind == VKS_REQ_ADD ? "added" : "deleted", msg);
+
+    if (r->kind == VKS_REQ_ADD) {
+        vks_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, msg);
+    }
+
+    lws_sul_schedule(c->ctx, 0, &c->rule_sul, vks_rule_retry,
+                     (lws_usec_t) delay * 1000);
 }
 
 
@@ -868,7 +925,7 @@ vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
     int       rc;
     ssize_t   k;
     int64_t   code;
-    char      err[VKS_VK_ERR_LEN];
+    char      err[VKS_VK_ERR_LEN], msg[VKS_VK_ERR_LEN + 64];
 
     code = 0;
     err[0] = '\0';
@@ -877,8 +934,11 @@ vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
                                    sizeof(err));
 
     if (rc != VKS_VK_OK && rc != VKS_VK_EAPI) {
-        vks_fail(c, 0, "%s /rules: bad answer (HTTP %d): %s",
+        /* e.g. a proxy's 503 page: the service may be back soon */
+        snprintf(msg, sizeof(msg), "%s /rules: bad answer (HTTP %d): %s",
                  r->kind == VKS_REQ_ADD ? "POST" : "DELETE", r->status, err);
+        vks_rule_later(c, r, r->status, msg);
+        vks_sync(c);
         return;
     }
 
@@ -886,6 +946,16 @@ vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
         vks_fail(c, 1, "rules: error %lld: %s", (long long) code, err);
         return;
     }
+
+    if (rc == VKS_VK_EAPI && !vks_vk_rules_error_permanent(code)) {
+        snprintf(msg, sizeof(msg), "error %lld: %s (HTTP %d)",
+                 (long long) code, err, r->status);
+        vks_rule_later(c, r, code, msg);
+        vks_sync(c);
+        return;
+    }
+
+    vks_vk_backoff_reset(&c->rule_backoff);
 
     k = vks_pairs_find(&c->cur, r->rule.tag);
 
@@ -916,7 +986,7 @@ vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
         vks_rule_state(c, r->rule.tag, VKS_VK_RULE_ACTIVE, 0, NULL);
 
     } else {
-        /* 2000-2008 and anything else: the same request would fail again */
+        /* 2000-2008: the same request would fail again */
         vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused: error %lld: %s",
                 r->rule.tag, (long long) code, err);
         vks_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, err);
@@ -953,10 +1023,52 @@ vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
 }
 
 
+/*
+ * Names the cause of a failed TLS handshake: OpenSSL's own error string
+ * says little ("lib(0)::reason(1)"), so tell apart a certificate that was
+ * refused, and for what, from a server that never sent one.
+ */
+static void
+vks_tls_error(vks_vk_req_t *r, const char *error, char *buf, size_t size)
+{
+    const char  *ca;
+
+    ca = r->c->conf.ca_file ? r->c->conf.ca_file : "the system's store";
+
+    if (!r->tls_seen) {
+        snprintf(buf, size, "TLS handshake with %s failed before any "
+                 "certificate came: the server does not speak TLS there "
+                 "(a plain HTTP port, or not the API?) (%s)", r->addr, error);
+
+    } else if (r->tls_verify == X509_V_ERR_HOSTNAME_MISMATCH
+               || r->tls_verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
+    {
+        snprintf(buf, size, "TLS handshake with %s failed: the server's "
+                 "certificate is not for that host name (%s)", r->addr,
+                 X509_verify_cert_error_string(r->tls_verify));
+
+    } else if (r->tls_verify == X509_V_ERR_CERT_HAS_EXPIRED
+               || r->tls_verify == X509_V_ERR_CERT_NOT_YET_VALID)
+    {
+        snprintf(buf, size, "TLS handshake with %s failed: the server's "
+                 "certificate is out of its validity period (%s)", r->addr,
+                 X509_verify_cert_error_string(r->tls_verify));
+
+    } else {
+        /* the wording t/61 and the README rely on */
+        snprintf(buf, size, "TLS handshake failed, is the server's "
+                 "certificate signed by the CA in %s? (%s: %s)", ca, r->addr,
+                 r->tls_verify ? X509_verify_cert_error_string(r->tls_verify)
+                               : error);
+    }
+}
+
+
 /* finishes a request once: error NULL means an answer arrived */
 static void
 vks_req_done(vks_vk_req_t *r, const char *error)
 {
+    char              tls[1024];
     vks_vk_client_t  *c;
 
     if (r->done) {
@@ -980,12 +1092,19 @@ vks_req_done(vks_vk_req_t *r, const char *error)
     if (r->kind == VKS_REQ_STREAM) {
         c->ws = NULL;
 
-        if (error && c->conf.verify && strstr(error, "SSL")) {
-            vks_fail(c, 0, "stream connection to %s failed: TLS handshake "
-                     "failed, is the server's certificate signed by the CA "
-                     "in %s? (%s)", c->st.endpoint,
-                     c->conf.ca_file ? c->conf.ca_file : "the system's store",
-                     error);
+        if (c->reasm.busy) {
+            /* the connection went in the middle of a message: lost */
+            c->st.dropped++;
+            vks_log(c, VKS_VK_LOG_WARN, "stream message cut off by the "
+                    "connection's end after %zu bytes, dropped",
+                    c->reasm.len);
+            vks_vk_reasm_free(&c->reasm);
+        }
+
+        if (error && strstr(error, "SSL")) {
+            vks_tls_error(r, error, tls, sizeof(tls));
+            vks_fail(c, 0, "stream connection to %s failed: %s",
+                     c->st.endpoint, tls);
 
         } else if (error) {
             /* "HS: ..." is a refused handshake: the key may be stale */
@@ -997,9 +1116,14 @@ vks_req_done(vks_vk_req_t *r, const char *error)
                 vks_diagnose(c);
             }
 
-        } else {
+        } else if (r->close_code) {
             /* after 3000/3001 the message set c->refresh already */
-            vks_fail(c, 0, "stream connection closed");
+            vks_fail(c, 0, "stream connection closed by the server "
+                     "(close code %d)", r->close_code);
+
+        } else {
+            vks_fail(c, 0, "stream connection closed without a close "
+                     "frame from the server");
         }
 
         return;
@@ -1007,13 +1131,11 @@ vks_req_done(vks_vk_req_t *r, const char *error)
 
     c->http = NULL;
 
-    if (error && c->conf.verify && strstr(error, "SSL")) {
-        /* OpenSSL's reasons say little: name the likely cause */
-        vks_fail(c, 0, "%s failed: TLS handshake failed, is the server's "
-                 "certificate signed by the CA in %s? (%s)",
+    if (error && strstr(error, "SSL")) {
+        vks_tls_error(r, error, tls, sizeof(tls));
+        vks_fail(c, 0, "%s failed: %s",
                  r->kind == VKS_REQ_URL ? "getServerUrl" : "rules request",
-                 c->conf.ca_file ? c->conf.ca_file : "the system's store",
-                 error);
+                 tls);
         return;
     }
 
@@ -1323,6 +1445,24 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         }
         break;
 
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (len >= 2) {
+            r->close_code = (((unsigned char *) in)[0] << 8)
+                            | ((unsigned char *) in)[1];
+        } else {
+            r->close_code = 1005;       /* a close frame without a code */
+        }
+        break;
+
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        /* user: the X509_STORE_CTX, len: OpenSSL's verdict so far */
+        r->tls_seen = 1;
+
+        if (len == 0 && r->tls_verify == 0) {
+            r->tls_verify = X509_STORE_CTX_get_error(user);
+        }
+        break;
+
     case LWS_CALLBACK_CLIENT_CLOSED:
         vks_req_done(r, NULL);
         break;
@@ -1368,6 +1508,7 @@ vks_thread(void *data)
     }
 
     lws_sul_cancel(&c->sul);
+    lws_sul_cancel(&c->rule_sul);
 
     pthread_mutex_lock(&c->mu);
     ctx = c->ctx;
@@ -1489,6 +1630,8 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
     pthread_mutex_init(&c->mu, NULL);
     vks_vk_reasm_init(&c->reasm, conf->max_message);
     vks_vk_backoff_init(&c->backoff, 0, 0, NULL, NULL, conf->seed);
+    vks_vk_backoff_init(&c->rule_backoff, 0, 0, NULL, NULL,
+                        conf->seed ^ 0x5bd1e995);
 
     if (vks_vk_url_split(c->conf.api, c->api_host, &c->api_port,
                          &c->api_tls, c->api_prefix)
