@@ -203,8 +203,17 @@ ngx_http_vkstream_hls_url(ngx_http_request_t *r, ngx_str_t *name,
         return NULL;
     }
 
-    p = ngx_cpymem(buf, scheme.data, scheme.len);
-    p = ngx_cpymem(p, host.data, host.len);
+    p = buf;
+
+    /* empty parts may have no data at all: memcpy() must not see NULL */
+    if (scheme.len) {
+        p = ngx_cpymem(p, scheme.data, scheme.len);
+    }
+
+    if (host.len) {
+        p = ngx_cpymem(p, host.data, host.len);
+    }
+
     p = ngx_cpymem(p, vlcf->hls_url.data, vlcf->hls_url.len);
 
     if (vlcf->hls_url.len && vlcf->hls_url.data[vlcf->hls_url.len - 1] != '/')

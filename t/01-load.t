@@ -9,6 +9,8 @@ my $n = VKStream::Nginx->new;
 my $p = $n->prefix;
 my $root = $VKStream::Nginx::ROOT;
 
+# the build under test (the ASan one with SANITIZE=1)
+local $ENV{VKSTREAM_MODULE} = $VKStream::Nginx::MODULE;
 system("$root/scripts/localize-conf.sh", "$root/nginx.conf.example",
        "$p/conf/nginx.conf", $p, $n->rtmp_port, $n->http_port) == 0
     or BAIL_OUT('localize-conf.sh failed');

@@ -1006,6 +1006,20 @@ vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
     char      err[VKS_VK_ERR_LEN];
     const char  *msg;
 
+    if (r->status == 101) {
+        /*
+         * The probe itself was taken as a stream: what refused us (e.g.
+         * an old worker's connection) is gone, so no need to wait.
+         */
+        if (c->st.state == VKS_VK_ST_BACKOFF && !c->stopping) {
+            vks_log(c, VKS_VK_LOG_INFO, "the stream handshake is accepted "
+                    "again, reconnecting now");
+            lws_sul_schedule(c->ctx, 0, &c->sul, vks_retry, 0);
+        }
+
+        return;
+    }
+
     root = vks_vk_json_load(r->resp, r->resp_len, &rc, err, sizeof(err));
     if (root == NULL) {
         return;
