@@ -72,7 +72,8 @@ ngx_http_vkstream_test_str(ngx_str_t *dst, json_t *o, const char *key)
         dst->len = json_string_length(v);
 
     } else {
-        ngx_str_null(dst);
+        /* empty, not NULL: callers copy it with memcpy() */
+        ngx_str_set(dst, "");
     }
 }
 

@@ -1,18 +1,43 @@
-# Ten "nginx -s reload" while streams transcode (two workers): no crash,
-# the old workers exit within 10 s each time, every new publish transcodes
-# in the new workers; then "-s quit" during transcoding ends within 5 s.
+# Ten "nginx -s reload" while streams transcode (two workers) and the VK
+# emulator sends 50 matching events a second: no crash, the old workers
+# exit within 10 s each time, every new publish transcodes in the new
+# workers, never more than one VK connection, matches still stored after
+# the last reload; then "-s quit" during transcoding ends within 5 s.
 use strict;
 use warnings;
+use utf8;
 use Test::More;
 use File::Temp qw(tempdir);
 use Time::HiRes qw(time sleep);
 use VKStream::Nginx;
+use VKStream::Emulator;
+use VKStream::API qw(api wait_until);
 use VKStream::Media qw(http_json);
 use VKStream::FLV qw(make_flv rtmp_publish_bg);
 
+my $e = VKStream::Emulator->new;
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
-    workers => 2));
+    workers => 2, main => join "\n",
+    "vkstream_vk_token ${\ $e->token };",
+    "vkstream_vk_api ${\ $e->api_url };",
+    "vkstream_vk_ca ${\ $e->ca };"));
 $n->start;
+
+sub vk { my (undef, $j) = api($n, 'GET', '/vkstream/status'); $j->{vk} }
+sub matches_total {
+    my (undef, $j) = api($n, 'GET', '/vkstream/matches?limit=1');
+    return $j ? $j->{total} // 0 : 0;
+}
+
+# VK traffic through all the reloads: a global rule, and events for it
+api($n, 'POST', '/vkstream/rules', '{"tag":"cats","value":"кот"}');
+ok(wait_until(10, sub { (vk() // {})->{state} eq 'connected'
+                        && grep { $_->{tag} eq 'vks:g:cats' }
+                           @{ $e->admin(GET => '/admin/rules')->{rules} } }),
+   'VK client connected, rule on the server');
+$e->admin(POST => '/admin/generator', {rate => 50, match => 1});
+ok(wait_until(10, sub { matches_total() > 0 }), 'matches stored');
+my $max_open = 0;
 my $tmp = tempdir(CLEANUP => 1);
 my @tags = make_flv("$tmp/a.flv", size => '320x240', fps => 10, gop => 10,
                     duration => 20);
@@ -45,9 +70,20 @@ for my $round (1 .. 10) {
     ok(!grep({ kill 0, $_ } @old),
        sprintf('round %d: old workers exited in %.2f s', $round, $dt));
     push @gone, sprintf('%.2f', $dt);
+    my $open = $e->stats->{open};
+    $max_open = $open if $open > $max_open;
     sleep 0.3;
 }
 diag("old workers gone after (s): @gone");
+
+cmp_ok($max_open, '<=', 1, 'never more than one VK connection');
+ok(wait_until(10, sub { (vk() // {})->{state} eq 'connected'
+                        && $e->stats->{open} == 1 }),
+   'after ten reloads: one VK connection, connected');
+my $m0 = matches_total();
+ok(wait_until(10, sub { matches_total() > $m0 }),
+   "after ten reloads: matches still stored ($m0 -> ${\ matches_total() })");
+$e->admin(POST => '/admin/generator', {rate => 0});
 
 push @pids, rtmp_publish_bg($n->rtmp_port, 'live', 'last', \@tags);
 ok(transcodes('last'), 'after ten reloads: a publish transcodes');

@@ -1014,7 +1014,9 @@ vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
         if (c->st.state == VKS_VK_ST_BACKOFF && !c->stopping) {
             vks_log(c, VKS_VK_LOG_INFO, "the stream handshake is accepted "
                     "again, reconnecting now");
-            lws_sul_schedule(c->ctx, 0, &c->sul, vks_retry, 0);
+            /* after the server has seen the probe close */
+            lws_sul_schedule(c->ctx, 0, &c->sul, vks_retry,
+                             100 * LWS_US_PER_MS);
         }
 
         return;
@@ -1375,6 +1377,15 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         r->status = (int) lws_http_client_http_response(wsi);
+
+        if (r->kind == VKS_REQ_DIAG && r->status == 101) {
+            /*
+             * The probe was taken as a stream: that answers it.  Left
+             * open, it would hold the key's one connection itself.
+             */
+            vks_req_done(r, NULL);
+            return -1;
+        }
         break;
 
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
