@@ -69,6 +69,24 @@ plain_server(void *data)
 }
 
 
+/* waits up to 100 ms for the client's eventfd, then takes what it sent */
+static vks_vk_out_t *
+take_outputs(vks_vk_client_t *c, int fd)
+{
+    uint64_t       n;
+    struct pollfd  pfd;
+
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+
+    if (poll(&pfd, 1, 100) == 1) {
+        (void) !read(fd, &n, sizeof(n));
+    }
+
+    return vks_vk_client_take(c);
+}
+
+
 /* runs the client until an error log line holding want comes */
 static int
 wait_log(vks_vk_client_t *c, int fd, const char *want, char *line,
@@ -76,22 +94,13 @@ wait_log(vks_vk_client_t *c, int fd, const char *want, char *line,
 {
     int            found;
     double         t0;
-    uint64_t       n;
     vks_vk_out_t  *list, *o;
-    struct pollfd  pfd;
 
     found = 0;
     t0 = now();
 
     while (now() - t0 < 5 && !found) {
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-
-        if (poll(&pfd, 1, 100) == 1) {
-            (void) !read(fd, &n, sizeof(n));
-        }
-
-        list = vks_vk_client_take(c);
+        list = take_outputs(c, fd);
 
         for (o = list; o; o = o->next) {
             if (!found && o->kind == VKS_VK_OUT_LOG
@@ -121,11 +130,9 @@ main(void)
     struct sockaddr_in     sin;
     double                 t0;
     unsigned               port;
-    uint64_t               n;
     vks_vk_out_t          *list, *o;
     vks_vk_rule_t          rule;
     vks_vk_status_t        st;
-    struct pollfd          pfd;
     vks_vk_client_t       *c;
     vks_vk_client_conf_t   cf;
 
@@ -195,14 +202,7 @@ main(void)
     t0 = now();
 
     while (now() - t0 < 5 && !(got_log && got_backoff)) {
-        pfd.fd = fd;
-        pfd.events = POLLIN;
-
-        if (poll(&pfd, 1, 100) == 1) {
-            (void) !read(fd, &n, sizeof(n));
-        }
-
-        list = vks_vk_client_take(c);
+        list = take_outputs(c, fd);
 
         for (o = list; o; o = o->next) {
             if (o->kind == VKS_VK_OUT_LOG && o->level == VKS_VK_LOG_ERR
