@@ -56,6 +56,8 @@ typedef struct {
 static ngx_int_t ngx_vkstream_table_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_vkstream_shctx_t *ngx_vkstream_table_get(ngx_slab_pool_t **pool);
+static ngx_vkstream_shctx_t *ngx_vkstream_table_lock(
+    ngx_slab_pool_t **pool);
 static void ngx_vkstream_table_poll(ngx_event_t *ev);
 static void ngx_vkstream_set(u_char *dst, u_short *len, size_t size,
     ngx_str_t *src);
@@ -211,6 +213,22 @@ ngx_vkstream_table_get(ngx_slab_pool_t **pool)
     *pool = (ngx_slab_pool_t *) vcf->zone->shm.addr;
 
     return vcf->zone->data;
+}
+
+
+/* the table with its lock held, or NULL (and nothing locked) */
+static ngx_vkstream_shctx_t *
+ngx_vkstream_table_lock(ngx_slab_pool_t **pool)
+{
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_get(pool);
+
+    if (sh != NULL) {
+        ngx_shmtx_lock(&(*pool)->mutex);
+    }
+
+    return sh;
 }
 
 
@@ -634,12 +652,10 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_stream_t  *st;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     sh->publishes++;
 
@@ -727,12 +743,10 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
     ngx_vkstream_stream_t  *st;
     vks_rendition_stats_t  *r;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     st = ngx_vkstream_find_id(sh, id);
 
@@ -787,12 +801,10 @@ ngx_vkstream_table_close(ngx_uint_t id)
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_stream_t  *st;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     st = ngx_vkstream_find_id(sh, id);
 
@@ -823,12 +835,10 @@ ngx_vkstream_table_claim_transcode(ngx_uint_t id, ngx_uint_t max)
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_stream_t  *st, *mine;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_OK;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     n = 0;
 
@@ -866,12 +876,10 @@ ngx_vkstream_table_rules_generation(void)
     ngx_slab_pool_t       *shpool;
     ngx_vkstream_shctx_t  *sh;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return 0;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
     gen = sh->rules_generation;
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -974,12 +982,10 @@ ngx_vkstream_table_rule_state(ngx_str_t *tag, ngx_uint_t state,
     ngx_vkstream_grule_t   *gr;
     ngx_vkstream_stream_t  *st;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     st = ngx_vkstream_find_tag(sh, tag);
 
@@ -1013,12 +1019,10 @@ ngx_vkstream_table_add_match(ngx_str_t *tag, ngx_vkstream_match_in_t *in)
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_stream_t  *st, *ev_st;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     if (sh->matches == 0) {
         ngx_shmtx_unlock(&shpool->mutex);
@@ -1081,12 +1085,10 @@ ngx_vkstream_table_set_vk_state(ngx_vkstream_vk_state_t *vk)
     ngx_slab_pool_t       *shpool;
     ngx_vkstream_shctx_t  *sh;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
     ngx_memcpy(&sh->vk, vk, sizeof(ngx_vkstream_vk_state_t));
     ngx_shmtx_unlock(&shpool->mutex);
 }
@@ -1106,12 +1108,10 @@ ngx_vkstream_table_streams(ngx_pool_t *pool, ngx_array_t *out)
         return NGX_ERROR;
     }
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_OK;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     for (q = ngx_queue_head(&sh->streams);
          q != ngx_queue_sentinel(&sh->streams);
@@ -1152,12 +1152,10 @@ ngx_vkstream_table_stream(ngx_pool_t *pool, ngx_str_t *app, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     if (app == NULL) {
         st = &sh->global;
@@ -1217,12 +1215,10 @@ ngx_vkstream_table_set_keywords(ngx_str_t *app, ngx_str_t *name,
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_stream_t  *st;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     st = ngx_vkstream_find_name(sh, app, name, 1);
 
@@ -1263,12 +1259,10 @@ ngx_vkstream_table_request(ngx_str_t *app, ngx_str_t *name,
     ngx_vkstream_stream_t   *st;
     ngx_vkstream_pending_t  *p;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     st = ngx_vkstream_find_name(sh, app, name, 1);
 
@@ -1333,12 +1327,10 @@ ngx_vkstream_table_rule_add(ngx_str_t *tag, ngx_str_t *value)
     ngx_vkstream_grule_t  *gr;
     ngx_vkstream_shctx_t  *sh;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_BUSY;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     gr = ngx_vkstream_find_rule(sh, tag);
 
@@ -1379,12 +1371,10 @@ ngx_vkstream_table_rule_delete(ngx_str_t *tag)
     ngx_vkstream_grule_t  *gr;
     ngx_vkstream_shctx_t  *sh;
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     gr = ngx_vkstream_find_rule(sh, tag);
 
@@ -1419,12 +1409,10 @@ ngx_vkstream_table_global_rules(ngx_pool_t *pool, ngx_array_t *out)
         return NGX_ERROR;
     }
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_OK;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     for (i = 0; i < NGX_VKSTREAM_MAX_RULES; i++) {
         if (sh->rules[i].tag_len == 0) {
@@ -1511,12 +1499,10 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
 
     ngx_memzero(sum, sizeof(ngx_vkstream_summary_t));
 
-    sh = ngx_vkstream_table_get(&shpool);
+    sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
         return NGX_DECLINED;
     }
-
-    ngx_shmtx_lock(&shpool->mutex);
 
     sum->zone_size = shpool->end - (u_char *) shpool;
     sum->zone_free = shpool->pfree * ngx_pagesize;
