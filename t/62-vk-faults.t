@@ -215,6 +215,8 @@ ok(wait_until(5, sub { status()->{malformed} > $before->{malformed} }),
    'garbage binary: seen');
 deltas_are($before, {received => 1, malformed => 1}, 'garbage binary');
 is(counters()->{ws_accepted}, $accepted, 'garbage binary: no reconnect');
+like($n->log_text, qr/malformed stream message \(\d+ bytes\): a binary frame/,
+     'garbage binary: logged as binary');
 recovers('garbage binary');
 
 

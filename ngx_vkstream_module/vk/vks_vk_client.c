@@ -133,6 +133,7 @@ struct vks_vk_client_s {
     vks_vk_backoff_t      rule_backoff;   /* retries of failed requests */
     lws_sorted_usec_list_t  rule_sul;
     vks_vk_reasm_t        reasm;
+    int                   reasm_binary;   /* the message is not text */
 };
 
 
@@ -1450,11 +1451,24 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             return -1;
         }
 
+        if (lws_is_first_fragment(wsi)) {
+            c->reasm_binary = lws_frame_is_binary(wsi);
+        }
+
         rc = vks_vk_reasm_feed(&c->reasm, in, len,
                                lws_is_first_fragment(wsi),
                                lws_is_final_fragment(wsi));
 
-        if (rc == VKS_VK_REASM_DONE) {
+        if (rc == VKS_VK_REASM_DONE && c->reasm_binary) {
+            /* the API sends JSON text only: not worth a UTF-8 check */
+            c->st.received++;
+            c->st.malformed++;
+            vks_log(c, VKS_VK_LOG_WARN, "malformed stream message "
+                    "(%zu bytes): a binary frame, not JSON text",
+                    c->reasm.len);
+            vks_publish(c);
+
+        } else if (rc == VKS_VK_REASM_DONE) {
             vks_message(c, c->reasm.buf, c->reasm.len);
 
         } else if (rc == VKS_VK_REASM_DROPPED) {
