@@ -38,6 +38,7 @@ typedef struct {
     ngx_msec_t                max_delay;
     size_t                    queue_size;
     ngx_int_t                 nice;
+    ngx_uint_t                sched;        /* VKS_SCHED_* */
     ngx_uint_t                max_transcodes;
     ngx_uint_t                max_transcodes_total;
     ngx_str_t                 output;
@@ -77,6 +78,8 @@ static char *ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_rtmp_vkstream_rendition(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_rtmp_vkstream_sched(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle);
 static void ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle);
@@ -145,6 +148,13 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       NGX_RTMP_APP_CONF_OFFSET,
       offsetof(ngx_rtmp_vkstream_app_conf_t, nice),
       &ngx_rtmp_vkstream_nice_bounds },
+
+    { ngx_string("vkstream_sched"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_rtmp_vkstream_sched,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, sched),
+      NULL },
 
     { ngx_string("vkstream_max_transcodes"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
@@ -230,6 +240,7 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
     vacf->max_delay = NGX_CONF_UNSET_MSEC;
     vacf->queue_size = NGX_CONF_UNSET_SIZE;
     vacf->nice = NGX_CONF_UNSET;
+    vacf->sched = NGX_CONF_UNSET_UINT;
     vacf->max_transcodes = NGX_CONF_UNSET_UINT;
     vacf->max_transcodes_total = NGX_CONF_UNSET_UINT;
 
@@ -251,6 +262,7 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->queue_size, prev->queue_size,
                               16 * 1024 * 1024);
     ngx_conf_merge_value(conf->nice, prev->nice, 5);
+    ngx_conf_merge_uint_value(conf->sched, prev->sched, VKS_SCHED_NORMAL);
     ngx_conf_merge_uint_value(conf->max_transcodes, prev->max_transcodes, 0);
     ngx_conf_merge_uint_value(conf->max_transcodes_total,
                               prev->max_transcodes_total, 0);
@@ -424,6 +436,37 @@ ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"vkstream_output\": invalid address \"%V\", "
                            "expected host:port", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* vkstream_sched normal | idle */
+static char *
+ngx_rtmp_vkstream_sched(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rtmp_vkstream_app_conf_t  *vacf = conf;
+
+    ngx_str_t  *value;
+
+    if (vacf->sched != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "normal") == 0) {
+        vacf->sched = VKS_SCHED_NORMAL;
+
+    } else if (ngx_strcmp(value[1].data, "idle") == 0) {
+        vacf->sched = VKS_SCHED_IDLE;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_sched\": invalid value \"%V\", "
+                           "expected normal or idle", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -680,6 +723,7 @@ ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
     tc->queue_bytes = vacf->queue_size;
     tc->max_delay_ms = (int) vacf->max_delay;
     tc->nice = (int) vacf->nice;
+    tc->sched = (int) vacf->sched;
     tc->ended = ngx_rtmp_vkstream_ended;
     tc->log = ngx_rtmp_vkstream_log;
 

@@ -882,6 +882,28 @@ sub probe_latency {
     return { http => \@http, rtmp => \@rtmp };
 }
 
+# Video frames the renditions encoded and dropped so far (all streams),
+# with the time: the loaded window's throughput.
+sub iso_frames {
+    my ($n) = @_;
+    my $r = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$n->{http}/vkstream/streams");
+    my ($out, $drop) = (0, 0);
+    my $walk;
+    $walk = sub {
+        my ($j) = @_;
+        if (ref $j eq 'HASH') {
+            $out += $j->{frames_out} // 0;
+            $drop += $j->{frames_dropped} // 0;
+            $walk->($_) for values %$j;
+        } elsif (ref $j eq 'ARRAY') {
+            $walk->($_) for @$j;
+        }
+    };
+    $walk->(decode_json($r->{content})) if $r->{success};
+    return { t => time, out => $out, drop => $drop };
+}
+
 sub isolation {
     my $load = $ENV{BENCH_LOAD}
         // ($R{capacity} && $R{capacity}{module}{fail}
@@ -891,7 +913,9 @@ sub isolation {
     my %label;
     for my $run (1 .. $RUNS) {
         note("isolation: run $run/$RUNS, load $load sources");
-        my $n = nginx_start(name => 'iso', live => 'vkstream on;',
+        my $n = nginx_start(name => 'iso',
+                            live => 'vkstream on; '
+                                . ($ENV{BENCH_ISO_CONF} // ''),
                             apps => 'application plain { live on; }');
         # the stream table's endpoint when it exists, else the API root
         my $r = HTTP::Tiny->new(timeout => 5)
@@ -907,9 +931,16 @@ sub isolation {
         } 1 .. $load;
         sleep 6;        # the transcodes are up and busy
         my ($c0, $i0) = total_cpu_ticks();
+        my $f0 = iso_frames($n);
         my $busy = probe_latency($n, $path, 'loaded');
+        my $f1 = iso_frames($n);
         my ($c1, $i1) = total_cpu_ticks();
         $busy->{cpu} = ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0;
+        # encoded fps per source over the window (the clip is 30 fps)
+        my $fps = ($f1->{out} - $f0->{out}) / ($f1->{t} - $f0->{t}) / $load;
+        my $drop = $f1->{drop} - $f0->{drop};
+        note(sprintf '  loaded: %.1f fps encoded per source, %d frames '
+             . 'dropped', $fps, $drop);
         stop_publisher($_) for @pids, $bg;
         nginx_stop($n);
         for my $k (qw(http rtmp)) {
@@ -919,6 +950,8 @@ sub isolation {
             push @{ $res{load}{$k}{p99} }, pct(99, @{ $busy->{$k} });
         }
         push @{ $res{load}{cpu} }, $busy->{cpu};
+        push @{ $res{load}{fps} }, $fps;
+        push @{ $res{load}{drop} }, $drop;
     }
     $R{isolation} = \%res;
     my $p = $R{iso_path};
@@ -941,6 +974,11 @@ sub isolation {
             'p50 ' . fmt(1, @{ $r->{p50} }) . ' ms, p99 '
             . fmt(1, @{ $r->{p99} }) . ' ms', '');
     }
+    row('5 isolation', "encoded video per source while loaded ($load "
+        . 'sources, 30 fps clip)',
+        fmt(1, @{ $res{load}{fps} }) . ' fps, frames dropped '
+        . fmt(0, @{ $res{load}{drop} }),
+        $ENV{BENCH_ISO_CONF} ? "with: $ENV{BENCH_ISO_CONF}" : '');
 }
 
 # ---- 7 VK feed ----

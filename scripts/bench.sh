@@ -13,6 +13,8 @@
 #   BENCH_CAP_MAX=N        largest capacity tried (16)
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at)
+#   BENCH_ISO_CONF='...'   directives added to the isolation application
+#                          (e.g. 'vkstream_sched idle;')
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
 #                          capacity isolation vk
 #   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until

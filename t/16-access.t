@@ -22,6 +22,8 @@ my @bad = (
     [ 'vkstream_rendition _c video=copy width=320;', qr/video=copy cannot scale/ ],
     [ 'vkstream_max_gop 100ms;', qr/"vkstream_max_gop" must be at least 1s/ ],
     [ 'vkstream_nice 40;', qr/vkstream_nice.*40|value must be between/ ],
+    [ 'vkstream_sched fifo;', qr/"vkstream_sched": invalid value "fifo", expected normal or idle/ ],
+    [ 'vkstream_sched idle; vkstream_sched normal;', qr/"vkstream_sched" directive is duplicate/ ],
     [ 'vkstream_output nowhere;', qr/"vkstream_output": invalid address "nowhere"/ ],
     [ 'vkstream_queue_size 1k;', qr/"vkstream_queue_size" must be at least/ ],
 );
@@ -36,7 +38,8 @@ my ($ok, $out) = check_conf(live => 'vkstream on;
     level=3.1 threads=2 fps=30 audio_bitrate=96k audio_rate=48000
     audio_channels=2 app=hls host=127.0.0.1:1935;
     vkstream_rendition _src video=copy audio=copy;
-    vkstream_max_gop 4s; vkstream_nice 10; vkstream_max_transcodes 4;
+    vkstream_max_gop 4s; vkstream_nice 10; vkstream_sched idle;
+    vkstream_max_transcodes 4;
     vkstream_queue_size 8m; vkstream_output 127.0.0.1:1935;');
 ok($ok, 'a full ladder configuration passes') or diag($out);
 

@@ -4,8 +4,13 @@
  */
 
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                 /* SCHED_IDLE */
+#endif
+
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +44,7 @@ struct vks_rendition_s {
     char                   *url;
     int                     max_gop_ms;
     int                     nice;
+    int                     sched;
     vks_log_pt              log;
     void                   *log_data;
 
@@ -1178,10 +1184,7 @@ vks_rendition_thread(void *data)
     vks_item_t       *item;
     vks_rendition_t  *r = data;
 
-    if (r->nice) {
-        /* Linux: nice applies to this thread only */
-        setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), r->nice);
-    }
+    vks_thread_priority(r->sched, r->nice);
 
     eos = 0;
 
@@ -1278,6 +1281,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
     r->url = strdup(env->url);
     r->max_gop_ms = env->max_gop_ms;
     r->nice = env->nice;
+    r->sched = env->sched;
     r->log = env->log;
     r->log_data = env->log_data;
     r->pkt = av_packet_alloc();
@@ -1379,4 +1383,28 @@ vks_rendition_free(vks_rendition_t *r)
     pthread_mutex_destroy(&r->mutex);
     free(r->url);
     free(r);
+}
+
+
+void
+vks_thread_priority(int sched, int nice)
+{
+    struct sched_param  sp;
+
+    /*
+     * Linux: policy and nice belong to this thread only, and the threads
+     * the codecs create later from it inherit both.  Failures are ignored:
+     * the thread then keeps the worker's priority.
+     */
+
+    if (sched == VKS_SCHED_IDLE) {
+        /* runs only when nothing else wants the CPU; nice does not apply */
+        sp.sched_priority = 0;
+        (void) pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+        return;
+    }
+
+    if (nice) {
+        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), nice);
+    }
 }

@@ -65,10 +65,16 @@ struct vks_item_s {
 };
 
 
+/* scheduling policy of the transcoding threads (vkstream_sched) */
+#define VKS_SCHED_NORMAL  0
+#define VKS_SCHED_IDLE    1
+
+
 typedef struct {
     const char         *url;                /* rtmp://host/app/name?marker */
     int                 max_gop_ms;
     int                 nice;
+    int                 sched;              /* VKS_SCHED_* */
     vks_log_pt          log;
     void               *log_data;
 } vks_rendition_env_t;
@@ -100,6 +106,9 @@ vks_stream_info_t *vks_stream_info_dup(const vks_stream_info_t *info);
 void vks_stream_info_free(vks_stream_info_t *info);
 
 int64_t vks_now_ms(void);
+
+/* Applies policy and nice to the calling thread. */
+void vks_thread_priority(int sched, int nice);
 
 
 #endif /* _VKS_RENDITION_H_INCLUDED_ */

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 
 #include <libavcodec/avcodec.h>
 
@@ -709,9 +707,7 @@ vks_transcoder_thread(void *data)
     vks_item_t        *item, *next;
     vks_transcoder_t  *t = data;
 
-    if (t->conf.nice) {
-        setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), t->conf.nice);
-    }
+    vks_thread_priority(t->conf.sched, t->conf.nice);
 
     while ((p = vks_queue_pop(&t->in)) != NULL) {
         vks_feed(t, p);
@@ -805,6 +801,7 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
 
     env.max_gop_ms = conf->max_gop_ms;
     env.nice = conf->nice;
+    env.sched = conf->sched;
     env.log = conf->log;
     env.log_data = conf->log_data;
 

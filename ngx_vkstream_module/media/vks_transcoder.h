@@ -34,6 +34,7 @@ typedef struct {
     size_t                 queue_bytes;
     int                    max_delay_ms;    /* queued media, 0: no bound */
     int                    nice;
+    int                    sched;           /* VKS_SCHED_* */
 
     /* from the publisher's metadata when known, else VKS_HINT_UNKNOWN */
     int                    hint_video;
