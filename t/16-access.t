@@ -97,4 +97,34 @@ ok(wait_segments($n->hls_dir . '/a3_low.m3u8', 1, 30),
 stop_publisher($_) for $p2, $p3;
 $n->stop;
 
+# vkstream_sched idle: the context's threads (and the codecs' threads they
+# start) are SCHED_IDLE, the event loop keeps SCHED_OTHER.
+sub policies {
+    my ($pid) = @_;
+    my %p;
+    for my $stat (glob "/proc/$pid/task/*/stat") {
+        open my $f, '<', $stat or next;
+        my $line = <$f>;
+        my ($tid) = $stat =~ m{/task/(\d+)/};
+        # fields after "(comm)": the 41st of the line is the policy
+        my @f = split ' ', substr($line, rindex($line, ')') + 2);
+        $p{$tid} = $f[38];
+    }
+    return \%p;
+}
+$n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+    live => 'vkstream on; vkstream_sched idle;'));
+$n->start;
+my ($w) = $n->worker_pids;
+$p1 = publish($n->rtmp_url('live/idle'), size => '320x240', fps => 15,
+              gop => 15, duration => 30);
+ok(wait_segments($n->hls_dir . '/idle_low.m3u8', 1, 30),
+   'sched idle: transcodes');
+my $pol = policies($w);
+is($pol->{$w}, 0, 'sched idle: the event loop stays SCHED_OTHER');
+my $idle = grep { $_ == 5 } values %$pol;
+cmp_ok($idle, '>=', 2, "sched idle: $idle threads are SCHED_IDLE");
+stop_publisher($p1);
+$n->stop;
+
 done_testing;
