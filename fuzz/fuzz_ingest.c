@@ -106,14 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vks_item_free(item);
     }
 
-    avcodec_free_context(&t->vdec);
-    avcodec_free_context(&t->adec);
-    av_packet_free(&t->pkt);
-    av_frame_free(&t->frame);
-    free(t->info.avcc);
-    free(t->info.asc);
-    pthread_mutex_destroy(&t->mutex);
-    free(t);
+    vks_free_input(t);    /* as vks_transcoder_free() does */
 
     return 0;
 }

@@ -166,19 +166,6 @@ vks_count_drop(vks_rendition_t *r)
 }
 
 
-static int
-vks_drain_over(vks_rendition_t *r)
-{
-    int  over;
-
-    pthread_mutex_lock(&r->mutex);
-    over = r->finishing && vks_now_ms() > r->drain_by;
-    pthread_mutex_unlock(&r->mutex);
-
-    return over;
-}
-
-
 vks_item_t *
 vks_item_new(int kind)
 {
@@ -330,7 +317,7 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
 
 
 static vks_item_t *
-vks_rendition_pop(vks_rendition_t *r, int *control)
+vks_rendition_pop(vks_rendition_t *r, int *control, int *late)
 {
     vks_item_t  *item;
 
@@ -361,6 +348,10 @@ vks_rendition_pop(vks_rendition_t *r, int *control)
             r->queued_audio--;
         }
     }
+
+    /* past the end's budget, what is left is dropped */
+    *late = item && item->kind != VKS_ITEM_EOS && r->finishing
+            && vks_now_ms() > r->drain_by;
 
     pthread_mutex_unlock(&r->mutex);
 
@@ -1180,7 +1171,7 @@ vks_apply_control(vks_rendition_t *r, int control)
 static void *
 vks_rendition_thread(void *data)
 {
-    int               control, eos, video;
+    int               control, eos, late, video;
     vks_item_t       *item;
     vks_rendition_t  *r = data;
 
@@ -1189,7 +1180,7 @@ vks_rendition_thread(void *data)
     eos = 0;
 
     while (!eos) {
-        item = vks_rendition_pop(r, &control);
+        item = vks_rendition_pop(r, &control, &late);
 
         if (control == -1) {
             break;                      /* ending, nothing left */
@@ -1203,8 +1194,7 @@ vks_rendition_thread(void *data)
             continue;
         }
 
-        if (item->kind != VKS_ITEM_EOS && vks_drain_over(r)) {
-            /* the end's budget is spent: what is left is dropped */
+        if (late) {
             if (item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT) {
                 vks_count_drop(r);
             }

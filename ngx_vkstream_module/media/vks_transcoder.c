@@ -678,6 +678,21 @@ vks_audio(vks_transcoder_t *t, vks_packet_t *p)
 }
 
 
+/* the decoder thread's state, and the context itself */
+static void
+vks_free_input(vks_transcoder_t *t)
+{
+    avcodec_free_context(&t->vdec);
+    avcodec_free_context(&t->adec);
+    av_packet_free(&t->pkt);
+    av_frame_free(&t->frame);
+    free(t->info.avcc);
+    free(t->info.asc);
+    pthread_mutex_destroy(&t->mutex);
+    free(t);
+}
+
+
 /* one input message: decode it, then see whether the layout is known */
 static void
 vks_feed(vks_transcoder_t *t, vks_packet_t *p)
@@ -992,13 +1007,6 @@ vks_transcoder_free(vks_transcoder_t *t)
         vks_rendition_free(t->r[i]);
     }
 
-    avcodec_free_context(&t->vdec);
-    avcodec_free_context(&t->adec);
-    av_packet_free(&t->pkt);
-    av_frame_free(&t->frame);
-    free(t->info.avcc);
-    free(t->info.asc);
     vks_queue_destroy(&t->in);
-    pthread_mutex_destroy(&t->mutex);
-    free(t);
+    vks_free_input(t);
 }
