@@ -193,6 +193,14 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
 
     ngx_add_timer(&sse->timer, NGX_HTTP_VKSTREAM_SSE_POLL);
 
+    /*
+     * A worker that quits exits as soon as only cancelable timers are
+     * left, before the poll could end the stream: marked idle, the
+     * connection is closed by ngx_close_idle_connections() at the quit
+     * instead of being left open ("open socket left" alert).
+     */
+    r->connection->idle = 1;
+
     /* a client that closes the connection ends the request */
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_vkstream_sse_write_handler;
