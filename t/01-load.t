@@ -23,10 +23,10 @@ $n->start;
 my @w = $n->worker_pids(2);
 is(scalar @w, 2, 'two workers run with the example config');
 
-my $r = VKStream::Media::http('GET', $n->http_url('/vkstream/'));
+my $r = VKStream::HTTP::http('GET', $n->http_url('/vkstream/'));
 is($r->{status}, 200, 'control API answers');
 
 $n->stop;
 done_testing;
 
-use VKStream::Media;
+use VKStream::HTTP;

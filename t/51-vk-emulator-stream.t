@@ -138,7 +138,8 @@ is($ops[0], 9, 'first frame is a ping');
 is($svc && $svc->{code}, 300, 'service message code 300');
 is($svc && $svc->{service_message}{service_code}, 3001, 'service_code 3001');
 is($closed, 1000, 'then a close frame');
-cmp_ok(time - $t0, '<', 2.5, 'within ping interval + pong timeout');
+# the close comes from the pong timeout, not from anything sooner
+cmp_ok(time - $t0, '>=', 0.5, 'not before the pong timeout');
 is($e->stats->{counters}{pong_timeouts}, 1, 'pong timeout counted');
 
 done_testing;

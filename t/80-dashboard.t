@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use utf8;
 use Test::More;
-use JSON::PP;
+use VKStream::HTTP qw(json_decode json_encode);
 use VKStream::Nginx;
 use VKStream::Media qw(publish_cmd);
 
@@ -77,12 +77,12 @@ my %cfg = (
 my $cfgfile = "$p/dashboard.json";
 {
     open my $f, '>', $cfgfile or die $!;
-    print $f JSON::PP->new->utf8->encode(\%cfg);
+    print $f json_encode(\%cfg);
 }
 
 my $t = time;
 my $json = `timeout 150 node $root/t/dashboard/check.js $cfgfile`;
-my $o = eval { JSON::PP->new->utf8->decode($json) }
+my $o = eval { json_decode($json) }
     or BAIL_OUT("no JSON from the browser driver: $json");
 diag("browser driver: $o->{total_ms} ms; "
      . join(', ', map { "$_ $o->{steps}{$_}{ms} ms" }
@@ -177,4 +177,5 @@ like($o->{ended_player_state} // '', qr/stream ended/,
 like($o->{unreachable_banner} // '', qr/API unreachable/,
      'API unreachable is shown');
 
+$n->stop;
 done_testing;

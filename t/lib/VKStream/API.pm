@@ -11,11 +11,8 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time sleep);
-use JSON::PP;
+use VKStream::HTTP qw(http_json json_decode);
 use VKStream::Media qw(publish);
-
-# bodies are UTF-8 bytes
-sub json_decode { JSON::PP->new->utf8->allow_nonref->decode($_[0]) }
 
 our @EXPORT_OK = qw(api api_on uri_escape publish_name wait_until
                     sse_open sse_read stream_json frames_out);
@@ -31,17 +28,11 @@ sub uri_escape {
 # api_on(http_tiny, nginx, method, path, body, headers) -> (res, json)
 sub api_on {
     my ($ht, $n, $method, $path, $body, $headers) = @_;
-    utf8::encode($body) if defined $body && utf8::is_utf8($body);
-    my $r = $ht->request($method, $n->http_url($path), {
-        (defined $body ? (content => $body) : ()),
-        headers => $headers // {},
-    });
-    my $j = eval { json_decode($r->{content}) };
-    return ($r, $j);
+    return http_json($method, $n->http_url($path), $body, $headers, $ht);
 }
 
 # A new connection per call, so that requests spread over the workers.
-sub api { api_on(HTTP::Tiny->new(timeout => 10, keep_alive => 0), @_) }
+sub api { my $n = shift; http_json($_[0], $n->http_url($_[1]), @_[2 .. $#_]) }
 
 # GET /vkstream/streams/APP/NAME (the live entry, else the latest ended
 # one): the decoded object, undef when unknown.

@@ -1,20 +1,17 @@
 package VKStream::Media;
 
 # Real media helpers: an ffmpeg publisher fed by lavfi test sources,
-# ffprobe, and HTTP requests returning parsed JSON.
+# ffprobe, HLS playlists.
 
 use strict;
 use warnings;
 use Exporter 'import';
-use JSON::PP;
-use HTTP::Tiny;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(publish publish_cmd stop_publisher ffprobe ffprobe_packets
-                    http http_json wait_for_file json_decode);
-
-sub json_decode { JSON::PP->new->allow_nonref->decode($_[0]) }
+                    wait_for_file);
+use VKStream::HTTP qw(json_decode);
 
 # publish(url, size => '1280x720', fps => 30, gop => 60, duration => 20,
 #         pix_fmt => 'yuv420p', audio => 'aac'|'mp3'|'none',
@@ -132,23 +129,6 @@ sub ffprobe_packets {
     my $out = `ffprobe -v error -print_format json -select_streams $select -show_packets -show_entries packet=pts_time,dts_time,flags,size,duration_time$e $h '$what' 2>/dev/null`;
     return [] if $? != 0;
     return json_decode($out)->{packets} // [];
-}
-
-# http(method, url, body, headers) -> HTTP::Tiny response hash.
-sub http {
-    my ($method, $url, $body, $headers) = @_;
-    my $ht = HTTP::Tiny->new(timeout => 10);
-    return $ht->request($method, $url, {
-        (defined $body ? (content => $body) : ()),
-        headers => $headers // {},
-    });
-}
-
-# http_json(...) -> (response, decoded body or undef)
-sub http_json {
-    my $r = http(@_);
-    my $j = eval { json_decode($r->{content}) };
-    return ($r, $j);
 }
 
 sub wait_for_file {

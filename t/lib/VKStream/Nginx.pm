@@ -4,6 +4,13 @@ package VKStream::Nginx;
 # ports.  Configs are templates: %%RTMP_PORT%%, %%HTTP_PORT%%, %%PREFIX%%,
 # %%MODULE%% (our .so), %%RTMP_MODULE%% and %%HLS%% (the HLS directory).
 # When the test fails, the error.log is printed.
+#
+# When it stops, the error.log is checked as nginx-tests check theirs: no
+# [alert], [crit] or [emerg], no worker that "exited on signal", no
+# sanitizer report.  A test that provokes such a line on purpose says so:
+#   VKStream::Nginx->new(..., allow_log => [ qr/.../ ])  or  ->allow_log(qr//)
+# The check is a test of its own ("error.log clean"); ->stop before
+# done_testing (else it is made at exit, failing the run if it finds one).
 
 use strict;
 use warnings;
@@ -13,6 +20,14 @@ use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use POSIX qw(WNOHANG);
 use Test::More ();
+use Scalar::Util qw(weaken);
+
+# what the check looks for
+our $BAD_LOG = qr/\[(?:alert|crit|emerg)\]|exited on signal
+                  |runtime\ error:|Sanitizer/x;
+
+# every instance still running, so the check is made at exit at the latest
+my %LIVE;
 
 our $ROOT = do {
     my $d = __FILE__;
@@ -56,6 +71,7 @@ sub new {
                              CLEANUP => !$ENV{VKSTREAM_KEEP}),
         rtmp_port => free_port(),
         http_port => free_port(),
+        allow_log => [],
         %opt,
     }, $class;
     my $p = $self->{prefix};
@@ -171,6 +187,10 @@ sub start {
         die "nginx failed to start\n";
     }
     $self->{started} = 1;
+    $self->{ran} = 1;
+    $self->{log_checked} = 0;
+    $LIVE{$self + 0} = $self;
+    weaken($LIVE{$self + 0});
     for my $port ($self->{rtmp_port}, $self->{http_port}) {
         $self->wait_port($port, 10) or do {
             $self->dump_log;
@@ -236,15 +256,65 @@ sub save_sanitizer_reports {
 sub stop {
     my ($self) = @_;
     $self->save_sanitizer_reports;
-    return unless $self->{started};
-    my $pid = $self->master_pid;
-    $self->signal('stop');
-    if ($pid) {
-        my $end = time + 10;
-        sleep 0.05 while kill(0, $pid) && time < $end;
-        kill 'KILL', $pid if kill 0, $pid;
+    if ($self->{started}) {
+        my $pid = $self->master_pid;
+        $self->signal('stop');
+        if ($pid) {
+            my $end = time + 10;
+            sleep 0.05 while kill(0, $pid) && time < $end;
+            kill 'KILL', $pid if kill 0, $pid;
+        }
+        $self->{started} = 0;
     }
-    $self->{started} = 0;
+    delete $LIVE{$self + 0};
+    # also when the test stopped it its own way
+    $self->check_log if $self->{ran};
+}
+
+# Lines the test provokes on purpose and the check lets pass.
+sub allow_log {
+    my ($self, @re) = @_;
+    push @{ $self->{allow_log} }, @re;
+    return $self;
+}
+
+# The error.log lines that are an alert, a crash or a sanitizer report,
+# less those allowed.
+sub bad_log_lines {
+    my ($self) = @_;
+    my @allow = @{ $self->{allow_log} };
+    return grep { my $l = $_; !grep { $l =~ $_ } @allow }
+           grep { /$BAD_LOG/ } split /\n/, $self->log_text;
+}
+
+# The check, once per instance (an instance started again is checked
+# again): a test while the test is running, else a failure at exit.
+sub check_log {
+    my ($self) = @_;
+    return if $self->{log_checked}++;
+    my @bad = $self->bad_log_lines;
+    my $hub = eval { require Test2::API; Test2::API::test2_stack()->top };
+    if ($hub && !$hub->ended) {
+        Test::More::ok(!@bad, 'error.log clean: no alert, crit, emerg, '
+                              . 'crash or sanitizer report')
+            or Test::More::diag(join "\n", "$self->{prefix}:", @bad);
+    } elsif (@bad) {
+        print STDERR "# error.log of $self->{prefix} has:\n",
+                     map({ "#   $_\n" } @bad);
+        $hub->set_failed(($hub->failed // 0) + 1) if $hub;
+    }
+}
+
+# A check on the way, for tests that want to know at a given point; the
+# same patterns and allowances as at the end.
+sub no_alerts {
+    my ($self, $name) = @_;
+    my @bad = $self->bad_log_lines;
+    Test::More::ok(!@bad, $name) or Test::More::diag(join "\n", @bad);
+}
+
+END {
+    $_->stop for grep { defined } values %LIVE;
 }
 
 sub log_text {
