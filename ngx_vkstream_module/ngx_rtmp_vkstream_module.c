@@ -23,6 +23,7 @@
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
 #include "media/vks_transcoder.h"
+#include "vk/vks_vk_keywords.h"
 
 
 #define NGX_RTMP_VKSTREAM_TICK       1000
@@ -79,8 +80,6 @@ static char *ngx_rtmp_vkstream_rendition(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_rtmp_vkstream_sched(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle);
 static void ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle);
 static void ngx_rtmp_vkstream_action(ngx_uint_t id, ngx_uint_t action,
@@ -102,6 +101,13 @@ static ngx_flag_t                ngx_rtmp_vkstream_trim;
 
 static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
     ngx_conf_check_num_bounds, 0, 19
+};
+
+
+static ngx_conf_enum_t  ngx_rtmp_vkstream_sched_values[] = {
+    { ngx_string("normal"), VKS_SCHED_NORMAL },
+    { ngx_string("idle"), VKS_SCHED_IDLE },
+    { ngx_null_string, 0 }
 };
 
 
@@ -151,10 +157,10 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
 
     { ngx_string("vkstream_sched"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
-      ngx_rtmp_vkstream_sched,
+      ngx_vkstream_conf_set_enum_slot,
       NGX_RTMP_APP_CONF_OFFSET,
       offsetof(ngx_rtmp_vkstream_app_conf_t, sched),
-      NULL },
+      &ngx_rtmp_vkstream_sched_values },
 
     { ngx_string("vkstream_max_transcodes"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
@@ -436,37 +442,6 @@ ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"vkstream_output\": invalid address \"%V\", "
                            "expected host:port", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* vkstream_sched normal | idle */
-static char *
-ngx_rtmp_vkstream_sched(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_rtmp_vkstream_app_conf_t  *vacf = conf;
-
-    ngx_str_t  *value;
-
-    if (vacf->sched != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "normal") == 0) {
-        vacf->sched = VKS_SCHED_NORMAL;
-
-    } else if (ngx_strcmp(value[1].data, "idle") == 0) {
-        vacf->sched = VKS_SCHED_IDLE;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"vkstream_sched\": invalid value \"%V\", "
-                           "expected normal or idle", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -1092,40 +1067,20 @@ static ngx_int_t
 ngx_rtmp_vkstream_keywords(ngx_rtmp_session_t *s, u_char *args,
     ngx_str_t *vk)
 {
-    u_char  *p, *end, *dst, *src;
-    size_t   len;
+    size_t       len;
+    const char  *value;
 
-    for (p = args; *p; p = end + (*end == '&')) {
-        end = p;
-        while (*end && *end != '&') {
-            end++;
-        }
-
-        if (end - p < 3 || ngx_strncmp(p, "vk=", 3) != 0) {
-            continue;
-        }
-
-        len = end - p - 3;
-
-        vk->data = ngx_pnalloc(s->connection->pool, len);
-        if (vk->data == NULL) {
-            return NGX_ERROR;
-        }
-
-        /* decoded in a copy: later modules see the arguments unchanged */
-        ngx_memcpy(vk->data, p + 3, len);
-
-        for (src = vk->data; src < vk->data + len; src++) {
-            if (*src == '+') {
-                *src = ' ';
-            }
-        }
-
-        dst = vk->data;
-        src = vk->data;
-        ngx_unescape_uri(&dst, &src, len, 0);
-        vk->len = dst - vk->data;
+    if (!vks_vk_keywords_arg((char *) args, &value, &len)) {
+        return NGX_OK;
     }
+
+    /* decoded in a copy: later modules see the arguments unchanged */
+    vk->data = ngx_pnalloc(s->connection->pool, len);
+    if (vk->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    vk->len = vks_vk_keywords_decode((char *) vk->data, value, len);
 
     return NGX_OK;
 }
@@ -1184,61 +1139,22 @@ static ngx_int_t
 ngx_rtmp_vkstream_keywords_template(ngx_rtmp_session_t *s, ngx_str_t *tpl,
     u_char *name, ngx_str_t *out)
 {
-    u_char     *p, *q, *end, *last;
-    size_t      len, nlen;
-    ngx_uint_t  pass;
+    size_t  nlen;
 
     nlen = ngx_strlen(name);
-    end = tpl->data + tpl->len;
-    len = 0;
-    last = NULL;
-    q = NULL;
 
-    /* the first pass measures, the second copies */
-    for (pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            q = ngx_pnalloc(s->connection->pool, len);
-            if (q == NULL) {
-                return NGX_ERROR;
-            }
+    out->len = vks_vk_keywords_expand(NULL, (char *) tpl->data, tpl->len,
+                                      (char *) s->app.data, s->app.len,
+                                      (char *) name, nlen);
 
-            out->data = q;
-            last = q + len;
-        }
-
-        for (p = tpl->data; p < end; /* void */) {
-            if (end - p >= 5 && ngx_strncmp(p, "$name", 5) == 0) {
-                if (pass) {
-                    q = ngx_cpymem(q, name, nlen);
-                } else {
-                    len += nlen;
-                }
-                p += 5;
-
-            } else if (end - p >= 4 && ngx_strncmp(p, "$app", 4) == 0) {
-                if (pass) {
-                    q = ngx_cpymem(q, s->app.data, s->app.len);
-                } else {
-                    len += s->app.len;
-                }
-                p += 4;
-
-            } else {
-                if (pass) {
-                    *q++ = *p;
-                } else {
-                    len++;
-                }
-                p++;
-            }
-        }
-    }
-
-    out->len = q - out->data;
-
-    if (q != last) {
+    out->data = ngx_pnalloc(s->connection->pool, out->len);
+    if (out->data == NULL) {
         return NGX_ERROR;
     }
+
+    vks_vk_keywords_expand((char *) out->data, (char *) tpl->data, tpl->len,
+                           (char *) s->app.data, s->app.len,
+                           (char *) name, nlen);
 
     return NGX_OK;
 }

@@ -17,10 +17,12 @@
 
 /*
  * Outgoing rendition publishes carry this argument so that the RTMP side
- * never starts a transcode for its own output.  The value is random per
- * configuration cycle, shared by all workers through fork().
+ * never starts a transcode for its own output.  The value is random, made
+ * by the first configuration cycle and kept in the shared zone across
+ * reloads (ngx_vkstream_table.c), shared by all workers through fork().
  */
 #define NGX_VKSTREAM_MARKER_ARG  "vkstream_src"
+#define NGX_VKSTREAM_MARKER_LEN  16       /* hex digits */
 
 
 typedef struct {
@@ -51,6 +53,10 @@ extern ngx_module_t  ngx_vkstream_module;
 
 
 ngx_vkstream_conf_t *ngx_vkstream_get_conf(ngx_cycle_t *cycle);
+
+/* ngx_conf_set_enum_slot() whose error names the directive and values */
+char *ngx_vkstream_conf_set_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 char *ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf);
 ngx_int_t ngx_vkstream_vk_init_process(ngx_cycle_t *cycle);

@@ -158,7 +158,8 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
     vcf->vk_max_message = NGX_CONF_UNSET_SIZE;
     vcf->vk_text_len = NGX_CONF_UNSET_SIZE;
 
-    vcf->marker.len = sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1 + 16;
+    vcf->marker.len = sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1
+                      + NGX_VKSTREAM_MARKER_LEN;
     vcf->marker.data = ngx_pnalloc(cycle->pool, vcf->marker.len);
     if (vcf->marker.data == NULL) {
         return NULL;
@@ -168,7 +169,7 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
                    sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1);
 
     /* not a secret: it only tells our own output from a publisher's */
-    for (i = 0; i < 16; i++) {
+    for (i = 0; i < NGX_VKSTREAM_MARKER_LEN; i++) {
         *p++ = "0123456789abcdef"[ngx_random() & 0xf];
     }
 
@@ -230,4 +231,51 @@ ngx_vkstream_get_conf(ngx_cycle_t *cycle)
 {
     return (ngx_vkstream_conf_t *) ngx_get_conf(cycle->conf_ctx,
                                                 ngx_vkstream_module);
+}
+
+
+char *
+ngx_vkstream_conf_set_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    u_char           *last;
+    ngx_str_t        *value;
+    ngx_uint_t       *np, i;
+    ngx_conf_enum_t  *e;
+    u_char            expected[128];
+
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    e = cmd->post;
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcasecmp(e[i].name.data, value[1].data) == 0)
+        {
+            *np = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    last = expected;
+
+    for (i = 0; e[i].name.len != 0; i++) {
+        last = ngx_slprintf(last, expected + sizeof(expected), "%s%V",
+                            i == 0 ? "" : e[i + 1].name.len ? ", " : " or ",
+                            &e[i].name);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\": invalid value \"%V\", expected %*s",
+                       &cmd->name, &value[1], (size_t) (last - expected),
+                       expected);
+
+    return NGX_CONF_ERROR;
 }
