@@ -26,6 +26,10 @@ typedef struct {
     /* layout of the zone, checked when a reload reuses it */
     ngx_uint_t                matches;
     size_t                    stream_size;
+    size_t                    shctx_size;
+
+    /* kept across reloads: see ngx_vkstream_table_keep_marker() */
+    u_char                    marker[NGX_VKSTREAM_MARKER_LEN];
 
     ngx_queue_t               streams;     /* newest first */
     ngx_uint_t                nstreams;
@@ -55,6 +59,8 @@ typedef struct {
 
 static ngx_int_t ngx_vkstream_table_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_vkstream_table_keep_marker(ngx_vkstream_conf_t *vcf,
+    ngx_vkstream_shctx_t *osh);
 static ngx_vkstream_shctx_t *ngx_vkstream_table_get(ngx_slab_pool_t **pool);
 static ngx_vkstream_shctx_t *ngx_vkstream_table_lock(
     ngx_slab_pool_t **pool);
@@ -160,8 +166,11 @@ ngx_vkstream_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ssize = ngx_vkstream_stream_size(vcf->matches);
 
     if (osh != NULL) {
+        ngx_vkstream_table_keep_marker(vcf, osh);
+
         if (osh->matches == (ngx_uint_t) vcf->matches
-            && osh->stream_size == ssize)
+            && osh->stream_size == ssize
+            && osh->shctx_size == sizeof(ngx_vkstream_shctx_t))
         {
             /* a reload: keep the streams */
             shm_zone->data = osh;
@@ -186,6 +195,10 @@ ngx_vkstream_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     sh->matches = vcf->matches;
     sh->stream_size = ssize;
+    sh->shctx_size = sizeof(ngx_vkstream_shctx_t);
+    ngx_memcpy(sh->marker,
+               vcf->marker.data + vcf->marker.len - NGX_VKSTREAM_MARKER_LEN,
+               NGX_VKSTREAM_MARKER_LEN);
     ngx_queue_init(&sh->streams);
 
     shpool->data = sh;
@@ -194,6 +207,31 @@ ngx_vkstream_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shm_zone->data = sh;
 
     return NGX_OK;
+}
+
+
+/*
+ * The marker of the renditions' own publishes is the first cycle's, kept
+ * in the zone: during a reload the old workers' outputs reach the new
+ * workers, which must recognise them too.  Only hex digits are taken from
+ * the zone (it may come from another build of the module).
+ */
+static void
+ngx_vkstream_table_keep_marker(ngx_vkstream_conf_t *vcf,
+    ngx_vkstream_shctx_t *osh)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_VKSTREAM_MARKER_LEN; i++) {
+        c = osh->marker[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return;
+        }
+    }
+
+    ngx_memcpy(vcf->marker.data + vcf->marker.len - NGX_VKSTREAM_MARKER_LEN,
+               osh->marker, NGX_VKSTREAM_MARKER_LEN);
 }
 
 
