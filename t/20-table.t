@@ -105,6 +105,7 @@ my $owner = wait_until(10, sub {
     $r->{status} == 200 ? $j->{worker_pid} : undef;
 });
 ok($owner, 'published');
+$n->allow_log(qr/worker process $owner exited on signal 9/);
 kill 'KILL', $owner;
 my $t0 = time;
 ok(wait_until(5, sub {
