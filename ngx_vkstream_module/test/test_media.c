@@ -1,16 +1,18 @@
 
 /*
- * Unit tests: FLV tag bodies, the output timeline, the input queue and
- * rendition parameters.
+ * Unit tests: FLV tag bodies, the output timeline, the input queue,
+ * rendition parameters and thread creation.
  */
 
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "media/vks_conf.h"
 #include "media/vks_flv.h"
 #include "media/vks_queue.h"
+#include "media/vks_thread.h"
 #include "media/vks_timeline.h"
 #include "vks_tap.h"
 
@@ -266,6 +268,42 @@ test_conf(void)
 }
 
 
+static void *
+thread_mask(void *data)
+{
+    sigset_t  *set = data;
+
+    pthread_sigmask(SIG_BLOCK, NULL, set);
+
+    return NULL;
+}
+
+
+static void
+test_thread(void)
+{
+    sigset_t   set, before, after;
+    pthread_t  t;
+
+    sigemptyset(&set);
+    pthread_sigmask(SIG_SETMASK, NULL, &before);
+
+    ok(vks_thread_create(&t, thread_mask, &set) == 0
+       && pthread_join(t, NULL) == 0, "thread started and joined");
+    ok(sigismember(&set, SIGHUP) && sigismember(&set, SIGTERM)
+       && sigismember(&set, SIGQUIT) && sigismember(&set, SIGIO)
+       && sigismember(&set, SIGCHLD) && sigismember(&set, SIGUSR1),
+       "nginx's signals are blocked in the thread");
+    ok(!sigismember(&set, SIGSEGV) && !sigismember(&set, SIGBUS),
+       "faults are not");
+
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    ok(sigismember(&after, SIGHUP) == sigismember(&before, SIGHUP)
+       && sigismember(&after, SIGTERM) == sigismember(&before, SIGTERM),
+       "the caller's mask is as it was");
+}
+
+
 int
 main(void)
 {
@@ -273,6 +311,7 @@ main(void)
     test_timeline();
     test_queue();
     test_conf();
+    test_thread();
 
     return done_testing();
 }
