@@ -251,11 +251,8 @@ vks_pairs_free(vks_vk_pairs_t *p)
 static void
 vks_notify(vks_vk_client_t *c)
 {
-    uint64_t  one = 1;
-
-    if (c->conf.notify_fd >= 0) {
-        /* EAGAIN: the counter is already huge, the owner will look */
-        (void) !write(c->conf.notify_fd, &one, sizeof(one));
+    if (c->conf.notify) {
+        c->conf.notify(c->conf.notify_data);
     }
 }
 
