@@ -507,7 +507,7 @@ ngx_rtmp_vkstream_log_flush(void)
         return;
     }
 
-    /* a queue's worth at a time: threads that keep logging wait their turn */
+    /* a queue's worth per call: a chatty thread cannot hold the loop */
     for (n = 0; n < NGX_RTMP_VKSTREAM_LOG_LINES; n++) {
         if (!vks_logq_take(&ngx_rtmp_vkstream_logq, &level, line,
                            sizeof(line)))
@@ -519,6 +519,7 @@ ngx_rtmp_vkstream_log_flush(void)
     }
 
     if (n == NGX_RTMP_VKSTREAM_LOG_LINES) {
+        /* the rest on the next iteration: no wake-up comes for them */
         ngx_vkstream_notify(NULL);
     }
 

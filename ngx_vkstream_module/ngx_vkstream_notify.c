@@ -142,7 +142,10 @@ ngx_vkstream_notify_handler(ngx_event_t *ev)
     /* reset first: a wake-up asked for during the handlers is not lost */
     (void) !read(c->fd, &n, sizeof(n));
 
-    /* a handler may unsubscribe (the last one closes the fd) */
+    /*
+     * A handler may unsubscribe (the last one closes the fd): walk a copy.
+     * Handlers cope with a call after their own unsubscription.
+     */
     nsubs = ngx_vkstream_notify_nsubs;
     ngx_memcpy(subs, ngx_vkstream_notify_subs, nsubs * sizeof(subs[0]));
 
