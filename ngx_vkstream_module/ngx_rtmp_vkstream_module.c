@@ -5,8 +5,10 @@
  * stream's audio and video messages and ends it with the publish.
  *
  * Only this file's event-loop code touches nginx objects; the context
- * runs on its own threads (media/vks_transcoder.c) and reports its end
- * through an eventfd.
+ * runs on its own threads (media/vks_transcoder.c), which queue their log
+ * lines (media/vks_logq.c) and report their end through the worker's
+ * notifier (ngx_vkstream_notify.c); the event loop then writes the lines
+ * and reaps the context.
  */
 
 
@@ -16,12 +18,13 @@
 #include <ngx_rtmp_cmd_module.h>
 #include <ngx_rtmp_codec_module.h>
 #include <ngx_rtmp_live_module.h>
-#include <sys/eventfd.h>
 #if (__GLIBC__)
 #include <malloc.h>
 #endif
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_notify.h"
 #include "ngx_vkstream_table.h"
+#include "media/vks_logq.h"
 #include "media/vks_transcoder.h"
 #include "vk/vks_vk_keywords.h"
 
@@ -30,6 +33,7 @@
 #define NGX_RTMP_VKSTREAM_EXIT_TICK  50
 #define NGX_RTMP_VKSTREAM_EXIT_WAIT  1500
 #define NGX_RTMP_VKSTREAM_DROP_LOG   10000
+#define NGX_RTMP_VKSTREAM_LOG_LINES  256     /* queued by context threads */
 
 
 typedef struct {
@@ -93,10 +97,18 @@ static ngx_rtmp_close_stream_pt  next_close_stream;
 /* per worker */
 static ngx_queue_t               ngx_rtmp_vkstream_streams;
 static ngx_uint_t                ngx_rtmp_vkstream_running;
-static ngx_connection_t         *ngx_rtmp_vkstream_notify_conn;
-static int                       ngx_rtmp_vkstream_notify_fd = -1;
 static ngx_event_t               ngx_rtmp_vkstream_tick;
+static ngx_connection_t          ngx_rtmp_vkstream_tick_dummy;
 static ngx_flag_t                ngx_rtmp_vkstream_trim;
+static ngx_flag_t                ngx_rtmp_vkstream_logq_ready;
+
+/*
+ * Static: threads of a context still ending at exit may push into it
+ * until the process is gone.
+ */
+static vks_logq_t                ngx_rtmp_vkstream_logq;
+static vks_logq_line_t           ngx_rtmp_vkstream_log_lines[
+                                     NGX_RTMP_VKSTREAM_LOG_LINES];
 
 
 static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
@@ -451,26 +463,47 @@ ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* contexts */
 
+/*
+ * Writes the lines the context threads queued.  Only the event loop may
+ * log: nginx's log writers (syslog's above all) are not thread-safe.
+ */
 static void
-ngx_rtmp_vkstream_log(void *data, int level, const char *msg)
+ngx_rtmp_vkstream_log_flush(void)
 {
+    int                      level;
+    char                     line[VKS_LOGQ_LINE];
+    uint64_t                 dropped;
+    ngx_uint_t               n;
     static const ngx_uint_t  levels[] = {
         NGX_LOG_ERR, NGX_LOG_WARN, NGX_LOG_INFO, NGX_LOG_DEBUG
     };
 
-    /* called from context threads too: nginx's logger only write()s */
-    ngx_log_error(levels[level & 3], ngx_cycle->log, 0, "%s", msg);
-}
+    if (!ngx_rtmp_vkstream_logq_ready) {
+        return;
+    }
 
+    /* a queue's worth per call: a chatty thread cannot hold the loop */
+    for (n = 0; n < NGX_RTMP_VKSTREAM_LOG_LINES; n++) {
+        if (!vks_logq_take(&ngx_rtmp_vkstream_logq, &level, line,
+                           sizeof(line)))
+        {
+            break;
+        }
 
-static void
-ngx_rtmp_vkstream_ended(void *data)
-{
-    uint64_t  one = 1;
+        ngx_log_error(levels[level & 3], ngx_cycle->log, 0, "%s", line);
+    }
 
-    /* context thread: wake the event loop to reap the context */
-    if (write(ngx_rtmp_vkstream_notify_fd, &one, sizeof(one)) < 0) {
-        /* the tick reaps it anyway */
+    if (n == NGX_RTMP_VKSTREAM_LOG_LINES) {
+        /* the rest on the next iteration: no wake-up comes for them */
+        ngx_vkstream_notify(NULL);
+    }
+
+    dropped = vks_logq_dropped(&ngx_rtmp_vkstream_logq);
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "vkstream: %uL log lines of transcoding threads "
+                      "dropped", dropped);
     }
 }
 
@@ -592,6 +625,9 @@ ngx_rtmp_vkstream_stream_free(ngx_rtmp_vkstream_stream_t *st)
 
     if (st->transcoder) {
         vks_transcoder_free(st->transcoder);
+
+        /* joined: its threads' last lines are queued, written now */
+        ngx_rtmp_vkstream_log_flush();
     }
 
     ngx_free(st);
@@ -699,8 +735,10 @@ ngx_rtmp_vkstream_transcoder(ngx_rtmp_session_t *s,
     tc->max_delay_ms = (int) vacf->max_delay;
     tc->nice = (int) vacf->nice;
     tc->sched = (int) vacf->sched;
-    tc->ended = ngx_rtmp_vkstream_ended;
-    tc->log = ngx_rtmp_vkstream_log;
+    /* the context's threads only queue lines and wake the event loop */
+    tc->ended = ngx_vkstream_notify;
+    tc->log = vks_logq_log;
+    tc->log_data = &ngx_rtmp_vkstream_logq;
 
     ngx_rtmp_vkstream_hints(s, tc);
 
@@ -879,14 +917,9 @@ ngx_rtmp_vkstream_reap(void)
 
 
 static void
-ngx_rtmp_vkstream_notify_handler(ngx_event_t *ev)
+ngx_rtmp_vkstream_notify_handler(void)
 {
-    uint64_t  n;
-
-    while (read(ngx_rtmp_vkstream_notify_fd, &n, sizeof(n)) > 0) {
-        /* drain */
-    }
-
+    ngx_rtmp_vkstream_log_flush();
     ngx_rtmp_vkstream_reap();
 }
 
@@ -897,6 +930,8 @@ ngx_rtmp_vkstream_tick_handler(ngx_event_t *ev)
     ngx_queue_t                 *q, *next;
     ngx_rtmp_vkstream_stream_t  *st;
 
+    /* in case a wake-up was lost */
+    ngx_rtmp_vkstream_log_flush();
     ngx_rtmp_vkstream_reap();
 
 #if (__GLIBC__)
@@ -957,8 +992,6 @@ ngx_rtmp_vkstream_tick_handler(ngx_event_t *ev)
 static ngx_int_t
 ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle)
 {
-    ngx_connection_t  *c;
-
     ngx_queue_init(&ngx_rtmp_vkstream_streams);
     vks_media_init();
 
@@ -968,32 +1001,28 @@ ngx_rtmp_vkstream_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_rtmp_vkstream_notify_fd = eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC);
-    if (ngx_rtmp_vkstream_notify_fd == -1) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                      "vkstream: eventfd() failed");
+    if (vks_logq_init(&ngx_rtmp_vkstream_logq, ngx_rtmp_vkstream_log_lines,
+                      NGX_RTMP_VKSTREAM_LOG_LINES, ngx_vkstream_notify, NULL)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "vkstream: cannot set up the log queue");
         return NGX_ERROR;
     }
 
-    c = ngx_get_connection(ngx_rtmp_vkstream_notify_fd, cycle->log);
-    if (c == NULL) {
+    ngx_rtmp_vkstream_logq_ready = 1;
+
+    if (ngx_vkstream_notify_add(cycle, ngx_rtmp_vkstream_notify_handler)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
-
-    c->read->handler = ngx_rtmp_vkstream_notify_handler;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
-        ngx_free_connection(c);
-        return NGX_ERROR;
-    }
-
-    ngx_rtmp_vkstream_notify_conn = c;
 
     ngx_rtmp_vkstream_tick.handler = ngx_rtmp_vkstream_tick_handler;
     ngx_rtmp_vkstream_tick.log = cycle->log;
-    ngx_rtmp_vkstream_tick.data = c;
+    /* the timer's ident in debug logs: no connection of its own */
+    ngx_rtmp_vkstream_tick_dummy.fd = (ngx_socket_t) -1;
+    ngx_rtmp_vkstream_tick.data = &ngx_rtmp_vkstream_tick_dummy;
     ngx_rtmp_vkstream_tick.cancelable = 1;
     ngx_add_timer(&ngx_rtmp_vkstream_tick, NGX_RTMP_VKSTREAM_TICK);
 
@@ -1031,20 +1060,15 @@ ngx_rtmp_vkstream_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_rtmp_vkstream_reap();
+    ngx_rtmp_vkstream_log_flush();
 
     if (!ngx_queue_empty(&ngx_rtmp_vkstream_streams)) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "vkstream: contexts still ending at exit");
     }
 
-    /* threads still ending may write to it: keep the fd until exit() */
-    if (ngx_rtmp_vkstream_notify_conn) {
-        ngx_del_event(ngx_rtmp_vkstream_notify_conn->read, NGX_READ_EVENT,
-                      0);
-        ngx_free_connection(ngx_rtmp_vkstream_notify_conn);
-        ngx_rtmp_vkstream_notify_conn->fd = (ngx_socket_t) -1;
-        ngx_rtmp_vkstream_notify_conn = NULL;
-    }
+    /* threads still ending then notify into nothing */
+    ngx_vkstream_notify_del(ngx_rtmp_vkstream_notify_handler);
 }
 
 

@@ -4,18 +4,19 @@
  * (vk/vks_vk_client.c) runs libwebsockets in a thread of worker 0 only
  * (a respawned worker 0 starts it again).  This event-loop side hands it
  * the desired rules when the table's rules generation moves (polled every
- * 100 ms) and, woken through an eventfd, files what it sends back (matches,
- * rule states, log lines, status) into the stream table.  Only this side
- * touches nginx structures and the shared zone.
+ * 100 ms) and, woken through the worker's notifier (ngx_vkstream_notify.c),
+ * files what it sends back (matches, rule states, log lines, status) into
+ * the stream table.  Only this side touches nginx structures and the shared
+ * zone.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
-#include <sys/eventfd.h>
 
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_notify.h"
 #include "ngx_vkstream_table.h"
 #include "vk/vks_vk_client.h"
 #include "vk/vks_vk_endpoint.h"
@@ -26,7 +27,6 @@
 #define NGX_VKSTREAM_VK_STOP   1000     /* ms to wait for the thread */
 
 
-static void ngx_vkstream_vk_notify_handler(ngx_event_t *ev);
 static void ngx_vkstream_vk_timer_handler(ngx_event_t *ev);
 static void ngx_vkstream_vk_drain(void);
 static void ngx_vkstream_vk_push_rules(void);
@@ -34,8 +34,8 @@ static void ngx_vkstream_vk_shutdown(ngx_log_t *log);
 
 
 static vks_vk_client_t          *ngx_vkstream_vk_client;
-static ngx_connection_t         *ngx_vkstream_vk_conn;
 static ngx_event_t               ngx_vkstream_vk_timer;
+static ngx_connection_t          ngx_vkstream_vk_dummy;
 static uint64_t                  ngx_vkstream_vk_gen;
 static ngx_uint_t                ngx_vkstream_vk_pushed;
 static uint64_t                  ngx_vkstream_vk_stored;
@@ -139,9 +139,7 @@ ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf)
 ngx_int_t
 ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
 {
-    int                    fd;
     char                   err[256];
-    ngx_connection_t      *c;
     ngx_vkstream_conf_t   *vcf;
     vks_vk_client_conf_t   cf;
 
@@ -159,25 +157,9 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                      "vkstream: eventfd() failed, VK client not started");
-        return NGX_OK;
-    }
-
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
-        close(fd);
-        return NGX_OK;
-    }
-
-    c->read->handler = ngx_vkstream_vk_notify_handler;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
-        ngx_close_connection(c);
+    if (ngx_vkstream_notify_add(cycle, ngx_vkstream_vk_drain) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "vkstream: VK client not started");
         return NGX_OK;
     }
 
@@ -191,7 +173,8 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
     cf.delete_foreign = vcf->vk_delete_foreign;
     cf.max_message = vcf->vk_max_message;
     cf.text_max = vcf->vk_text_len;
-    cf.notify_fd = fd;
+    cf.notify = ngx_vkstream_notify;
+    cf.notify_data = NULL;
     cf.seed = (uint32_t) ngx_pid ^ (uint32_t) ngx_time();
 
     ngx_vkstream_vk_client = vks_vk_client_start(&cf, err, sizeof(err));
@@ -199,11 +182,9 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
     if (ngx_vkstream_vk_client == NULL) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "vkstream: VK client not started: %s", err);
-        ngx_close_connection(c);
+        ngx_vkstream_notify_del(ngx_vkstream_vk_drain);
         return NGX_OK;
     }
-
-    ngx_vkstream_vk_conn = c;
 
     /* logged where it is seen: in error_log, by the worker that connects */
     if (!vcf->vk_verify) {
@@ -222,7 +203,9 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
 
     ngx_vkstream_vk_timer.handler = ngx_vkstream_vk_timer_handler;
     ngx_vkstream_vk_timer.log = cycle->log;
-    ngx_vkstream_vk_timer.data = c;
+    /* the timer's ident in debug logs: no connection of its own */
+    ngx_vkstream_vk_dummy.fd = (ngx_socket_t) -1;
+    ngx_vkstream_vk_timer.data = &ngx_vkstream_vk_dummy;
     ngx_vkstream_vk_timer.cancelable = 1;   /* never delays a shutdown */
 
     ngx_vkstream_vk_push_rules();
@@ -279,25 +262,8 @@ ngx_vkstream_vk_shutdown(ngx_log_t *log)
 
     ngx_log_error(NGX_LOG_INFO, log, 0, "vkstream: VK client stopped");
 
-    if (ngx_vkstream_vk_conn) {
-        ngx_close_connection(ngx_vkstream_vk_conn);
-        ngx_vkstream_vk_conn = NULL;
-    }
-}
-
-
-static void
-ngx_vkstream_vk_notify_handler(ngx_event_t *ev)
-{
-    uint64_t           n;
-    ngx_connection_t  *c;
-
-    c = ev->data;
-
-    /* resets the counter; EAGAIN when it was zero already */
-    (void) !read(c->fd, &n, sizeof(n));
-
-    ngx_vkstream_vk_drain();
+    /* a thread that did not stop in time notifies into nothing */
+    ngx_vkstream_notify_del(ngx_vkstream_vk_drain);
 }
 
 

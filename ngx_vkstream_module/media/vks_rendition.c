@@ -27,6 +27,7 @@
 #include <libswscale/swscale.h>
 
 #include "vks_rendition.h"
+#include "vks_thread.h"
 
 
 /* decoded frames are large: a second of video is all we hold back */
@@ -1295,7 +1296,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
         goto failed;
     }
 
-    if (pthread_create(&r->thread, NULL, vks_rendition_thread, r) != 0) {
+    if (vks_thread_create(&r->thread, vks_rendition_thread, r) != 0) {
         pthread_cond_destroy(&r->cond);
         pthread_mutex_destroy(&r->mutex);
         goto failed;

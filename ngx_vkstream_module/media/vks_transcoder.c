@@ -17,6 +17,7 @@
 
 #include "vks_flv.h"
 #include "vks_queue.h"
+#include "vks_thread.h"
 #include "vks_timeline.h"
 #include "vks_transcoder.h"
 
@@ -845,7 +846,7 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
 
     t->stats.nrenditions = t->nr;
 
-    if (pthread_create(&t->thread, NULL, vks_transcoder_thread, t) != 0) {
+    if (vks_thread_create(&t->thread, vks_transcoder_thread, t) != 0) {
         for (i = 0; i < t->nr; i++) {
             vks_rendition_finish(t->r[i]);
             vks_rendition_free(t->r[i]);

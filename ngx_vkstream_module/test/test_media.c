@@ -1,16 +1,19 @@
 
 /*
- * Unit tests: FLV tag bodies, the output timeline, the input queue and
- * rendition parameters.
+ * Unit tests: FLV tag bodies, the output timeline, the input queue,
+ * rendition parameters, the log line queue and thread creation.
  */
 
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "media/vks_conf.h"
 #include "media/vks_flv.h"
+#include "media/vks_logq.h"
 #include "media/vks_queue.h"
+#include "media/vks_thread.h"
 #include "media/vks_timeline.h"
 #include "vks_tap.h"
 
@@ -266,6 +269,103 @@ test_conf(void)
 }
 
 
+static int  notified;
+
+
+static void
+count_notify(void *data)
+{
+    (*(int *) data)++;
+}
+
+
+static void
+test_logq(void)
+{
+    int              i, level, n;
+    char             text[VKS_LOGQ_LINE], big[2 * VKS_LOGQ_LINE], small[8];
+    vks_logq_t       q;
+    vks_logq_line_t  lines[4];
+
+    notified = 0;
+    ok(vks_logq_init(&q, lines, 4, count_notify, &notified) == 0,
+       "log queue set up");
+    ok(vks_logq_take(&q, &level, text, sizeof(text)) == 0, "empty at first");
+
+    vks_logq_log(&q, 0, "one");
+    vks_logq_log(&q, 2, "two");
+    ok(notified == 1, "one wake-up for lines into an empty queue");
+    ok(vks_logq_take(&q, &level, text, sizeof(text)) == 1 && level == 0
+       && strcmp(text, "one") == 0, "oldest line first");
+    ok(vks_logq_take(&q, &level, text, sizeof(text)) == 1 && level == 2
+       && strcmp(text, "two") == 0, "then the next");
+    ok(vks_logq_take(&q, &level, text, sizeof(text)) == 0, "then empty");
+
+    vks_logq_log(&q, 1, "three");
+    ok(notified == 2, "emptied and filled again: woken again");
+
+    for (i = 0; i < 5; i++) {
+        vks_logq_log(&q, 1, "more");
+    }
+    ok(vks_logq_dropped(&q) == 2, "full: the lines over 4 are counted");
+    ok(vks_logq_dropped(&q) == 0, "the count restarts");
+    ok(notified == 2, "no wake-up while not empty");
+
+    n = 0;
+    while (vks_logq_take(&q, &level, text, sizeof(text))) {
+        n++;
+    }
+    ok(n == 4 && strcmp(text, "more") == 0, "the ring wraps (%d lines)", n);
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    vks_logq_log(&q, 0, big);
+    ok(vks_logq_take(&q, &level, text, sizeof(text)) == 1
+       && strlen(text) == VKS_LOGQ_LINE - 1, "a long line is cut");
+    vks_logq_log(&q, 0, "abcdefghij");
+    ok(vks_logq_take(&q, &level, small, sizeof(small)) == 1
+       && strcmp(small, "abcdefg") == 0, "and cut to the reader's buffer");
+
+    pthread_mutex_destroy(&q.mutex);
+}
+
+
+static void *
+thread_mask(void *data)
+{
+    sigset_t  *set = data;
+
+    pthread_sigmask(SIG_BLOCK, NULL, set);
+
+    return NULL;
+}
+
+
+static void
+test_thread(void)
+{
+    sigset_t   set, before, after;
+    pthread_t  t;
+
+    sigemptyset(&set);
+    pthread_sigmask(SIG_SETMASK, NULL, &before);
+
+    ok(vks_thread_create(&t, thread_mask, &set) == 0
+       && pthread_join(t, NULL) == 0, "thread started and joined");
+    ok(sigismember(&set, SIGHUP) && sigismember(&set, SIGTERM)
+       && sigismember(&set, SIGQUIT) && sigismember(&set, SIGIO)
+       && sigismember(&set, SIGCHLD) && sigismember(&set, SIGUSR1),
+       "nginx's signals are blocked in the thread");
+    ok(!sigismember(&set, SIGSEGV) && !sigismember(&set, SIGBUS),
+       "faults are not");
+
+    pthread_sigmask(SIG_SETMASK, NULL, &after);
+    ok(sigismember(&after, SIGHUP) == sigismember(&before, SIGHUP)
+       && sigismember(&after, SIGTERM) == sigismember(&before, SIGTERM),
+       "the caller's mask is as it was");
+}
+
+
 int
 main(void)
 {
@@ -273,6 +373,8 @@ main(void)
     test_timeline();
     test_queue();
     test_conf();
+    test_logq();
+    test_thread();
 
     return done_testing();
 }

@@ -69,6 +69,16 @@ plain_server(void *data)
 }
 
 
+/* the client's wake-up, from its thread: an eventfd as nginx's glue has */
+static void
+notify(void *data)
+{
+    uint64_t  one = 1;
+
+    (void) !write(*(int *) data, &one, sizeof(one));
+}
+
+
 /* waits up to 100 ms for the client's eventfd, then takes what it sent */
 static vks_vk_out_t *
 take_outputs(vks_vk_client_t *c, int fd)
@@ -168,7 +178,7 @@ main(void)
     memset(&cf, 0, sizeof(cf));
     cf.api = "gopher://x";
     cf.token = "t";
-    cf.notify_fd = -1;
+    cf.notify = NULL;
     OK(vks_vk_client_start(&cf, err, sizeof(err)) == NULL, "bad API URL");
     IS_STR(err, "bad API URL", "reason");
 
@@ -183,7 +193,8 @@ main(void)
     fd = eventfd(0, EFD_NONBLOCK);
     cf.key = "secret-key";
     cf.verify = 1;
-    cf.notify_fd = fd;
+    cf.notify = notify;
+    cf.notify_data = &fd;
     cf.seed = 1;
 
     c = vks_vk_client_start(&cf, err, sizeof(err));

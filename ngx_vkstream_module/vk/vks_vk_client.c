@@ -19,7 +19,6 @@
 #endif
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include "vks_vk_message.h"
 #include "vks_vk_reasm.h"
 #include "vks_vk_syntax.h"
+#include "media/vks_thread.h"
 
 
 #define VKS_VK_RESP_MAX      (1024 * 1024)
@@ -251,11 +251,8 @@ vks_pairs_free(vks_vk_pairs_t *p)
 static void
 vks_notify(vks_vk_client_t *c)
 {
-    uint64_t  one = 1;
-
-    if (c->conf.notify_fd >= 0) {
-        /* EAGAIN: the counter is already huge, the owner will look */
-        (void) !write(c->conf.notify_fd, &one, sizeof(one));
+    if (c->conf.notify) {
+        c->conf.notify(c->conf.notify_data);
     }
 }
 
@@ -1645,7 +1642,6 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
     size_t errlen)
 {
     int                                rc;
-    sigset_t                           all, old;
     vks_vk_client_t                   *c;
     struct lws_context_creation_info   info;
 
@@ -1724,11 +1720,7 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
         return NULL;
     }
 
-    /* nginx's signals are for its own thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rc = pthread_create(&c->thread, NULL, vks_thread, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    rc = vks_thread_create(&c->thread, vks_thread, c);
 
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));

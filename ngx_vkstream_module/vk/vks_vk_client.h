@@ -5,7 +5,7 @@
  * wss:// stream.  The owner (the nginx glue) talks to it only through the
  * calls below, which take a mutex: it hands over the desired rules and
  * takes back matches, rule states, log lines and the status.  When there
- * is something to take, the client writes to notify_fd (an eventfd).
+ * is something to take, the client calls notify() from its thread.
  * Plain C, no nginx types; the thread never logs by itself.
  */
 
@@ -57,7 +57,9 @@ typedef struct {
     int                  delete_foreign;
     size_t               max_message;
     size_t               text_max;      /* <= VKS_VK_TEXT_MAX */
-    int                  notify_fd;
+    /* from the client's thread; the owner's wake-up, thread-safe */
+    void               (*notify)(void *data);
+    void                *notify_data;
     uint32_t             seed;
 } vks_vk_client_conf_t;
 
