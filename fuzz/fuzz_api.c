@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/vks_api.h"
-#include "vk/vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -296,7 +296,7 @@ check_string(const char *s, size_t len, size_t max)
 {
     check(len >= 1 && len <= max);
     check(s[len] == '\0' && strlen(s) == len);
-    check(vks_vk_utf8_valid(s, len));
+    check(vks_utf8_valid(s, len));
 }
 
 

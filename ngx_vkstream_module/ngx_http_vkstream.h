@@ -64,7 +64,6 @@ ngx_int_t ngx_http_vkstream_dispatch(ngx_http_request_t *r,
 
 /* ngx_http_vkstream_json.c */
 json_t *ngx_http_vkstream_json_str(u_char *data, size_t len);
-size_t ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len);
 json_t *ngx_http_vkstream_json_stream(ngx_http_request_t *r,
     ngx_vkstream_stream_t *st, ngx_flag_t full);
 json_t *ngx_http_vkstream_json_match(ngx_vkstream_match_t *m);

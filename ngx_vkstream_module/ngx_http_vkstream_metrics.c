@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_vkstream.h"
+#include "util/vks_utf8.h"
 
 
 /* per rendition: app, name, suffix escaped, plus the numbers */
@@ -19,12 +20,12 @@ ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
 {
     u_char  *buf, *s, *last;
 
-    buf = malloc(3 * len + 1);
+    buf = malloc(VKS_UTF8_REPAIR_SIZE(len) + 1);
     if (buf == NULL) {
         return p;
     }
 
-    last = buf + ngx_http_vkstream_utf8_fix(buf, data, len);
+    last = buf + vks_utf8_repair((char *) buf, (const char *) data, len);
 
     for (s = buf; s < last; s++) {
         switch (*s) {

@@ -16,6 +16,7 @@
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
 #include "vk/vks_vk_rules.h"
+#include "util/vks_utf8.h"
 
 
 #define NGX_VKSTREAM_POLL          150     /* ms, control actions, sweep */
@@ -376,13 +377,7 @@ ngx_vkstream_set(u_char *dst, u_short *len, size_t size, ngx_str_t *src)
         return;
     }
 
-    n = ngx_min(src->len, size);
-
-    if (n < src->len) {
-        while (n > 0 && (src->data[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
+    n = vks_utf8_cut((const char *) src->data, src->len, size);
 
     ngx_memcpy(dst, src->data, n);
     *len = (u_short) n;

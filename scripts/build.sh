@@ -41,7 +41,7 @@ fi
 stamp=$( (cat "$SRC/conf_flags" "$ROOT/config"; echo "$SAN_CC $ROOT";
           cd "$ROOT" && ls ngx_vkstream_module/*.[ch] \
               ngx_vkstream_module/media/*.[ch] ngx_vkstream_module/vk/*.[ch] \
-              ngx_vkstream_module/api/*.[ch] \
+              ngx_vkstream_module/api/*.[ch] ngx_vkstream_module/util/*.[ch] \
               2>/dev/null || true) | md5sum | cut -d' ' -f1)
 
 if [ ! -f "$NGX/objs/Makefile" ] || [ "$(cat "$NGX/.stamp" 2>/dev/null)" \

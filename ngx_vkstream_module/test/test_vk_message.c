@@ -1,14 +1,12 @@
 
 /*
- * Unit tests: vk/vks_vk_utf8, vks_vk_json and vks_vk_message, including
- * hostile input.
+ * Unit tests: vk/vks_vk_json and vks_vk_message, including hostile input.
  */
 
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "vk/vks_vk_utf8.h"
 #include "vk/vks_vk_message.h"
 #include "vks_vk_tap.h"
 
@@ -18,36 +16,6 @@ parse(vks_vk_message_t *m, const char *s, size_t text_max)
 {
     vks_vk_message_free(m);
     return vks_vk_message_parse(m, s, strlen(s), text_max);
-}
-
-
-static void
-test_utf8(void)
-{
-    /* "кот" is d0 ba d0 be d1 82 */
-    const char  *kot = "\xd0\xba\xd0\xbe\xd1\x82";
-
-    OK(vks_vk_utf8_valid("", 0), "utf8: empty is valid");
-    OK(vks_vk_utf8_valid(kot, 6), "utf8: Cyrillic is valid");
-    OK(vks_vk_utf8_valid("\xf0\x9f\x98\x8a", 4), "utf8: emoji is valid");
-    OK(vks_vk_utf8_valid("a\0b", 3), "utf8: NUL byte is valid UTF-8");
-    OK(!vks_vk_utf8_valid("\xc3\x28", 2), "utf8: bad continuation");
-    OK(!vks_vk_utf8_valid("\xff", 1), "utf8: 0xff");
-    OK(!vks_vk_utf8_valid("\xc0\xaf", 2), "utf8: overlong 2-byte");
-    OK(!vks_vk_utf8_valid("\xe0\x80\xaf", 3), "utf8: overlong 3-byte");
-    OK(!vks_vk_utf8_valid("\xed\xa0\x80", 3), "utf8: surrogate");
-    OK(!vks_vk_utf8_valid("\xf4\x90\x80\x80", 4), "utf8: above U+10FFFF");
-    OK(!vks_vk_utf8_valid(kot, 5), "utf8: truncated at the end");
-    OK(!vks_vk_utf8_valid("\x80", 1), "utf8: lone continuation");
-
-    IS_INT(vks_vk_utf8_cut(kot, 6, 6), 6, "cut: fits");
-    IS_INT(vks_vk_utf8_cut(kot, 6, 100), 6, "cut: max above length");
-    IS_INT(vks_vk_utf8_cut(kot, 6, 5), 4, "cut: 5 -> 4 (boundary)");
-    IS_INT(vks_vk_utf8_cut(kot, 6, 4), 4, "cut: 4 stays");
-    IS_INT(vks_vk_utf8_cut(kot, 6, 1), 0, "cut: 1 -> 0");
-    IS_INT(vks_vk_utf8_cut("\xf0\x9f\x98\x8a" "a", 5, 3), 0,
-           "cut: inside a 4-byte char");
-    IS_INT(vks_vk_utf8_cut("abc", 3, 2), 2, "cut: ASCII");
 }
 
 
@@ -333,7 +301,6 @@ test_hostile(void)
 int
 main(void)
 {
-    test_utf8();
     test_json();
     test_event();
     test_service();
