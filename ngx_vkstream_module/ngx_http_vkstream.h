@@ -24,6 +24,8 @@
 
 #define NGX_HTTP_VKSTREAM_GET        (NGX_HTTP_GET|NGX_HTTP_HEAD)
 
+#define NGX_HTTP_VKSTREAM_JSON_FLAGS (JSON_COMPACT|JSON_REAL_PRECISION(6))
+
 
 /* the parsed request: paths and routes are api/vks_api.c's */
 typedef struct {
