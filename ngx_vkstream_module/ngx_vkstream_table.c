@@ -610,8 +610,8 @@ ngx_vkstream_check_tag(ngx_vkstream_stream_t *st)
 
 /*
  * The own tag of vk/vks_vk_rules.h: "vks:s:<app>/<name>", %-escaped.  One
- * that would not fit VK's VKS_VK_TAG_MAX bytes is left empty: the stream then has no
- * rule, and its rule state says why.
+ * that would not fit VK's VKS_VK_TAG_MAX bytes is left empty: the stream
+ * then has no rule, and its rule state says why.
  */
 static void
 ngx_vkstream_make_tag(ngx_vkstream_stream_t *st)
