@@ -5,10 +5,12 @@ ROOT  := $(CURDIR)
 B     := build
 MOD   := ngx_vkstream_module
 
-# nginx-free units (media pipeline, VK protocol, HTTP API requests) and
-# their unit-test mains.
-LIB_SRCS  := $(wildcard $(MOD)/media/*.c $(MOD)/vk/*.c $(MOD)/api/*.c)
-LIB_HDRS  := $(wildcard $(MOD)/media/*.h $(MOD)/vk/*.h $(MOD)/api/*.h)
+# nginx-free units (media pipeline, VK protocol, HTTP API requests, shared
+# helpers) and their unit-test mains.
+LIB_SRCS  := $(wildcard $(MOD)/media/*.c $(MOD)/vk/*.c $(MOD)/api/*.c \
+                       $(MOD)/util/*.c)
+LIB_HDRS  := $(wildcard $(MOD)/media/*.h $(MOD)/vk/*.h $(MOD)/api/*.h \
+                       $(MOD)/util/*.h)
 TEST_SRCS := $(wildcard $(MOD)/test/test_*.c)
 
 # SANITIZE=1: module, unit tests and the test run with ASan and UBSan

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/vks_api.h"
-#include "vk/vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -296,7 +296,7 @@ check_string(const char *s, size_t len, size_t max)
 {
     check(len >= 1 && len <= max);
     check(s[len] == '\0' && strlen(s) == len);
-    check(vks_vk_utf8_valid(s, len));
+    check(vks_utf8_valid(s, len));
 }
 
 
@@ -327,7 +327,7 @@ fuzz_body(const char *body, size_t len)
     check(rc == brc || (brc == VKS_API_OK && rc == VKS_API_BAD_KEYWORDS));
 
     if (rc == VKS_API_OK) {
-        check_string(kw.data, kw.len, VKS_API_KEYWORDS_LEN);
+        check_string(kw.data, kw.len, VKS_VK_VALUE_MAX);
 
     } else {
         check(kw.len == 0);
@@ -339,10 +339,10 @@ fuzz_body(const char *body, size_t len)
                                               || rc == VKS_API_BAD_VALUE)));
 
     if (rc == VKS_API_OK) {
-        check_string(rule.tag, rule.tag_len, VKS_API_TAG_LEN);
-        check_string(rule.value, rule.value_len, VKS_API_KEYWORDS_LEN);
-        check(strncmp(rule.tag, VKS_API_TAG_PREFIX,
-                      sizeof(VKS_API_TAG_PREFIX) - 1) != 0);
+        check_string(rule.tag, rule.tag_len, VKS_VK_TAG_MAX);
+        check_string(rule.value, rule.value_len, VKS_VK_VALUE_MAX);
+        check(strncmp(rule.tag, VKS_VK_TAG_PREFIX,
+                      sizeof(VKS_VK_TAG_PREFIX) - 1) != 0);
 
     } else {
         check(rule.tag_len == 0 && rule.value_len == 0);

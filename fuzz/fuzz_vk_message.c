@@ -7,7 +7,7 @@
 
 #include <string.h>
 #include "vk/vks_vk_message.h"
-#include "vk/vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         if (m.text_len > m.text_full_len
-            || !vks_vk_utf8_valid(m.text, m.text_len))
+            || !vks_utf8_valid(m.text, m.text_len))
         {
             __builtin_trap();
         }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include "vk/vks_vk_rules.h"
 #include "vk/vks_vk_syntax.h"
-#include "vk/vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -50,8 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_tag(s, size);
 
-    if (vks_vk_utf8_valid(s, size)) {
-        (void) vks_vk_utf8_cut(s, size, size / 2);
+    if (vks_utf8_valid(s, size)) {
+        (void) vks_utf8_cut(s, size, size / 2);
     }
 
     (void) vks_vk_rule_value_check(s, size, &nkw);

@@ -24,6 +24,8 @@
 
 #define NGX_HTTP_VKSTREAM_GET        (NGX_HTTP_GET|NGX_HTTP_HEAD)
 
+#define NGX_HTTP_VKSTREAM_JSON_FLAGS (JSON_COMPACT|JSON_REAL_PRECISION(6))
+
 
 /* the parsed request: paths and routes are api/vks_api.c's */
 typedef struct {
@@ -64,7 +66,6 @@ ngx_int_t ngx_http_vkstream_dispatch(ngx_http_request_t *r,
 
 /* ngx_http_vkstream_json.c */
 json_t *ngx_http_vkstream_json_str(u_char *data, size_t len);
-size_t ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len);
 json_t *ngx_http_vkstream_json_stream(ngx_http_request_t *r,
     ngx_vkstream_stream_t *st, ngx_flag_t full);
 json_t *ngx_http_vkstream_json_match(ngx_vkstream_match_t *m);

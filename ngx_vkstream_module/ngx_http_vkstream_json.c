@@ -6,85 +6,11 @@
 
 
 #include "ngx_http_vkstream.h"
+#include "util/vks_utf8.h"
 
 
 static json_t *ngx_http_vkstream_hls_url(ngx_http_request_t *r,
     ngx_str_t *name, u_char *suffix, size_t slen);
-
-
-/*
- * Stream names are whatever the publisher sent: replace bytes that are not
- * UTF-8 with U+FFFD so that the document stays valid JSON.  dst must have
- * room for 3 * len bytes.
- */
-size_t
-ngx_http_vkstream_utf8_fix(u_char *dst, u_char *src, size_t len)
-{
-    u_char      *d, *p, *last;
-    uint32_t     u, min;
-    ngx_uint_t   k, n;
-
-    d = dst;
-    last = src + len;
-
-    for (p = src; p < last; /* void */) {
-
-        if (*p < 0x80) {
-            *d++ = *p++;
-            continue;
-        }
-
-        if (*p >= 0xc2 && *p <= 0xdf) {
-            n = 1;
-            min = 0x80;
-            u = *p & 0x1f;
-
-        } else if (*p >= 0xe0 && *p <= 0xef) {
-            n = 2;
-            min = 0x800;
-            u = *p & 0x0f;
-
-        } else if (*p >= 0xf0 && *p <= 0xf4) {
-            n = 3;
-            min = 0x10000;
-            u = *p & 0x07;
-
-        } else {
-            goto bad;
-        }
-
-        if ((size_t) (last - p) <= n) {
-            goto bad;
-        }
-
-        for (k = 1; k <= n; k++) {
-            if ((p[k] & 0xc0) != 0x80) {
-                goto bad;
-            }
-
-            u = (u << 6) | (p[k] & 0x3f);
-        }
-
-        /* overlong forms, surrogates, beyond U+10FFFF */
-        if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
-            goto bad;
-        }
-
-        d = ngx_cpymem(d, p, n + 1);
-        p += n + 1;
-        continue;
-
-    bad:
-
-        /* U+FFFD */
-        *d++ = 0xef;
-        *d++ = 0xbf;
-        *d++ = 0xbd;
-        p++;
-    }
-
-    return d - dst;
-}
 
 
 json_t *
@@ -99,12 +25,14 @@ ngx_http_vkstream_json_str(u_char *data, size_t len)
         return j;
     }
 
-    buf = malloc(3 * len + 1);
+    /* stream names are whatever the publisher sent: keep JSON valid */
+
+    buf = malloc(VKS_UTF8_REPAIR_SIZE(len) + 1);
     if (buf == NULL) {
         return NULL;
     }
 
-    n = ngx_http_vkstream_utf8_fix(buf, data, len);
+    n = vks_utf8_repair((char *) buf, (const char *) data, len);
     j = json_stringn((const char *) buf, n);
     free(buf);
 

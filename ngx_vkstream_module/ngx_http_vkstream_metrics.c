@@ -5,6 +5,7 @@
 
 
 #include "ngx_http_vkstream.h"
+#include "util/vks_utf8.h"
 
 
 /* per rendition: app, name, suffix escaped, plus the numbers */
@@ -13,18 +14,25 @@
      + 64)
 
 
+/* labels are app, name and suffix: the name is the longest */
+#define NGX_HTTP_VKSTREAM_LABEL_MAX  NGX_VKSTREAM_NAME_LEN
+
+_Static_assert(NGX_VKSTREAM_APP_LEN <= NGX_HTTP_VKSTREAM_LABEL_MAX
+               && VKS_SUFFIX_LEN <= NGX_HTTP_VKSTREAM_LABEL_MAX,
+               "a label longer than the name");
+
+
 /* a label value: UTF-8, with \, " and newline escaped */
 static u_char *
 ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
 {
-    u_char  *buf, *s, *last;
+    u_char   buf[VKS_UTF8_REPAIR_SIZE(NGX_HTTP_VKSTREAM_LABEL_MAX)];
+    u_char  *s, *last;
 
-    buf = malloc(3 * len + 1);
-    if (buf == NULL) {
-        return p;
-    }
+    /* table copies are clamped already: a small buffer needs no malloc */
+    len = ngx_min(len, NGX_HTTP_VKSTREAM_LABEL_MAX);
 
-    last = buf + ngx_http_vkstream_utf8_fix(buf, data, len);
+    last = buf + vks_utf8_repair((char *) buf, (const char *) data, len);
 
     for (s = buf; s < last; s++) {
         switch (*s) {
@@ -44,8 +52,6 @@ ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
             *p++ = *s;
         }
     }
-
-    free(buf);
 
     return p;
 }

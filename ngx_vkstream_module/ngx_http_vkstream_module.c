@@ -512,7 +512,6 @@ ngx_int_t
 ngx_http_vkstream_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    char         *s;
     size_t        len;
     ngx_buf_t    *b;
     ngx_str_t     type = ngx_string("application/json; charset=utf-8");
@@ -522,24 +521,25 @@ ngx_http_vkstream_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    s = json_dumps(json, JSON_COMPACT|JSON_REAL_PRECISION(6));
+    /* measure, then write straight into a buffer of the request's pool */
+
+    len = json_dumpb(json, NULL, 0, NGX_HTTP_VKSTREAM_JSON_FLAGS);
+
+    b = (len == 0) ? NULL : ngx_create_temp_buf(r->pool, len + 1);
+
+    if (b == NULL
+        || json_dumpb(json, (char *) b->last, len,
+                      NGX_HTTP_VKSTREAM_JSON_FLAGS)
+           != len)
+    {
+        json_decref(json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     json_decref(json);
 
-    if (s == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = ngx_strlen(s);
-
-    b = ngx_create_temp_buf(r->pool, len + 1);
-    if (b == NULL) {
-        free(s);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last = ngx_cpymem(b->last, s, len);
+    b->last += len;
     *b->last++ = '\n';
-    free(s);
 
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;

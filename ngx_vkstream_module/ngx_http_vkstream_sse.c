@@ -269,7 +269,8 @@ ngx_http_vkstream_sse_event(ngx_pool_t *pool, ngx_vkstream_event_t *ev)
         return NULL;
     }
 
-    data = json_dumps(j, JSON_COMPACT|JSON_REAL_PRECISION(6));
+    /* not the pool: it lives as long as the connection */
+    data = json_dumps(j, NGX_HTTP_VKSTREAM_JSON_FLAGS);
     json_decref(j);
 
     if (data == NULL) {

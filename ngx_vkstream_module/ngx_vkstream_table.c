@@ -16,6 +16,7 @@
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
 #include "vk/vks_vk_rules.h"
+#include "util/vks_utf8.h"
 
 
 #define NGX_VKSTREAM_POLL          150     /* ms, control actions, sweep */
@@ -414,13 +415,7 @@ ngx_vkstream_set(u_char *dst, u_short *len, size_t size, ngx_str_t *src)
         return;
     }
 
-    n = ngx_min(src->len, size);
-
-    if (n < src->len) {
-        while (n > 0 && (src->data[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
+    n = vks_utf8_cut((const char *) src->data, src->len, size);
 
     ngx_memcpy(dst, src->data, n);
     *len = (u_short) n;
@@ -449,8 +444,8 @@ ngx_vkstream_stream_copy(ngx_vkstream_stream_t *dst,
     dst->app_len = ngx_min(dst->app_len, NGX_VKSTREAM_APP_LEN);
     dst->name_len = ngx_min(dst->name_len, NGX_VKSTREAM_NAME_LEN);
     dst->addr_len = ngx_min(dst->addr_len, NGX_VKSTREAM_ADDR_LEN);
-    dst->keywords_len = ngx_min(dst->keywords_len, NGX_VKSTREAM_KEYWORDS_LEN);
-    dst->tag_len = ngx_min(dst->tag_len, NGX_VKSTREAM_TAG_LEN);
+    dst->keywords_len = ngx_min(dst->keywords_len, VKS_VK_VALUE_MAX);
+    dst->tag_len = ngx_min(dst->tag_len, VKS_VK_TAG_MAX);
     dst->rule_error_len = ngx_min(dst->rule_error_len,
                                   NGX_VKSTREAM_ERROR_LEN);
     dst->nactions = ngx_min(dst->nactions, NGX_VKSTREAM_MAX_ACTIONS);
@@ -486,7 +481,7 @@ ngx_vkstream_match_copy(ngx_vkstream_match_t *dst, ngx_vkstream_match_t *src)
     dst->url_len = ngx_min(dst->url_len, NGX_VKSTREAM_URL_LEN);
     dst->text_len = ngx_min(dst->text_len, NGX_VKSTREAM_TEXT_LEN);
     dst->author_url_len = ngx_min(dst->author_url_len, NGX_VKSTREAM_URL_LEN);
-    dst->tag_len = ngx_min(dst->tag_len, NGX_VKSTREAM_TAG_LEN);
+    dst->tag_len = ngx_min(dst->tag_len, VKS_VK_TAG_MAX);
 }
 
 
@@ -559,7 +554,7 @@ ngx_vkstream_find_tag(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
     {
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (ngx_vkstream_eq(st->tag, st->tag_len, NGX_VKSTREAM_TAG_LEN, tag)) {
+        if (ngx_vkstream_eq(st->tag, st->tag_len, VKS_VK_TAG_MAX, tag)) {
             return st;
         }
     }
@@ -576,7 +571,7 @@ ngx_vkstream_find_rule(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
     for (i = 0; i < NGX_VKSTREAM_MAX_RULES; i++) {
         if (sh->rules[i].tag_len
             && ngx_vkstream_eq(sh->rules[i].tag, sh->rules[i].tag_len,
-                               NGX_VKSTREAM_TAG_LEN, tag))
+                               VKS_VK_TAG_MAX, tag))
         {
             return &sh->rules[i];
         }
@@ -628,7 +623,7 @@ ngx_vkstream_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
         ev->name_len = 0;
     }
 
-    len = ngx_min(len, NGX_VKSTREAM_TAG_LEN);
+    len = ngx_min(len, VKS_VK_TAG_MAX);
     ev->suffix_len = (u_short) len;
     if (len) {
         ngx_memcpy(ev->suffix, suffix, len);
@@ -653,8 +648,8 @@ ngx_vkstream_check_tag(ngx_vkstream_stream_t *st)
 
 /*
  * The own tag of vk/vks_vk_rules.h: "vks:s:<app>/<name>", %-escaped.  One
- * that would not fit VK's 256 bytes is left empty: the stream then has no
- * rule, and its rule state says why.
+ * that would not fit VK's VKS_VK_TAG_MAX bytes is left empty: the stream
+ * then has no rule, and its rule state says why.
  */
 static void
 ngx_vkstream_make_tag(ngx_vkstream_stream_t *st)
@@ -670,7 +665,7 @@ ngx_vkstream_make_tag(ngx_vkstream_stream_t *st)
 
     n = vks_vk_tag_encode(tag, VKS_VK_TAG_STREAM, app, name, 0);
 
-    if (n < 0 || n > NGX_VKSTREAM_TAG_LEN) {
+    if (n < 0 || n > VKS_VK_TAG_MAX) {
         st->tag_len = 0;
         return;
     }
@@ -748,7 +743,7 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
     ngx_vkstream_set(st->name, &st->name_len, NGX_VKSTREAM_NAME_LEN, name);
     ngx_vkstream_set(st->addr, &st->addr_len, NGX_VKSTREAM_ADDR_LEN, addr);
     ngx_vkstream_set(st->keywords, &st->keywords_len,
-                     NGX_VKSTREAM_KEYWORDS_LEN, keywords);
+                     VKS_VK_VALUE_MAX, keywords);
     ngx_vkstream_make_tag(st);
 
     if (st->keywords_len) {
@@ -936,8 +931,8 @@ ngx_vkstream_rule_push(ngx_pool_t *pool, ngx_array_t *rules, u_char *tag,
         return NGX_ERROR;
     }
 
-    r->tag.len = ngx_min(tag_len, NGX_VKSTREAM_TAG_LEN);
-    r->value.len = ngx_min(value_len, NGX_VKSTREAM_KEYWORDS_LEN);
+    r->tag.len = ngx_min(tag_len, VKS_VK_TAG_MAX);
+    r->value.len = ngx_min(value_len, VKS_VK_VALUE_MAX);
     r->stream_id = stream_id;
 
     r->tag.data = ngx_pnalloc(pool, r->tag.len + r->value.len + 1);
@@ -1106,7 +1101,7 @@ ngx_vkstream_table_add_match(ngx_str_t *tag, ngx_vkstream_match_in_t *in)
                      &in->text);
     ngx_vkstream_set(m->author_url, &m->author_url_len, NGX_VKSTREAM_URL_LEN,
                      &in->author_url);
-    ngx_vkstream_set(m->tag, &m->tag_len, NGX_VKSTREAM_TAG_LEN, tag);
+    ngx_vkstream_set(m->tag, &m->tag_len, VKS_VK_TAG_MAX, tag);
 
     ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_MATCH, ev_st, m->tag,
                               m->tag_len, 0, m->id);
@@ -1266,7 +1261,7 @@ ngx_vkstream_table_set_keywords(ngx_str_t *app, ngx_str_t *name,
     }
 
     ngx_vkstream_set(st->keywords, &st->keywords_len,
-                     NGX_VKSTREAM_KEYWORDS_LEN, keywords);
+                     VKS_VK_VALUE_MAX, keywords);
 
     st->rule_state = st->keywords_len ? NGX_VKSTREAM_RULE_PENDING
                                       : NGX_VKSTREAM_RULE_NONE;
@@ -1375,7 +1370,7 @@ ngx_vkstream_table_rule_add(ngx_str_t *tag, ngx_str_t *value)
     for (i = 0; gr == NULL && i < NGX_VKSTREAM_MAX_RULES; i++) {
         if (sh->rules[i].tag_len == 0) {
             gr = &sh->rules[i];
-            ngx_vkstream_set(gr->tag, &gr->tag_len, NGX_VKSTREAM_TAG_LEN,
+            ngx_vkstream_set(gr->tag, &gr->tag_len, VKS_VK_TAG_MAX,
                              tag);
         }
     }
@@ -1385,7 +1380,7 @@ ngx_vkstream_table_rule_add(ngx_str_t *tag, ngx_str_t *value)
         return NGX_BUSY;
     }
 
-    ngx_vkstream_set(gr->value, &gr->value_len, NGX_VKSTREAM_KEYWORDS_LEN,
+    ngx_vkstream_set(gr->value, &gr->value_len, VKS_VK_VALUE_MAX,
                      value);
     gr->state = NGX_VKSTREAM_RULE_PENDING;
     gr->code = 0;
@@ -1465,8 +1460,8 @@ ngx_vkstream_table_global_rules(ngx_pool_t *pool, ngx_array_t *out)
 
         ngx_memcpy(gr, &sh->rules[i], sizeof(ngx_vkstream_grule_t));
 
-        gr->tag_len = ngx_min(gr->tag_len, NGX_VKSTREAM_TAG_LEN);
-        gr->value_len = ngx_min(gr->value_len, NGX_VKSTREAM_KEYWORDS_LEN);
+        gr->tag_len = ngx_min(gr->tag_len, VKS_VK_TAG_MAX);
+        gr->value_len = ngx_min(gr->value_len, VKS_VK_VALUE_MAX);
         gr->error_len = ngx_min(gr->error_len, NGX_VKSTREAM_ERROR_LEN);
     }
 
@@ -1516,7 +1511,7 @@ ngx_vkstream_table_events(uint64_t after, ngx_vkstream_event_t *out,
         out[n] = *ev;
         out[n].app_len = ngx_min(ev->app_len, NGX_VKSTREAM_APP_LEN);
         out[n].name_len = ngx_min(ev->name_len, NGX_VKSTREAM_NAME_LEN);
-        out[n].suffix_len = ngx_min(ev->suffix_len, NGX_VKSTREAM_TAG_LEN);
+        out[n].suffix_len = ngx_min(ev->suffix_len, VKS_VK_TAG_MAX);
         n++;
     }
 

@@ -22,13 +22,12 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "media/vks_stats.h"
+#include "vk/vks_vk_client.h"       /* VK's limits, the match text */
 
 
 #define NGX_VKSTREAM_APP_LEN        128
 #define NGX_VKSTREAM_NAME_LEN       256    /* NGX_RTMP_MAX_NAME */
 #define NGX_VKSTREAM_ADDR_LEN       64
-#define NGX_VKSTREAM_KEYWORDS_LEN   4096   /* VK's rule value limit */
-#define NGX_VKSTREAM_TAG_LEN        256    /* VK's rule tag limit */
 #define NGX_VKSTREAM_ERROR_LEN      256
 #define NGX_VKSTREAM_MAX_RULES      32     /* global rules */
 #define NGX_VKSTREAM_EVENTS         512    /* SSE backlog */
@@ -37,10 +36,7 @@
 /* a stored VK match */
 #define NGX_VKSTREAM_EVTYPE_LEN     16
 #define NGX_VKSTREAM_URL_LEN        256
-#define NGX_VKSTREAM_TEXT_LEN       1024
-
-/* tags of stream rules begin with this; other tags are global rules */
-#define NGX_VKSTREAM_TAG_PREFIX     "vks:"
+#define NGX_VKSTREAM_TEXT_LEN       VKS_VK_TEXT_MAX
 
 
 #define NGX_VKSTREAM_ACTION_DROP     1
@@ -89,7 +85,7 @@ typedef struct {
     u_char                    url[NGX_VKSTREAM_URL_LEN];
     u_char                    text[NGX_VKSTREAM_TEXT_LEN];
     u_char                    author_url[NGX_VKSTREAM_URL_LEN];
-    u_char                    tag[NGX_VKSTREAM_TAG_LEN];
+    u_char                    tag[VKS_VK_TAG_MAX];
 } ngx_vkstream_match_t;
 
 
@@ -129,8 +125,8 @@ typedef struct {
     u_char                    app[NGX_VKSTREAM_APP_LEN];
     u_char                    name[NGX_VKSTREAM_NAME_LEN];
     u_char                    addr[NGX_VKSTREAM_ADDR_LEN];
-    u_char                    keywords[NGX_VKSTREAM_KEYWORDS_LEN];
-    u_char                    tag[NGX_VKSTREAM_TAG_LEN];
+    u_char                    keywords[VKS_VK_VALUE_MAX];
+    u_char                    tag[VKS_VK_TAG_MAX];
 
     ngx_uint_t                rule_state;
     ngx_int_t                 rule_code;
@@ -158,8 +154,8 @@ typedef struct {
     u_short                   error_len;
     ngx_uint_t                state;
     ngx_int_t                 code;
-    u_char                    tag[NGX_VKSTREAM_TAG_LEN];
-    u_char                    value[NGX_VKSTREAM_KEYWORDS_LEN];
+    u_char                    tag[VKS_VK_TAG_MAX];
+    u_char                    value[VKS_VK_VALUE_MAX];
     u_char                    error[NGX_VKSTREAM_ERROR_LEN];
 } ngx_vkstream_grule_t;
 
@@ -196,7 +192,7 @@ typedef struct {
     u_short                   suffix_len;  /* or rule tag length */
     u_char                    app[NGX_VKSTREAM_APP_LEN];
     u_char                    name[NGX_VKSTREAM_NAME_LEN];
-    u_char                    suffix[NGX_VKSTREAM_TAG_LEN];
+    u_char                    suffix[VKS_VK_TAG_MAX];
 } ngx_vkstream_event_t;
 
 
@@ -247,7 +243,8 @@ void ngx_vkstream_table_set_action_handler(ngx_vkstream_action_pt handler);
 /* --- VK client -------------------------------------------------------------
  *
  * Desired rules = every live stream with keywords (tag
- * "vks:<id>:<app>/<name>", escaped and cut to 256 bytes, value = keywords)
+ * "vks:<id>:<app>/<name>", escaped and cut to VKS_VK_TAG_MAX bytes,
+ * value = keywords)
  * plus the global rules set through the HTTP API.  The generation grows on
  * every change, so the client can poll it cheaply and fetch the whole set
  * only when it moved.  Static rules from the client's own configuration are

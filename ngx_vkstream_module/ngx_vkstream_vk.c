@@ -27,6 +27,31 @@
 #define NGX_VKSTREAM_VK_STOP   1000     /* ms to wait for the thread */
 
 
+/* states are copied from the client into the table as numbers */
+
+_Static_assert(NGX_VKSTREAM_VK_OFF == VKS_VK_ST_OFF
+               && NGX_VKSTREAM_VK_CONNECTING == VKS_VK_ST_CONNECTING
+               && NGX_VKSTREAM_VK_CONNECTED == VKS_VK_ST_CONNECTED
+               && NGX_VKSTREAM_VK_BACKOFF == VKS_VK_ST_BACKOFF
+               && NGX_VKSTREAM_VK_ERROR == VKS_VK_ST_ERROR,
+               "VK connection states differ");
+
+_Static_assert(NGX_VKSTREAM_RULE_PENDING == VKS_VK_RULE_PENDING
+               && NGX_VKSTREAM_RULE_ACTIVE == VKS_VK_RULE_ACTIVE
+               && NGX_VKSTREAM_RULE_FAILED == VKS_VK_RULE_FAILED,
+               "VK rule states differ");
+
+/* and strings are cut to the table's sizes: the same, so nothing is lost */
+
+_Static_assert(NGX_VKSTREAM_URL_LEN == VKS_VK_STR_MAX
+               && NGX_VKSTREAM_ERROR_LEN == VKS_VK_STR_MAX
+               && NGX_VKSTREAM_EVTYPE_LEN
+                  == sizeof(((vks_vk_out_t *) 0)->event_type)
+               && NGX_VKSTREAM_EVTYPE_LEN
+                  == sizeof(((vks_vk_out_t *) 0)->action),
+               "VK string sizes differ");
+
+
 static void ngx_vkstream_vk_timer_handler(ngx_event_t *ev);
 static void ngx_vkstream_vk_drain(void);
 static void ngx_vkstream_vk_push_rules(void);

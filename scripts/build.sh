@@ -35,13 +35,24 @@ if [ ! -f "$B/rtmp-src/ngx_rtmp.h" ]; then
     "$ROOT/scripts/debian-source.sh" libnginx-mod-rtmp "$B/rtmp-src" ngx_rtmp.h
 fi
 
+# config lists every source: one added to the tree but not there would be
+# compiled by the unit tests and missing from the module
+for f in $(cd "$ROOT" && ls ngx_vkstream_module/*.[ch] \
+               ngx_vkstream_module/media/*.[ch] ngx_vkstream_module/vk/*.[ch] \
+               ngx_vkstream_module/api/*.[ch] ngx_vkstream_module/util/*.[ch]); do
+    if ! grep -q "\$VKSTREAM_DIR/${f#ngx_vkstream_module/}\b" "$ROOT/config"; then
+        echo "build: ERROR: $f is not listed in config" >&2
+        exit 1
+    fi
+done
+
 # Reconfigure when the flags, the addon script, the tree (a copied build/
 # must not compile another checkout) or the list of sources
 # change; otherwise only recompile.
 stamp=$( (cat "$SRC/conf_flags" "$ROOT/config"; echo "$SAN_CC $ROOT";
           cd "$ROOT" && ls ngx_vkstream_module/*.[ch] \
               ngx_vkstream_module/media/*.[ch] ngx_vkstream_module/vk/*.[ch] \
-              ngx_vkstream_module/api/*.[ch] \
+              ngx_vkstream_module/api/*.[ch] ngx_vkstream_module/util/*.[ch] \
               2>/dev/null || true) | md5sum | cut -d' ' -f1)
 
 if [ ! -f "$NGX/objs/Makefile" ] || [ "$(cat "$NGX/.stamp" 2>/dev/null)" \

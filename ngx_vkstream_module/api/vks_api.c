@@ -10,6 +10,11 @@
 #include "vks_api.h"
 
 
+/* a limit's number in a message: the limits are plain literals */
+#define VKS_API_STR_(n)  #n
+#define VKS_API_STR(n)   VKS_API_STR_(n)
+
+
 /* indexed by vks_api_rc_e; the texts are the API's, clients match them */
 static const vks_api_error_t  vks_api_errors[] = {
     [VKS_API_BAD_PATH] = { 400, "bad_path",
@@ -22,12 +27,14 @@ static const vks_api_error_t  vks_api_errors[] = {
     [VKS_API_NOT_OBJECT] = { 400, "bad_field",
         "a JSON object is required" },
     [VKS_API_BAD_KEYWORDS] = { 400, "bad_field",
-        "\"keywords\" must be a string of 1 to 4096 bytes" },
+        "\"keywords\" must be a string of 1 to "
+        VKS_API_STR(VKS_VK_VALUE_MAX) " bytes" },
     [VKS_API_BAD_TAG] = { 400, "bad_field",
-        "\"tag\" must be a string of 1 to 256 bytes not starting with "
-        "\"vks:\"" },
+        "\"tag\" must be a string of 1 to " VKS_API_STR(VKS_VK_TAG_MAX)
+        " bytes not starting with \"" VKS_VK_TAG_PREFIX "\"" },
     [VKS_API_BAD_VALUE] = { 400, "bad_field",
-        "\"value\" must be a string of 1 to 4096 bytes" },
+        "\"value\" must be a string of 1 to "
+        VKS_API_STR(VKS_VK_VALUE_MAX) " bytes" },
     [VKS_API_NO_BUFFER] = { 500, "internal", "internal error" }
 };
 
@@ -437,7 +444,7 @@ vks_api_keywords(const char *data, size_t len, vks_api_keywords_t *kw)
         return brc;
     }
 
-    rc = vks_api_string(j, "keywords", kw->data, VKS_API_KEYWORDS_LEN,
+    rc = vks_api_string(j, "keywords", kw->data, VKS_VK_VALUE_MAX,
                         &kw->len);
 
     json_decref(j);
@@ -462,14 +469,14 @@ vks_api_rule(const char *data, size_t len, vks_api_rule_t *rule)
         return rc;
     }
 
-    if (vks_api_string(j, "tag", rule->tag, VKS_API_TAG_LEN,
+    if (vks_api_string(j, "tag", rule->tag, VKS_VK_TAG_MAX,
                        &rule->tag_len) != 0
-        || strncmp(rule->tag, VKS_API_TAG_PREFIX,
-                   sizeof(VKS_API_TAG_PREFIX) - 1) == 0)
+        || strncmp(rule->tag, VKS_VK_TAG_PREFIX,
+                   sizeof(VKS_VK_TAG_PREFIX) - 1) == 0)
     {
         rc = VKS_API_BAD_TAG;
 
-    } else if (vks_api_string(j, "value", rule->value, VKS_API_KEYWORDS_LEN,
+    } else if (vks_api_string(j, "value", rule->value, VKS_VK_VALUE_MAX,
                               &rule->value_len) != 0)
     {
         rc = VKS_API_BAD_VALUE;

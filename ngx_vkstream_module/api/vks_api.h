@@ -19,12 +19,11 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "vk/vks_vk_rules.h"        /* VK's tag and value limits */
+
 
 #define VKS_API_MAX_BODY       32768
 #define VKS_API_MAX_SEGS       8        /* no endpoint has more */
-#define VKS_API_KEYWORDS_LEN   4096     /* VK's rule value limit */
-#define VKS_API_TAG_LEN        256      /* VK's rule tag limit */
-#define VKS_API_TAG_PREFIX     "vks:"   /* the module's own tags */
 
 /* what vks_api_split() may need: each segment and its NUL */
 #define vks_api_split_size(len)  ((len) + VKS_API_MAX_SEGS)
@@ -119,16 +118,16 @@ typedef struct {
 
 
 typedef struct {
-    size_t              len;                            /* 1 to 4096 */
-    char                data[VKS_API_KEYWORDS_LEN + 1];
+    size_t              len;                /* 1 to VKS_VK_VALUE_MAX */
+    char                data[VKS_VK_VALUE_MAX + 1];
 } vks_api_keywords_t;
 
 
 typedef struct {
-    size_t              tag_len;                        /* 1 to 256 */
-    size_t              value_len;                      /* 1 to 4096 */
-    char                tag[VKS_API_TAG_LEN + 1];
-    char                value[VKS_API_KEYWORDS_LEN + 1];
+    size_t              tag_len;            /* 1 to VKS_VK_TAG_MAX */
+    size_t              value_len;          /* 1 to VKS_VK_VALUE_MAX */
+    char                tag[VKS_VK_TAG_MAX + 1];
+    char                value[VKS_VK_VALUE_MAX + 1];
 } vks_api_rule_t;
 
 
@@ -166,13 +165,17 @@ vks_api_rc_e vks_api_route(const vks_api_path_t *path, int test,
 vks_api_rc_e vks_api_body(const char *data, size_t len, int object,
     json_t **json);
 
-/* PUT .../keywords: {"keywords": "..."}, a string of 1 to 4096 bytes */
+/*
+ * PUT .../keywords: {"keywords": "..."}, a string of 1 to VKS_VK_VALUE_MAX
+ * bytes
+ */
 vks_api_rc_e vks_api_keywords(const char *data, size_t len,
     vks_api_keywords_t *kw);
 
 /*
- * POST /rules: {"tag": "...", "value": "..."}, a tag of 1 to 256 bytes
- * not starting with "vks:", a value of 1 to 4096 bytes.
+ * POST /rules: {"tag": "...", "value": "..."}, a tag of 1 to
+ * VKS_VK_TAG_MAX bytes not starting with VKS_VK_TAG_PREFIX, a value of 1
+ * to VKS_VK_VALUE_MAX bytes.
  */
 vks_api_rc_e vks_api_rule(const char *data, size_t len, vks_api_rule_t *rule);
 

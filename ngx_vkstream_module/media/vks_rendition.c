@@ -27,7 +27,7 @@
 #include <libswscale/swscale.h>
 
 #include "vks_rendition.h"
-#include "vks_thread.h"
+#include "util/vks_thread.h"
 
 
 /* decoded frames are large: a second of video is all we hold back */

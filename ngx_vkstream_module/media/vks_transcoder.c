@@ -17,7 +17,7 @@
 
 #include "vks_flv.h"
 #include "vks_queue.h"
-#include "vks_thread.h"
+#include "util/vks_thread.h"
 #include "vks_timeline.h"
 #include "vks_transcoder.h"
 

@@ -459,7 +459,7 @@ test_rule(void)
     ok(rule("{\"tag\":\"t\",\"value\":[\"a\"]}", &r) == VKS_API_BAD_VALUE
        && r.tag_len == 0, "rule: an array value");
 
-    s = malloc(VKS_API_KEYWORDS_LEN + 64);
+    s = malloc(VKS_VK_VALUE_MAX + 64);
 
     p = s + sprintf(s, "{\"value\":\"v\",\"tag\":\"");
     memset(p, 't', 256);

@@ -13,7 +13,7 @@
 #include "media/vks_flv.h"
 #include "media/vks_logq.h"
 #include "media/vks_queue.h"
-#include "media/vks_thread.h"
+#include "util/vks_thread.h"
 #include "media/vks_timeline.h"
 #include "vks_tap.h"
 

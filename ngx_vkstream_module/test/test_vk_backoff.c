@@ -5,7 +5,7 @@
 
 
 #include "vk/vks_vk_backoff.h"
-#include "vks_vk_tap.h"
+#include "vks_tap.h"
 
 
 static uint32_t  fixed;
@@ -37,10 +37,10 @@ main(void)
     vks_vk_backoff_init(&b, 0, 0, fixed_rand, &calls, 0);
 
     for (i = 0; i < 8; i++) {
-        IS_INT(vks_vk_backoff_next(&b), caps[i] / 2, "min delay per attempt");
+        is_int(vks_vk_backoff_next(&b), caps[i] / 2, "min delay per attempt");
     }
 
-    IS_INT(calls, 8, "random source called once per delay");
+    is_int(calls, 8, "random source called once per delay");
 
     /* rand huge: the upper bound, the cap itself */
 
@@ -50,11 +50,11 @@ main(void)
 
     for (i = 0; i < 8; i++) {
         d = vks_vk_backoff_next(&b);
-        OK(d >= caps[i] / 2 && d <= caps[i], "delay within [cap/2, cap]");
+        ok(d >= caps[i] / 2 && d <= caps[i], "delay within [cap/2, cap]");
         lo = d;
     }
 
-    IS_INT(lo, 30000 / 2 + 0xffffffffu % 15001, "capped delay value");
+    is_int(lo, 30000 / 2 + 0xffffffffu % 15001, "capped delay value");
 
     /* no overflow after very many failures */
 
@@ -62,23 +62,23 @@ main(void)
         d = vks_vk_backoff_next(&b);
     }
 
-    OK(d >= 15000 && d <= 30000, "still capped after 100000 attempts");
+    ok(d >= 15000 && d <= 30000, "still capped after 100000 attempts");
 
     /* reset starts again */
 
     fixed = 0;
     vks_vk_backoff_reset(&b);
-    IS_INT(vks_vk_backoff_next(&b), 500, "reset: back to the base");
+    is_int(vks_vk_backoff_next(&b), 500, "reset: back to the base");
 
     /* custom base and cap, cap not a power-of-two multiple */
 
     vks_vk_backoff_init(&b, 300, 1000, fixed_rand, &calls, 0);
-    IS_INT(vks_vk_backoff_next(&b), 150, "custom: 300 -> 150");
-    IS_INT(vks_vk_backoff_next(&b), 300, "custom: 600 -> 300");
-    IS_INT(vks_vk_backoff_next(&b), 500, "custom: capped 1000 -> 500");
+    is_int(vks_vk_backoff_next(&b), 150, "custom: 300 -> 150");
+    is_int(vks_vk_backoff_next(&b), 300, "custom: 600 -> 300");
+    is_int(vks_vk_backoff_next(&b), 500, "custom: capped 1000 -> 500");
 
     vks_vk_backoff_init(&b, 5000, 1000, fixed_rand, &calls, 0);
-    IS_INT(vks_vk_backoff_next(&b), 2500, "max below base: base wins");
+    is_int(vks_vk_backoff_next(&b), 2500, "max below base: base wins");
 
     /* the default generator: jitter varies, stays in range */
 
@@ -92,18 +92,18 @@ main(void)
         hi = d > hi ? d : hi;
     }
 
-    OK(lo >= 500 && hi <= 1000, "default rand: first delay in [0.5 s, 1 s]");
-    OK(hi - lo > 300, "default rand: delays spread out");
+    ok(lo >= 500 && hi <= 1000, "default rand: first delay in [0.5 s, 1 s]");
+    ok(hi - lo > 300, "default rand: delays spread out");
 
     vks_vk_backoff_init(&b, 0, 0, NULL, NULL, 7);
     seen[0] = vks_vk_backoff_next(&b);
     vks_vk_backoff_init(&b, 0, 0, NULL, NULL, 7);
     seen[1] = vks_vk_backoff_next(&b);
-    IS_INT(seen[0], seen[1], "default rand: same seed, same delay");
+    is_int(seen[0], seen[1], "default rand: same seed, same delay");
 
     vks_vk_backoff_init(&b, 0, 0, NULL, NULL, 0);
     d = vks_vk_backoff_next(&b);
-    OK(d >= 500 && d <= 1000, "default rand: seed 0 works");
+    ok(d >= 500 && d <= 1000, "default rand: seed 0 works");
 
-    return tap_done();
+    return done_testing();
 }

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "vk/vks_vk_client.h"
-#include "vks_vk_tap.h"
+#include "vks_tap.h"
 
 
 static double
@@ -148,29 +148,29 @@ main(void)
 
     /* URLs */
 
-    IS_INT(vks_vk_url_split("https://api.vk.com", host, &port, &tls, prefix),
+    is_int(vks_vk_url_split("https://api.vk.com", host, &port, &tls, prefix),
            0, "https URL");
-    IS_STR(host, "api.vk.com", "host");
-    IS_INT(port, 443, "default https port");
-    IS_INT(tls, 1, "tls");
-    IS_STR(prefix, "", "no prefix");
+    is_str(host, "api.vk.com", "host");
+    is_int(port, 443, "default https port");
+    is_int(tls, 1, "tls");
+    is_str(prefix, "", "no prefix");
 
-    IS_INT(vks_vk_url_split("http://127.0.0.1:8080/vk/", host, &port, &tls,
+    is_int(vks_vk_url_split("http://127.0.0.1:8080/vk/", host, &port, &tls,
                             prefix), 0, "http URL with port and prefix");
-    IS_STR(host, "127.0.0.1", "host");
-    IS_INT(port, 8080, "port");
-    IS_INT(tls, 0, "no tls");
-    IS_STR(prefix, "/vk", "prefix without the trailing slash");
+    is_str(host, "127.0.0.1", "host");
+    is_int(port, 8080, "port");
+    is_int(tls, 0, "no tls");
+    is_str(prefix, "/vk", "prefix without the trailing slash");
 
-    IS_INT(vks_vk_url_split("http://example.com", host, &port, &tls, prefix),
+    is_int(vks_vk_url_split("http://example.com", host, &port, &tls, prefix),
            0, "http URL");
-    IS_INT(port, 80, "default http port");
+    is_int(port, 80, "default http port");
 
-    IS_INT(vks_vk_url_split("ftp://x", host, &port, &tls, prefix), -1,
+    is_int(vks_vk_url_split("ftp://x", host, &port, &tls, prefix), -1,
            "other scheme refused");
-    IS_INT(vks_vk_url_split("https://", host, &port, &tls, prefix), -1,
+    is_int(vks_vk_url_split("https://", host, &port, &tls, prefix), -1,
            "no host refused");
-    IS_INT(vks_vk_url_split("https://a b/", host, &port, &tls, prefix), -1,
+    is_int(vks_vk_url_split("https://a b/", host, &port, &tls, prefix), -1,
            "space refused");
 
     /* bad configurations */
@@ -179,13 +179,13 @@ main(void)
     cf.api = "gopher://x";
     cf.token = "t";
     cf.notify = NULL;
-    OK(vks_vk_client_start(&cf, err, sizeof(err)) == NULL, "bad API URL");
-    IS_STR(err, "bad API URL", "reason");
+    ok(vks_vk_client_start(&cf, err, sizeof(err)) == NULL, "bad API URL");
+    is_str(err, "bad API URL", "reason");
 
     cf.api = NULL;
     cf.token = NULL;
     cf.endpoint = "127.0.0.1:1";
-    OK(vks_vk_client_start(&cf, err, sizeof(err)) == NULL,
+    ok(vks_vk_client_start(&cf, err, sizeof(err)) == NULL,
        "endpoint without key");
 
     /* a refused endpoint */
@@ -198,15 +198,15 @@ main(void)
     cf.seed = 1;
 
     c = vks_vk_client_start(&cf, err, sizeof(err));
-    OK(c != NULL, "client started");
+    ok(c != NULL, "client started");
     if (c == NULL) {
         printf("# %s\n", err);
-        return tap_done();
+        return done_testing();
     }
 
     rule.tag = "vks:s:live/cam1";
     rule.value = "кот";
-    IS_INT(vks_vk_client_set_rules(c, &rule, 1), 0, "rules handed over");
+    is_int(vks_vk_client_set_rules(c, &rule, 1), 0, "rules handed over");
 
     got_log = 0;
     got_backoff = 0;
@@ -235,16 +235,16 @@ main(void)
         }
     }
 
-    OK(got_log == 1, "the failure is logged, without the key");
-    OK(got_backoff, "state backoff");
-    IS_STR(st.endpoint, "127.0.0.1:1", "endpoint in the status");
-    OK(strstr(st.last_error, "GET /rules failed") != NULL,
+    ok(got_log == 1, "the failure is logged, without the key");
+    ok(got_backoff, "state backoff");
+    is_str(st.endpoint, "127.0.0.1:1", "endpoint in the status");
+    ok(strstr(st.last_error, "GET /rules failed") != NULL,
        "last_error says what failed");
-    OK(strstr(st.last_error, "secret-key") == NULL, "no key in last_error");
+    ok(strstr(st.last_error, "secret-key") == NULL, "no key in last_error");
 
     t0 = now();
-    IS_INT(vks_vk_client_stop(c, 1000), 0, "stopped and joined");
-    OK(now() - t0 < 1.0, "within a second");
+    is_int(vks_vk_client_stop(c, 1000), 0, "stopped and joined");
+    ok(now() - t0 < 1.0, "within a second");
 
     /* an endpoint that is no TLS server */
 
@@ -260,24 +260,24 @@ main(void)
         || getsockname(plain_fd, (struct sockaddr *) &sin, &alen) != 0
         || pthread_create(&tid, NULL, plain_server, NULL) != 0)
     {
-        OK(0, "plain listener");
-        return tap_done();
+        ok(0, "plain listener");
+        return done_testing();
     }
 
     snprintf(ep, sizeof(ep), "127.0.0.1:%u", ntohs(sin.sin_port));
     cf.endpoint = ep;
 
     c = vks_vk_client_start(&cf, err, sizeof(err));
-    OK(c != NULL, "client for the plain port started");
+    ok(c != NULL, "client for the plain port started");
 
     if (c) {
-        OK(wait_log(c, fd, "does not speak TLS", line, sizeof(line)),
+        ok(wait_log(c, fd, "does not speak TLS", line, sizeof(line)),
            "a plain HTTP port is named as not speaking TLS");
-        OK(strstr(line, ep) != NULL, "with its address");
-        OK(strstr(line, "signed by the CA") == NULL,
+        ok(strstr(line, ep) != NULL, "with its address");
+        ok(strstr(line, "signed by the CA") == NULL,
            "and not blamed on the CA");
         printf("# %s\n", line);
-        IS_INT(vks_vk_client_stop(c, 1000), 0, "stopped");
+        is_int(vks_vk_client_stop(c, 1000), 0, "stopped");
     }
 
     plain_stop = 1;
@@ -285,5 +285,5 @@ main(void)
     close(plain_fd);
     close(fd);
 
-    return tap_done();
+    return done_testing();
 }

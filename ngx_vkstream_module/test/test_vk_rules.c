@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "vk/vks_vk_rules.h"
-#include "vks_vk_tap.h"
+#include "vks_tap.h"
 
 
 static void
@@ -19,41 +19,41 @@ test_tags(void)
     vks_vk_tag_t  t;
 
     n = vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "live", "cam1", 0);
-    IS_STR(buf, "vks:s:live/cam1", "tag: simple stream");
-    IS_INT(n, 15, "tag: its length");
-    IS_INT(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_STREAM,
+    is_str(buf, "vks:s:live/cam1", "tag: simple stream");
+    is_int(n, 15, "tag: its length");
+    is_int(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_STREAM,
            "tag: decodes as stream");
-    IS_STR(t.app, "live", "tag: app back");
-    IS_STR(t.name, "cam1", "tag: name back");
-    IS_INT(t.index, 0, "tag: index 0");
+    is_str(t.app, "live", "tag: app back");
+    is_str(t.name, "cam1", "tag: name back");
+    is_int(t.index, 0, "tag: index 0");
 
     n = vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "li/ve", "ка м#1%", 12);
-    IS_STR(buf, "vks:s:li%2Fve/%D0%BA%D0%B0%20%D0%BC%231%25#12",
+    is_str(buf, "vks:s:li%2Fve/%D0%BA%D0%B0%20%D0%BC%231%25#12",
            "tag: escaped with index");
-    IS_INT(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_STREAM,
+    is_int(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_STREAM,
            "tag: escaped decodes");
-    IS_STR(t.app, "li/ve", "tag: escaped app back");
-    IS_STR(t.name, "ка м#1%", "tag: escaped name back");
-    IS_INT(t.index, 12, "tag: index 12");
+    is_str(t.app, "li/ve", "tag: escaped app back");
+    is_str(t.name, "ка м#1%", "tag: escaped name back");
+    is_int(t.index, 12, "tag: index 12");
 
     n = vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "news", 3);
-    IS_STR(buf, "vks:g:news#3", "tag: global");
-    IS_INT(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_GLOBAL,
+    is_str(buf, "vks:g:news#3", "tag: global");
+    is_int(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_GLOBAL,
            "tag: global decodes");
-    IS_STR(t.name, "news", "tag: global name");
+    is_str(t.name, "news", "tag: global name");
 
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "", "x", 0), -1,
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "", "x", 0), -1,
            "tag: empty app refused");
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "", 0), -1,
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "", 0), -1,
            "tag: empty name refused");
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_FOREIGN, "a", "b", 0), -1,
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_FOREIGN, "a", "b", 0), -1,
            "tag: foreign kind refused");
     n = vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "x", 999999999);
-    IS_STR(buf, "vks:g:x#999999999", "tag: largest index");
-    IS_INT(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_GLOBAL,
+    is_str(buf, "vks:g:x#999999999", "tag: largest index");
+    is_int(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_GLOBAL,
            "tag: largest index decodes");
-    IS_INT(t.index, 999999999, "tag: largest index back");
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "x", 1000000000),
+    is_int(t.index, 999999999, "tag: largest index back");
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "x", 1000000000),
            -1, "tag: index of 10 digits refused");
 
     /* exactly 256 bytes: "vks:s:" (6) + "a" + "/" + 248 = 256 */
@@ -61,15 +61,15 @@ test_tags(void)
     memset(name, 'n', 248);
     name[248] = '\0';
     n = vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "a", name, 0);
-    IS_INT(n, 256, "tag: exactly 256 bytes accepted");
-    IS_INT(strlen(buf), 256, "tag: NUL-terminated at 256");
-    IS_INT(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_STREAM,
+    is_int(n, 256, "tag: exactly 256 bytes accepted");
+    is_int(strlen(buf), 256, "tag: NUL-terminated at 256");
+    is_int(vks_vk_tag_decode(buf, n, &t), VKS_VK_TAG_STREAM,
            "tag: 256 bytes decodes");
-    IS_INT(strlen(t.name), 248, "tag: 248-byte name back");
+    is_int(strlen(t.name), 248, "tag: 248-byte name back");
 
     name[248] = 'n';
     name[249] = '\0';
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "a", name, 0), -1,
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "a", name, 0), -1,
            "tag: 257 bytes refused");
 
     /* escaping counts: 83 Cyrillic letters = 166 bytes = 498 escaped */
@@ -80,16 +80,16 @@ test_tags(void)
         strcat(name, "я");
     }
 
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "a", name, 0), -1,
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_STREAM, "a", name, 0), -1,
            "tag: escaped length counts");
-    IS_INT(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "яяяяяяяяяяяяяяяяя"
+    is_int(vks_vk_tag_encode(buf, VKS_VK_TAG_GLOBAL, NULL, "яяяяяяяяяяяяяяяяя"
            "яяяяяяяяяяяяяяяяяяяяяяяя", 0), 252,
            "tag: 41 letters escaped = 252 bytes fits");
 
     /* foreign and malformed tags */
 
 #define FOREIGN(s, what)                                                     \
-    IS_INT(vks_vk_tag_decode(s, strlen(s), &t), VKS_VK_TAG_FOREIGN, what)
+    is_int(vks_vk_tag_decode(s, strlen(s), &t), VKS_VK_TAG_FOREIGN, what)
 
     FOREIGN("cats", "decode: plain foreign tag");
     FOREIGN("", "decode: empty");
@@ -117,9 +117,9 @@ test_tags(void)
     memset(name, 'n', 257);
     memcpy(name, "vks:g:", 6);
     name[257] = '\0';
-    IS_INT(vks_vk_tag_decode(name, 257, &t), VKS_VK_TAG_FOREIGN,
+    is_int(vks_vk_tag_decode(name, 257, &t), VKS_VK_TAG_FOREIGN,
            "decode: 257 bytes is foreign");
-    IS_INT(vks_vk_tag_decode(name, 256, &t), VKS_VK_TAG_GLOBAL,
+    is_int(vks_vk_tag_decode(name, 256, &t), VKS_VK_TAG_GLOBAL,
            "decode: its 256-byte prefix is ours");
 }
 
@@ -130,16 +130,16 @@ test_bodies(void)
     char  *s;
 
     s = vks_vk_rules_add_body("кот -\"собака\"", "vks:s:live/cam1");
-    IS_STR(s, "{\"rule\":{\"value\":\"кот -\\\"собака\\\"\","
+    is_str(s, "{\"rule\":{\"value\":\"кот -\\\"собака\\\"\","
               "\"tag\":\"vks:s:live/cam1\"}}", "add body");
     free(s);
 
     s = vks_vk_rules_delete_body("cats");
-    IS_STR(s, "{\"tag\":\"cats\"}", "delete body");
+    is_str(s, "{\"tag\":\"cats\"}", "delete body");
     free(s);
 
     s = vks_vk_rules_add_body("\xff", "t");
-    OK(s == NULL, "add body: invalid UTF-8 refused");
+    ok(s == NULL, "add body: invalid UTF-8 refused");
     free(s);
 }
 
@@ -156,59 +156,59 @@ test_answers(void)
     s = "{\"code\":200,\"rules\":[{\"value\":\"кот\",\"tag\":\"cats\"},"
         "{\"tag\":\"vks:s:live/a\",\"value\":\"a b\",\"extra\":1}]}";
     rc = vks_vk_rules_parse_list(s, strlen(s), &l);
-    IS_INT(rc, VKS_VK_OK, "list: parses");
-    IS_INT(l.n, 2, "list: two rules");
-    IS_STR(l.rules[0].value, "кот", "list: value 0");
-    IS_STR(l.rules[0].tag, "cats", "list: tag 0");
-    IS_STR(l.rules[1].value, "a b", "list: value 1");
-    IS_STR(l.rules[1].tag, "vks:s:live/a", "list: tag 1");
+    is_int(rc, VKS_VK_OK, "list: parses");
+    is_int(l.n, 2, "list: two rules");
+    is_str(l.rules[0].value, "кот", "list: value 0");
+    is_str(l.rules[0].tag, "cats", "list: tag 0");
+    is_str(l.rules[1].value, "a b", "list: value 1");
+    is_str(l.rules[1].tag, "vks:s:live/a", "list: tag 1");
     vks_vk_rules_free(&l);
 
     s = "{\"code\":200,\"rules\":null}";
     rc = vks_vk_rules_parse_list(s, strlen(s), &l);
-    OK(rc == VKS_VK_OK && l.n == 0 && l.rules == NULL, "list: null is empty");
+    ok(rc == VKS_VK_OK && l.n == 0 && l.rules == NULL, "list: null is empty");
     vks_vk_rules_free(&l);
 
     s = "{\"code\":200}";
     rc = vks_vk_rules_parse_list(s, strlen(s), &l);
-    OK(rc == VKS_VK_OK && l.n == 0, "list: missing rules is empty");
+    ok(rc == VKS_VK_OK && l.n == 0, "list: missing rules is empty");
 
     s = "{\"code\":200,\"rules\":[]}";
     rc = vks_vk_rules_parse_list(s, strlen(s), &l);
-    OK(rc == VKS_VK_OK && l.n == 0, "list: [] is empty");
+    ok(rc == VKS_VK_OK && l.n == 0, "list: [] is empty");
 
     s = "{\"code\":400,\"error\":{\"message\":\"Invalid key\","
         "\"error_code\":1004}}";
     rc = vks_vk_rules_parse_list(s, strlen(s), &l);
-    IS_INT(rc, VKS_VK_EAPI, "list: error envelope");
-    IS_INT(l.error_code, 1004, "list: error code 1004");
-    IS_STR(l.err, "Invalid key", "list: error message");
+    is_int(rc, VKS_VK_EAPI, "list: error envelope");
+    is_int(l.error_code, 1004, "list: error code 1004");
+    is_str(l.err, "Invalid key", "list: error message");
 
     s = "{\"code\":200,\"rules\":{\"value\":\"a\"}}";
-    IS_INT(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
+    is_int(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
            "list: rules object refused");
     s = "{\"code\":200,\"rules\":[{\"value\":\"a\"}]}";
-    IS_INT(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
+    is_int(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
            "list: rule without tag refused");
     s = "{\"code\":200,\"rules\":[{\"value\":1,\"tag\":\"t\"}]}";
-    IS_INT(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
+    is_int(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
            "list: numeric value refused");
     s = "{\"code\":200,\"rules\":[\"a\"]}";
-    IS_INT(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
+    is_int(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
            "list: string rule refused");
     s = "{\"code\":200,\"rules\":[{\"value\":\"a\",\"tag\":\"t\"}";
-    IS_INT(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_EJSON,
+    is_int(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_EJSON,
            "list: truncated JSON");
     s = "{\"code\":500}";
-    IS_INT(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
+    is_int(vks_vk_rules_parse_list(s, strlen(s), &l), VKS_VK_ESCHEMA,
            "list: code 500 without error");
-    OK(l.rules == NULL && l.n == 0, "list: nothing allocated on failure");
+    ok(l.rules == NULL && l.n == 0, "list: nothing allocated on failure");
 
     /* POST/DELETE answers and the rule errors */
 
     s = "{\"code\":200}";
     rc = vks_vk_rules_parse_result(s, strlen(s), &code, err, sizeof(err));
-    OK(rc == VKS_VK_OK && code == 0, "result: 200");
+    ok(rc == VKS_VK_OK && code == 0, "result: 200");
 
     static const struct {
         int          code;
@@ -231,23 +231,23 @@ test_answers(void)
         rc = vks_vk_rules_parse_result(json, strlen(json), &code, err,
                                        sizeof(err));
         snprintf(name, sizeof(name), "result: error %d", errs[i].code);
-        OK(rc == VKS_VK_EAPI && code == errs[i].code
+        ok(rc == VKS_VK_EAPI && code == errs[i].code
            && strcmp(err, errs[i].msg) == 0, name);
-        OK(vks_vk_rules_error_permanent(code), "  ... permanent");
+        ok(vks_vk_rules_error_permanent(code), "  ... permanent");
     }
 
-    OK(!vks_vk_rules_error_permanent(1004), "1004 not a rule error");
+    ok(!vks_vk_rules_error_permanent(1004), "1004 not a rule error");
 
     s = "{\"code\":400,\"error\":{\"error_code\":\"2001\"}}";
     rc = vks_vk_rules_parse_result(s, strlen(s), &code, err, sizeof(err));
-    OK(rc == VKS_VK_EAPI && code == 2001 && err[0] == '\0',
+    ok(rc == VKS_VK_EAPI && code == 2001 && err[0] == '\0',
        "result: quoted code, no message");
 
     s = "{\"code\":400,\"error\":{\"message\":\"x\"}}";
-    IS_INT(vks_vk_rules_parse_result(s, strlen(s), &code, err, sizeof(err)),
+    is_int(vks_vk_rules_parse_result(s, strlen(s), &code, err, sizeof(err)),
            VKS_VK_ESCHEMA, "result: error without code");
     s = "<html>502</html>";
-    IS_INT(vks_vk_rules_parse_result(s, strlen(s), &code, err, sizeof(err)),
+    is_int(vks_vk_rules_parse_result(s, strlen(s), &code, err, sizeof(err)),
            VKS_VK_EJSON, "result: HTML");
 }
 
@@ -292,39 +292,39 @@ test_plan(void)
     };
 
     rc = vks_vk_rules_plan(desired, 5, current, 6, 0, &p);
-    IS_INT(rc, 0, "plan: ok");
-    IS_INT(p.ndel, 3, "plan: three deletes");
-    OK(has(p.del, p.ndel, 1), "plan: changed value deleted");
-    OK(has(p.del, p.ndel, 2), "plan: stale own stream rule deleted");
-    OK(has(p.del, p.ndel, 4), "plan: stale own global rule deleted");
-    OK(!has(p.del, p.ndel, 3), "plan: foreign rule left alone");
-    OK(!has(p.del, p.ndel, 5), "plan: non-canonical tag is foreign");
-    IS_INT(p.nforeign, 2, "plan: two foreign");
-    IS_INT(p.nkeep, 1, "plan: one kept");
-    IS_INT(p.nadd, 3, "plan: three adds");
-    OK(has(p.add, p.nadd, 1), "plan: changed value added again");
-    OK(has(p.add, p.nadd, 2), "plan: new stream rule added");
-    OK(has(p.add, p.nadd, 3), "plan: new global rule added");
-    OK(!has(p.add, p.nadd, 0), "plan: unchanged not added");
-    OK(!has(p.add, p.nadd, 4), "plan: duplicate tag not added");
+    is_int(rc, 0, "plan: ok");
+    is_int(p.ndel, 3, "plan: three deletes");
+    ok(has(p.del, p.ndel, 1), "plan: changed value deleted");
+    ok(has(p.del, p.ndel, 2), "plan: stale own stream rule deleted");
+    ok(has(p.del, p.ndel, 4), "plan: stale own global rule deleted");
+    ok(!has(p.del, p.ndel, 3), "plan: foreign rule left alone");
+    ok(!has(p.del, p.ndel, 5), "plan: non-canonical tag is foreign");
+    is_int(p.nforeign, 2, "plan: two foreign");
+    is_int(p.nkeep, 1, "plan: one kept");
+    is_int(p.nadd, 3, "plan: three adds");
+    ok(has(p.add, p.nadd, 1), "plan: changed value added again");
+    ok(has(p.add, p.nadd, 2), "plan: new stream rule added");
+    ok(has(p.add, p.nadd, 3), "plan: new global rule added");
+    ok(!has(p.add, p.nadd, 0), "plan: unchanged not added");
+    ok(!has(p.add, p.nadd, 4), "plan: duplicate tag not added");
     vks_vk_plan_free(&p);
 
     rc = vks_vk_rules_plan(desired, 5, current, 6,
                            VKS_VK_PLAN_DELETE_FOREIGN, &p);
-    IS_INT(p.ndel, 5, "plan foreign: five deletes");
-    OK(has(p.del, p.ndel, 3) && has(p.del, p.ndel, 5),
+    is_int(p.ndel, 5, "plan foreign: five deletes");
+    ok(has(p.del, p.ndel, 3) && has(p.del, p.ndel, 5),
        "plan foreign: foreign deleted when told");
-    IS_INT(p.nforeign, 0, "plan foreign: none left");
+    is_int(p.nforeign, 0, "plan foreign: none left");
     vks_vk_plan_free(&p);
 
     rc = vks_vk_rules_plan(NULL, 0, current, 6, 0, &p);
-    IS_INT(p.ndel, 4, "plan: nothing desired deletes own only");
-    IS_INT(p.nadd, 0, "plan: nothing desired adds nothing");
+    is_int(p.ndel, 4, "plan: nothing desired deletes own only");
+    is_int(p.nadd, 0, "plan: nothing desired adds nothing");
     vks_vk_plan_free(&p);
 
     rc = vks_vk_rules_plan(desired, 4, NULL, 0, 0, &p);
-    IS_INT(p.ndel, 0, "plan: empty server deletes nothing");
-    IS_INT(p.nadd, 4, "plan: empty server adds all");
+    is_int(p.ndel, 0, "plan: empty server deletes nothing");
+    is_int(p.nadd, 4, "plan: empty server adds all");
 
     for (i = 0; i < p.nadd; i++) {
         if (p.add[i] != i) {
@@ -332,11 +332,11 @@ test_plan(void)
         }
     }
 
-    IS_INT(i, 4, "plan: adds in desired order");
+    is_int(i, 4, "plan: adds in desired order");
     vks_vk_plan_free(&p);
 
     rc = vks_vk_rules_plan(current, 6, current, 6, 0, &p);
-    OK(p.ndel == 0 && p.nadd == 0 && p.nkeep == 6, "plan: in step: no-op");
+    ok(p.ndel == 0 && p.nadd == 0 && p.nkeep == 6, "plan: in step: no-op");
     vks_vk_plan_free(&p);
 }
 
@@ -349,5 +349,5 @@ main(void)
     test_answers();
     test_plan();
 
-    return tap_done();
+    return done_testing();
 }

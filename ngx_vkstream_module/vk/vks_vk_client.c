@@ -34,8 +34,8 @@
 #include "vks_vk_endpoint.h"
 #include "vks_vk_message.h"
 #include "vks_vk_reasm.h"
-#include "vks_vk_syntax.h"
-#include "media/vks_thread.h"
+#include "vks_vk_sync.h"
+#include "util/vks_thread.h"
 
 
 #define VKS_VK_RESP_MAX      (1024 * 1024)
@@ -49,19 +49,6 @@ enum {
     VKS_REQ_DIAG,
     VKS_REQ_STREAM
 };
-
-
-typedef struct {
-    char                 *tag;
-    char                 *value;
-} vks_vk_pair_t;
-
-
-typedef struct {
-    vks_vk_pair_t        *a;
-    size_t                n;
-    size_t                cap;
-} vks_vk_pairs_t;
 
 
 typedef struct {
@@ -119,15 +106,8 @@ struct vks_vk_client_s {
     unsigned              epoch;
     vks_vk_req_t         *http;
     vks_vk_req_t         *ws;
-    int                   listed;
-    vks_vk_pairs_t        cur;            /* on the server, as we know */
-    vks_vk_pairs_t        desired;
-    uint64_t              desired_gen;
-    uint64_t              planned_gen;
-    int                   replan;
-    vks_vk_pairs_t        ops;            /* value NULL: a delete */
-    size_t                iop;
-    vks_vk_pairs_t        failed;
+    vks_vk_sync_t         sync;           /* the rules, see vks_vk_sync.h */
+    uint64_t              desired_gen;    /* the want_gen in sync */
     vks_vk_backoff_t      backoff;
     lws_sorted_usec_list_t  sul;
     vks_vk_backoff_t      rule_backoff;   /* retries of failed requests */
@@ -172,77 +152,6 @@ vks_copy(char *dst, size_t size, const char *src, size_t len)
 
     memcpy(dst, src, len);
     dst[len] = '\0';
-}
-
-
-static int
-vks_pairs_push(vks_vk_pairs_t *p, const char *tag, const char *value)
-{
-    vks_vk_pair_t  *a;
-
-    if (p->n == p->cap) {
-        a = realloc(p->a, (p->cap ? p->cap * 2 : 16) * sizeof(vks_vk_pair_t));
-        if (a == NULL) {
-            return -1;
-        }
-        p->a = a;
-        p->cap = p->cap ? p->cap * 2 : 16;
-    }
-
-    p->a[p->n].tag = vks_strdup(tag);
-    p->a[p->n].value = vks_strdup(value);
-
-    if (p->a[p->n].tag == NULL || (value && p->a[p->n].value == NULL)) {
-        free(p->a[p->n].tag);
-        free(p->a[p->n].value);
-        return -1;
-    }
-
-    p->n++;
-    return 0;
-}
-
-
-static void
-vks_pairs_remove(vks_vk_pairs_t *p, size_t i)
-{
-    free(p->a[i].tag);
-    free(p->a[i].value);
-    p->a[i] = p->a[--p->n];
-}
-
-
-static ssize_t
-vks_pairs_find(vks_vk_pairs_t *p, const char *tag)
-{
-    size_t  i;
-
-    for (i = 0; i < p->n; i++) {
-        if (strcmp(p->a[i].tag, tag) == 0) {
-            return (ssize_t) i;
-        }
-    }
-
-    return -1;
-}
-
-
-static void
-vks_pairs_clear(vks_vk_pairs_t *p)
-{
-    while (p->n) {
-        vks_pairs_remove(p, p->n - 1);
-    }
-}
-
-
-static void
-vks_pairs_free(vks_vk_pairs_t *p)
-{
-    vks_pairs_clear(p);
-    free(p->a);
-    p->a = NULL;
-    p->cap = 0;
 }
 
 
@@ -556,7 +465,7 @@ vks_rule_retry(lws_sorted_usec_list_t *sul)
     }
 
     /* the plan finds what is still missing or still to delete */
-    c->replan = 1;
+    vks_vk_sync_replan(&c->sync);
     vks_sync(c);
 }
 
@@ -605,9 +514,7 @@ vks_fail(vks_vk_client_t *c, int refresh, const char *fmt, ...)
     c->running = 0;
     c->epoch++;
     c->refresh |= refresh;
-    c->listed = 0;
-    vks_pairs_clear(&c->ops);
-    c->iop = 0;
+    vks_vk_sync_reset(&c->sync);
 
     if (c->http) {
         vks_kill(c->http->wsi);
@@ -700,122 +607,42 @@ vks_diagnose(vks_vk_client_t *c)
 }
 
 
+/* what a new plan says of a desired rule */
 static void
-vks_plan(vks_vk_client_t *c)
+vks_sync_event(void *data, int event, const char *tag, int code)
 {
-    int              code;
-    size_t           i, j, n;
-    ssize_t          k;
-    vks_vk_plan_t    plan;
-    vks_vk_rule_t   *want, *have;
+    vks_vk_client_t  *c = data;
 
-    vks_pairs_clear(&c->ops);
-    c->iop = 0;
-
-    /* failed values stay failed until they change */
-    for (i = 0; i < c->failed.n; /* void */) {
-        k = vks_pairs_find(&c->desired, c->failed.a[i].tag);
-        if (k < 0 || strcmp(c->desired.a[k].value, c->failed.a[i].value)) {
-            vks_pairs_remove(&c->failed, i);
-        } else {
-            i++;
-        }
-    }
-
-    want = calloc(c->desired.n + 1, sizeof(vks_vk_rule_t));
-    have = calloc(c->cur.n + 1, sizeof(vks_vk_rule_t));
-
-    if (want == NULL || have == NULL) {
-        free(want);
-        free(have);
+    if (event == VKS_VK_SYNC_EV_REFUSED) {
+        vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused locally "
+                "(error %d), not sent", tag, code);
+        vks_rule_state(c, tag, VKS_VK_RULE_FAILED, code,
+                       "refused by the local syntax check");
         return;
     }
 
-    for (i = 0, n = 0; i < c->desired.n; i++) {
-        if (vks_pairs_find(&c->failed, c->desired.a[i].tag) >= 0) {
-            continue;
-        }
-
-        code = vks_vk_rule_value_check(c->desired.a[i].value,
-                                       strlen(c->desired.a[i].value), NULL);
-        if (code) {
-            vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused locally "
-                    "(error %d), not sent", c->desired.a[i].tag, code);
-            vks_rule_state(c, c->desired.a[i].tag, VKS_VK_RULE_FAILED, code,
-                           "refused by the local syntax check");
-            (void) vks_pairs_push(&c->failed, c->desired.a[i].tag,
-                                  c->desired.a[i].value);
-            continue;
-        }
-
-        want[n].tag = c->desired.a[i].tag;
-        want[n].value = c->desired.a[i].value;
-
-        k = vks_pairs_find(&c->cur, want[n].tag);
-        if (k >= 0 && strcmp(c->cur.a[k].value, want[n].value) == 0) {
-            vks_rule_state(c, want[n].tag, VKS_VK_RULE_ACTIVE, 0, NULL);
-        }
-
-        n++;
-    }
-
-    for (j = 0; j < c->cur.n; j++) {
-        have[j].tag = c->cur.a[j].tag;
-        have[j].value = c->cur.a[j].value;
-    }
-
-    if (vks_vk_rules_plan(want, n, have, c->cur.n,
-                          c->conf.delete_foreign
-                              ? VKS_VK_PLAN_DELETE_FOREIGN : 0,
-                          &plan)
-        == 0)
-    {
-        for (i = 0; i < plan.ndel; i++) {
-            (void) vks_pairs_push(&c->ops, have[plan.del[i]].tag, NULL);
-        }
-
-        for (i = 0; i < plan.nadd; i++) {
-            (void) vks_pairs_push(&c->ops, want[plan.add[i]].tag,
-                                  want[plan.add[i]].value);
-        }
-
-        vks_vk_plan_free(&plan);
-    }
-
-    free(want);
-    free(have);
+    vks_rule_state(c, tag, VKS_VK_RULE_ACTIVE, 0, NULL);
 }
 
 
 static void
 vks_sync(vks_vk_client_t *c)
 {
-    char           path[VKS_VK_KEY_MAX * 3 + 64];
-    char          *body;
-    vks_vk_pair_t *op;
+    char                 path[VKS_VK_KEY_MAX * 3 + 64];
+    char                *body;
+    const vks_vk_pair_t *op;
 
-    if (!c->running || !c->listed || c->http) {
+    if (!c->running || c->http) {
         return;
     }
 
-    if (c->iop >= c->ops.n) {
-        if (c->planned_gen == c->desired_gen && !c->replan) {
-            return;
-        }
+    op = vks_vk_sync_next(&c->sync, vks_sync_event, c);
 
-        c->planned_gen = c->desired_gen;
-        c->replan = 0;
-        vks_plan(c);
-
-        if (c->ops.n == 0) {
-            return;
-        }
+    if (op == NULL) {
+        return;
     }
 
-    op = &c->ops.a[c->iop++];
-
     vks_key_path(c, path, sizeof(path), "rules");
-
     if (op->value) {
         body = vks_vk_rules_add_body(op->value, op->tag);
     } else {
@@ -874,7 +701,6 @@ static void
 vks_after_list(vks_vk_client_t *c, vks_vk_req_t *r)
 {
     int                  rc;
-    size_t               i;
     vks_vk_rule_list_t   list;
 
     memset(&list, 0, sizeof(list));
@@ -895,19 +721,11 @@ vks_after_list(vks_vk_client_t *c, vks_vk_req_t *r)
         return;
     }
 
-    vks_pairs_clear(&c->cur);
-
-    for (i = 0; i < list.n; i++) {
-        (void) vks_pairs_push(&c->cur, list.rules[i].tag,
-                              list.rules[i].value);
-    }
+    (void) vks_vk_sync_set_current(&c->sync, list.rules, list.n);
 
     vks_vk_rules_free(&list);
 
-    vks_log(c, VKS_VK_LOG_INFO, "%zu rules on the server", c->cur.n);
-
-    c->listed = 1;
-    c->replan = 1;
+    vks_log(c, VKS_VK_LOG_INFO, "%zu rules on the server", c->sync.cur.n);
 
     vks_open_stream(c);
 
@@ -921,7 +739,6 @@ static void
 vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
 {
     int       rc;
-    ssize_t   k;
     int64_t   code;
     char      err[VKS_VK_ERR_LEN], msg[VKS_VK_ERR_LEN + 64];
 
@@ -931,64 +748,50 @@ vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
     rc = vks_vk_rules_parse_result(r->resp, r->resp_len, &code, err,
                                    sizeof(err));
 
-    if (rc != VKS_VK_OK && rc != VKS_VK_EAPI) {
-        /* e.g. a proxy's 503 page: the service may be back soon */
-        snprintf(msg, sizeof(msg), "%s /rules: bad answer (HTTP %d): %s",
-                 r->kind == VKS_REQ_ADD ? "POST" : "DELETE", r->status, err);
-        vks_rule_later(c, r, r->status, msg);
-        vks_sync(c);
-        return;
-    }
+    switch (vks_vk_sync_result(&c->sync, &r->rule, rc, code)) {
 
-    if (rc == VKS_VK_EAPI && (code == 1003 || code == 1004)) {
-        vks_fail(c, 1, "rules: error %lld: %s", (long long) code, err);
-        return;
-    }
-
-    if (rc == VKS_VK_EAPI && !vks_vk_rules_error_permanent(code)) {
-        snprintf(msg, sizeof(msg), "error %lld: %s (HTTP %d)",
-                 (long long) code, err, r->status);
-        vks_rule_later(c, r, code, msg);
-        vks_sync(c);
-        return;
-    }
-
-    vks_vk_backoff_reset(&c->rule_backoff);
-
-    k = vks_pairs_find(&c->cur, r->rule.tag);
-
-    if (r->kind == VKS_REQ_DEL) {
-        if (rc == VKS_VK_OK || code == VKS_VK_RULE_ETAG_MISSING) {
-            if (k >= 0) {
-                vks_pairs_remove(&c->cur, (size_t) k);
-            }
-
-            vks_log(c, VKS_VK_LOG_INFO, "rule \"%s\" deleted", r->rule.tag);
+    case VKS_VK_SYNC_RETRY:
+        if (rc != VKS_VK_EAPI) {
+            snprintf(msg, sizeof(msg), "%s /rules: bad answer (HTTP %d): %s",
+                     r->kind == VKS_REQ_ADD ? "POST" : "DELETE", r->status,
+                     err);
+            vks_rule_later(c, r, r->status, msg);
 
         } else {
-            vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not deleted: "
-                    "error %lld: %s", r->rule.tag, (long long) code, err);
+            snprintf(msg, sizeof(msg), "error %lld: %s (HTTP %d)",
+                     (long long) code, err, r->status);
+            vks_rule_later(c, r, code, msg);
         }
 
-        vks_sync(c);
+        break;
+
+    case VKS_VK_SYNC_RECONNECT:
+        vks_fail(c, 1, "rules: error %lld: %s", (long long) code, err);
         return;
-    }
 
-    if (rc == VKS_VK_OK) {
-        if (k >= 0) {
-            vks_pairs_remove(&c->cur, (size_t) k);
-        }
+    case VKS_VK_SYNC_DELETED:
+        vks_vk_backoff_reset(&c->rule_backoff);
+        vks_log(c, VKS_VK_LOG_INFO, "rule \"%s\" deleted", r->rule.tag);
+        break;
 
-        (void) vks_pairs_push(&c->cur, r->rule.tag, r->rule.value);
+    case VKS_VK_SYNC_NOT_DELETED:
+        vks_vk_backoff_reset(&c->rule_backoff);
+        vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not deleted: "
+                "error %lld: %s", r->rule.tag, (long long) code, err);
+        break;
+
+    case VKS_VK_SYNC_ADDED:
+        vks_vk_backoff_reset(&c->rule_backoff);
         vks_log(c, VKS_VK_LOG_INFO, "rule \"%s\" added", r->rule.tag);
         vks_rule_state(c, r->rule.tag, VKS_VK_RULE_ACTIVE, 0, NULL);
+        break;
 
-    } else {
-        /* 2000-2008: the same request would fail again */
+    case VKS_VK_SYNC_REFUSED:
+        vks_vk_backoff_reset(&c->rule_backoff);
         vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused: error %lld: %s",
                 r->rule.tag, (long long) code, err);
         vks_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, err);
-        (void) vks_pairs_push(&c->failed, r->rule.tag, r->rule.value);
+        break;
     }
 
     vks_sync(c);
@@ -1259,80 +1062,52 @@ vks_message(vks_vk_client_t *c, const char *data, size_t len)
 
 /* --- libwebsockets ------------------------------------------------------- */
 
+/* the owner called lws_cancel_service(): to stop, or new desired rules */
 static int
-vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
+vks_cb_wakeup(vks_vk_client_t *c)
 {
-    int                 rc, n;
-    char                buf[LWS_PRE + 4096], *p;
-    vks_vk_req_t       *r;
-    vks_vk_client_t    *c;
-    unsigned char     **hp, *end;
+    pthread_mutex_lock(&c->mu);
 
-    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-        c = lws_context_user(lws_get_context(wsi));
-
-        pthread_mutex_lock(&c->mu);
-
-        if (c->stop) {
-            c->stopping = 1;
-        }
-
-        if (c->want_gen != c->desired_gen) {
-            vks_pairs_clear(&c->desired);
-
-            for (n = 0; n < (int) c->want.n; n++) {
-                (void) vks_pairs_push(&c->desired, c->want.a[n].tag,
-                                      c->want.a[n].value);
-            }
-
-            c->desired_gen = c->want_gen;
-        }
-
-        pthread_mutex_unlock(&c->mu);
-
-        if (!c->stopping) {
-            vks_sync(c);
-        }
-
-        return 0;
+    if (c->stop) {
+        c->stopping = 1;
     }
 
-    r = lws_get_opaque_user_data(wsi);
-    if (r == NULL) {
-        return 0;
+    if (c->want_gen != c->desired_gen) {
+        (void) vks_vk_sync_set_desired(&c->sync, c->want.a, c->want.n);
+        c->desired_gen = c->want_gen;
     }
 
-    c = r->c;
+    pthread_mutex_unlock(&c->mu);
+
+    if (!c->stopping) {
+        vks_sync(c);
+    }
+
+    return 0;
+}
+
+
+/*
+ * An HTTP request: getServerUrl and the /rules calls, and the HTTP leg of
+ * the stream and of the probe until the answer comes.
+ */
+static int
+vks_cb_http(vks_vk_req_t *r, struct lws *wsi,
+    enum lws_callback_reasons reason, void *in, size_t len)
+{
+    int               n;
+    char              buf[LWS_PRE + 4096], *p;
+    unsigned char   **hp, *end;
 
     switch (reason) {
 
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        hp = (unsigned char **) in;
-        end = *hp + len;
-
-        if (r->kind == VKS_REQ_DIAG) {
-            if (lws_add_http_header_by_name(wsi,
-                    (const unsigned char *) "upgrade:",
-                    (const unsigned char *) "websocket", 9, hp, end)
-                || lws_add_http_header_by_name(wsi,
-                    (const unsigned char *) "connection:",
-                    (const unsigned char *) "Upgrade", 7, hp, end)
-                || lws_add_http_header_by_name(wsi,
-                    (const unsigned char *) "sec-websocket-key:",
-                    (const unsigned char *) "dGhlIHNhbXBsZSBub25jZQ==", 24,
-                    hp, end)
-                || lws_add_http_header_by_name(wsi,
-                    (const unsigned char *) "sec-websocket-version:",
-                    (const unsigned char *) "13", 2, hp, end))
-            {
-                return -1;
-            }
-        }
-
         if (r->body == NULL) {
             break;
         }
+
+        hp = (unsigned char **) in;
+        end = *hp + len;
 
         n = snprintf(buf, sizeof(buf), "%zu", r->body_len);
 
@@ -1375,15 +1150,6 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
     case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
         r->status = (int) lws_http_client_http_response(wsi);
-
-        if (r->kind == VKS_REQ_DIAG && r->status == 101) {
-            /*
-             * The probe was taken as a stream: that answers it.  Left
-             * open, it would hold the key's one connection itself.
-             */
-            vks_req_done(r, NULL);
-            return -1;
-        }
         break;
 
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
@@ -1425,9 +1191,82 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         vks_req_done(r, r->resp_len ? NULL : "connection closed");
         break;
 
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        vks_req_done(r, in ? (const char *) in : "connection error");
+    default:
         break;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The probe after a refused stream handshake: a plain GET carrying the
+ * WebSocket headers, so that the refusal's body can be read.
+ */
+static int
+vks_cb_diag(vks_vk_req_t *r, struct lws *wsi,
+    enum lws_callback_reasons reason, void *in, size_t len)
+{
+    unsigned char  **hp, *end;
+
+    switch (reason) {
+
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        hp = (unsigned char **) in;
+        end = *hp + len;
+
+        if (lws_add_http_header_by_name(wsi,
+                (const unsigned char *) "upgrade:",
+                (const unsigned char *) "websocket", 9, hp, end)
+            || lws_add_http_header_by_name(wsi,
+                (const unsigned char *) "connection:",
+                (const unsigned char *) "Upgrade", 7, hp, end)
+            || lws_add_http_header_by_name(wsi,
+                (const unsigned char *) "sec-websocket-key:",
+                (const unsigned char *) "dGhlIHNhbXBsZSBub25jZQ==", 24,
+                hp, end)
+            || lws_add_http_header_by_name(wsi,
+                (const unsigned char *) "sec-websocket-version:",
+                (const unsigned char *) "13", 2, hp, end))
+        {
+            return -1;
+        }
+
+        break;
+
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        r->status = (int) lws_http_client_http_response(wsi);
+
+        if (r->status == 101) {
+            /*
+             * The probe was taken as a stream: that answers it.  Left
+             * open, it would hold the key's one connection itself.
+             */
+            vks_req_done(r, NULL);
+            return -1;
+        }
+
+        return 0;
+
+    default:
+        break;
+    }
+
+    return vks_cb_http(r, wsi, reason, in, len);
+}
+
+
+/* the stream's WebSocket; its handshake is an HTTP request until then */
+static int
+vks_cb_stream(vks_vk_req_t *r, struct lws *wsi,
+    enum lws_callback_reasons reason, void *in, size_t len)
+{
+    int               rc;
+    vks_vk_client_t  *c;
+
+    c = r->c;
+
+    switch (reason) {
 
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (r->epoch != c->epoch) {
@@ -1441,7 +1280,7 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         vks_log(c, VKS_VK_LOG_INFO, "stream connected to %s",
                 c->st.endpoint);
         vks_set_state(c, VKS_VK_ST_CONNECTED);
-        break;
+        return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (r->epoch != c->epoch) {
@@ -1479,7 +1318,8 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
             c->st.dropped++;
             vks_publish(c);
         }
-        break;
+
+        return 0;
 
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         if (len >= 2) {
@@ -1488,6 +1328,28 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         } else {
             r->close_code = 1005;       /* a close frame without a code */
         }
+
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_CLOSED:
+        vks_req_done(r, NULL);
+        return 0;
+
+    default:
+        return vks_cb_http(r, wsi, reason, in, len);
+    }
+}
+
+
+/* any connection's end: failure, certificate check, destruction */
+static int
+vks_cb_conn(vks_vk_req_t *r, struct lws *wsi,
+    enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    switch (reason) {
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        vks_req_done(r, in ? (const char *) in : "connection error");
         break;
 
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
@@ -1497,10 +1359,6 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         if (len == 0 && r->tls_verify == 0) {
             r->tls_verify = X509_STORE_CTX_get_error(user);
         }
-        break;
-
-    case LWS_CALLBACK_CLIENT_CLOSED:
-        vks_req_done(r, NULL);
         break;
 
     case LWS_CALLBACK_WSI_DESTROY:
@@ -1526,6 +1384,42 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     }
 
     return 0;
+}
+
+
+static int
+vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+    vks_vk_req_t  *r;
+
+    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+        return vks_cb_wakeup(lws_context_user(lws_get_context(wsi)));
+    }
+
+    r = lws_get_opaque_user_data(wsi);
+    if (r == NULL) {
+        return 0;
+    }
+
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+    case LWS_CALLBACK_WSI_DESTROY:
+        return vks_cb_conn(r, wsi, reason, user, in, len);
+    default:
+        break;
+    }
+
+    switch (r->kind) {
+    case VKS_REQ_STREAM:
+        return vks_cb_stream(r, wsi, reason, in, len);
+    case VKS_REQ_DIAG:
+        return vks_cb_diag(r, wsi, reason, in, len);
+    default:
+        /* getServerUrl and the /rules calls */
+        return vks_cb_http(r, wsi, reason, in, len);
+    }
 }
 
 
@@ -1621,11 +1515,8 @@ static void
 vks_client_free(vks_vk_client_t *c)
 {
     vks_vk_out_free(c->out_head);
-    vks_pairs_free(&c->want);
-    vks_pairs_free(&c->cur);
-    vks_pairs_free(&c->desired);
-    vks_pairs_free(&c->ops);
-    vks_pairs_free(&c->failed);
+    vks_vk_pairs_free(&c->want);
+    vks_vk_sync_free(&c->sync);
     vks_vk_reasm_free(&c->reasm);
     free((char *) c->conf.api);
     free((char *) c->conf.token);
@@ -1661,6 +1552,9 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
     if (c->conf.text_max == 0 || c->conf.text_max > VKS_VK_TEXT_MAX) {
         c->conf.text_max = VKS_VK_TEXT_MAX;
     }
+
+    vks_vk_sync_init(&c->sync, conf->delete_foreign
+                               ? VKS_VK_PLAN_DELETE_FOREIGN : 0);
 
     pthread_mutex_init(&c->mu, NULL);
     vks_vk_reasm_init(&c->reasm, conf->max_message);
@@ -1774,10 +1668,10 @@ vks_vk_client_set_rules(vks_vk_client_t *c, const vks_vk_rule_t *rules,
 
     pthread_mutex_lock(&c->mu);
 
-    vks_pairs_clear(&c->want);
+    vks_vk_pairs_clear(&c->want);
 
     for (i = 0; i < n && rc == 0; i++) {
-        rc = vks_pairs_push(&c->want, rules[i].tag, rules[i].value);
+        rc = vks_vk_pairs_push(&c->want, rules[i].tag, rules[i].value);
     }
 
     c->want_gen++;

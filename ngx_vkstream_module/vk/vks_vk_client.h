@@ -26,14 +26,14 @@
 #define VKS_VK_TEXT_MAX         1024
 #define VKS_VK_QUEUE_MAX        4096     /* items waiting for the owner */
 
-/* connection states, the same numbers as NGX_VKSTREAM_VK_* */
+/* connection states, the same numbers as NGX_VKSTREAM_VK_* (asserted) */
 #define VKS_VK_ST_OFF           0
 #define VKS_VK_ST_CONNECTING    1
 #define VKS_VK_ST_CONNECTED     2
 #define VKS_VK_ST_BACKOFF       3
 #define VKS_VK_ST_ERROR         4
 
-/* rule states, the same numbers as NGX_VKSTREAM_RULE_* */
+/* rule states, the same numbers as NGX_VKSTREAM_RULE_* (asserted) */
 #define VKS_VK_RULE_PENDING     1
 #define VKS_VK_RULE_ACTIVE      2
 #define VKS_VK_RULE_FAILED      3

@@ -10,7 +10,7 @@
 #include <math.h>
 
 #include "vks_vk_json.h"
-#include "vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 /* integers beyond this are not exact in a double */
@@ -39,7 +39,7 @@ vks_vk_json_load(const char *data, size_t len, int *rc, char *err,
     json_t        *root;
     json_error_t   jerr;
 
-    if (!vks_vk_utf8_valid(data, len)) {
+    if (!vks_utf8_valid(data, len)) {
         *rc = VKS_VK_EUTF8;
         vks_vk_json_set_err(err, errlen, "invalid UTF-8");
         return NULL;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "vks_vk_message.h"
-#include "vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 static int vks_vk_message_event(vks_vk_message_t *m, json_t *ev,
@@ -204,7 +204,7 @@ vks_vk_message_event(vks_vk_message_t *m, json_t *ev, size_t text_max)
         m->text = s;
         m->text_full_len = len;
         m->text_len = (text_max && len > text_max)
-                      ? vks_vk_utf8_cut(s, len, text_max) : len;
+                      ? vks_utf8_cut(s, len, text_max) : len;
     }
 
     m->creation_time = vks_vk_message_int(ev, "creation_time");

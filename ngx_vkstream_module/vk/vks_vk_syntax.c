@@ -8,7 +8,7 @@
 
 #include "vks_vk_syntax.h"
 #include "vks_vk_rules.h"
-#include "vks_vk_utf8.h"
+#include "util/vks_utf8.h"
 
 
 static int
@@ -43,7 +43,7 @@ vks_vk_rule_value_check(const char *value, size_t len, size_t *nkeywords)
     /* NUL would cut the value short in the C strings of the request */
 
     if (len == 0 || len > VKS_VK_VALUE_MAX
-        || !vks_vk_utf8_valid(value, len) || memchr(value, '\0', len))
+        || !vks_utf8_valid(value, len) || memchr(value, '\0', len))
     {
         return VKS_VK_RULE_EPARSE_RULE;
     }
