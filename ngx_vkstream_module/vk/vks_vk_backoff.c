@@ -9,7 +9,7 @@
 
 
 static uint32_t
-vks_vk_xorshift(void *data)
+vks_vk_backoff_xorshift(void *data)
 {
     uint32_t  *s, x;
 
@@ -45,7 +45,7 @@ vks_vk_backoff_init(vks_vk_backoff_t *b, uint32_t base_ms, uint32_t max_ms,
         b->data = data;
 
     } else {
-        b->rand = vks_vk_xorshift;
+        b->rand = vks_vk_backoff_xorshift;
         b->data = &b->state;
     }
 }

@@ -117,19 +117,19 @@ struct vks_vk_client_s {
 };
 
 
-static void *vks_thread(void *data);
-static int vks_callback(struct lws *wsi, enum lws_callback_reasons reason,
-    void *user, void *in, size_t len);
-static void vks_connect(vks_vk_client_t *c);
-static void vks_fail(vks_vk_client_t *c, int refresh, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-static void vks_sync(vks_vk_client_t *c);
-static void vks_log(vks_vk_client_t *c, int level, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
+static void *vks_vk_client_thread(void *data);
+static int vks_vk_client_callback(struct lws *wsi,
+    enum lws_callback_reasons reason, void *user, void *in, size_t len);
+static void vks_vk_client_connect(vks_vk_client_t *c);
+static void vks_vk_client_fail(vks_vk_client_t *c, int refresh,
+    const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+static void vks_vk_client_sync(vks_vk_client_t *c);
+static void vks_vk_client_log(vks_vk_client_t *c, int level,
+    const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 
 
-static const struct lws_protocols  vks_protocols[] = {
-    { "vks", vks_callback, 0, 65536, 0, NULL, 0 },
+static const struct lws_protocols  vks_vk_client_protocols[] = {
+    { "vks", vks_vk_client_callback, 0, 65536, 0, NULL, 0 },
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -137,14 +137,14 @@ static const struct lws_protocols  vks_protocols[] = {
 /* --- small helpers ------------------------------------------------------- */
 
 static char *
-vks_strdup(const char *s)
+vks_vk_client_strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
 }
 
 
 static void
-vks_copy(char *dst, size_t size, const char *src, size_t len)
+vks_vk_client_copy(char *dst, size_t size, const char *src, size_t len)
 {
     if (len >= size) {
         len = size - 1;
@@ -158,7 +158,7 @@ vks_copy(char *dst, size_t size, const char *src, size_t len)
 /* --- to the owner -------------------------------------------------------- */
 
 static void
-vks_notify(vks_vk_client_t *c)
+vks_vk_client_notify(vks_vk_client_t *c)
 {
     if (c->conf.notify) {
         c->conf.notify(c->conf.notify_data);
@@ -167,7 +167,7 @@ vks_notify(vks_vk_client_t *c)
 
 
 static void
-vks_push(vks_vk_client_t *c, vks_vk_out_t *o)
+vks_vk_client_push(vks_vk_client_t *c, vks_vk_out_t *o)
 {
     int  wake;
 
@@ -194,13 +194,13 @@ vks_push(vks_vk_client_t *c, vks_vk_out_t *o)
     pthread_mutex_unlock(&c->mu);
 
     if (wake) {
-        vks_notify(c);
+        vks_vk_client_notify(c);
     }
 }
 
 
 static void
-vks_publish(vks_vk_client_t *c)
+vks_vk_client_publish(vks_vk_client_t *c)
 {
     pthread_mutex_lock(&c->mu);
     c->st.dropped += c->out_dropped;
@@ -209,24 +209,24 @@ vks_publish(vks_vk_client_t *c)
     c->status_changed = 1;
     pthread_mutex_unlock(&c->mu);
 
-    vks_notify(c);
+    vks_vk_client_notify(c);
 }
 
 
 static void
-vks_set_state(vks_vk_client_t *c, int state)
+vks_vk_client_set_state(vks_vk_client_t *c, int state)
 {
     if (c->st.state != state) {
         c->st.state = state;
         c->st.since = time(NULL);
     }
 
-    vks_publish(c);
+    vks_vk_client_publish(c);
 }
 
 
 static void
-vks_log(vks_vk_client_t *c, int level, const char *fmt, ...)
+vks_vk_client_log(vks_vk_client_t *c, int level, const char *fmt, ...)
 {
     va_list        ap;
     vks_vk_out_t  *o;
@@ -244,13 +244,13 @@ vks_log(vks_vk_client_t *c, int level, const char *fmt, ...)
     o->level = level;
     o->text_len = strlen(o->text);
 
-    vks_push(c, o);
+    vks_vk_client_push(c, o);
 }
 
 
 static void
-vks_rule_state(vks_vk_client_t *c, const char *tag, int state, int64_t code,
-    const char *msg)
+vks_vk_client_rule_state(vks_vk_client_t *c, const char *tag, int state,
+    int64_t code, const char *msg)
 {
     vks_vk_out_t  *o;
 
@@ -262,19 +262,20 @@ vks_rule_state(vks_vk_client_t *c, const char *tag, int state, int64_t code,
     o->kind = VKS_VK_OUT_RULE;
     o->state = state;
     o->code = code;
-    vks_copy(o->tag, sizeof(o->tag), tag, strlen(tag));
+    vks_vk_client_copy(o->tag, sizeof(o->tag), tag, strlen(tag));
     o->tag_len = strlen(o->tag);
-    vks_copy(o->text, sizeof(o->text), msg ? msg : "", msg ? strlen(msg) : 0);
+    vks_vk_client_copy(o->text, sizeof(o->text), msg ? msg : "",
+        msg ? strlen(msg) : 0);
     o->text_len = strlen(o->text);
 
-    vks_push(c, o);
+    vks_vk_client_push(c, o);
 }
 
 
 /* --- requests ------------------------------------------------------------ */
 
 static unsigned
-vks_tls_flags(vks_vk_client_t *c, int tls)
+vks_vk_client_tls_flags(vks_vk_client_t *c, int tls)
 {
     if (!tls) {
         return 0;
@@ -290,11 +291,11 @@ vks_tls_flags(vks_vk_client_t *c, int tls)
 }
 
 
-static void vks_req_done(vks_vk_req_t *r, const char *error);
+static void vks_vk_client_req_done(vks_vk_req_t *r, const char *error);
 
 
 static vks_vk_req_t *
-vks_request(vks_vk_client_t *c, int kind, char *body, const char *tag,
+vks_vk_client_request(vks_vk_client_t *c, int kind, char *body, const char *tag,
     const char *value)
 {
     vks_vk_req_t  *r;
@@ -310,8 +311,8 @@ vks_request(vks_vk_client_t *c, int kind, char *body, const char *tag,
     r->epoch = c->epoch;
     r->body = body;
     r->body_len = body ? strlen(body) : 0;
-    r->rule.tag = vks_strdup(tag);
-    r->rule.value = vks_strdup(value);
+    r->rule.tag = vks_vk_client_strdup(tag);
+    r->rule.value = vks_vk_client_strdup(value);
 
     return r;
 }
@@ -319,7 +320,7 @@ vks_request(vks_vk_client_t *c, int kind, char *body, const char *tag,
 
 /* The path is in r->path; returns 0 or -1 (r is then freed). */
 static int
-vks_request_go(vks_vk_req_t *r, const char *method, const char *host,
+vks_vk_client_request_go(vks_vk_req_t *r, const char *method, const char *host,
     unsigned port, int tls)
 {
     struct lws                      *wsi;
@@ -334,7 +335,7 @@ vks_request_go(vks_vk_req_t *r, const char *method, const char *host,
     i.context = c->ctx;
     i.address = host;
     i.port = (int) port;
-    i.ssl_connection = (int) vks_tls_flags(c, tls);
+    i.ssl_connection = (int) vks_vk_client_tls_flags(c, tls);
     i.path = r->path;
     i.host = host;
     i.origin = host;
@@ -348,7 +349,7 @@ vks_request_go(vks_vk_req_t *r, const char *method, const char *host,
 
     if (wsi == NULL) {
         if (!r->done) {
-            vks_req_done(r, "cannot start the connection");
+            vks_vk_client_req_done(r, "cannot start the connection");
         }
         free(r->body);
         free(r->resp);
@@ -375,12 +376,12 @@ vks_request_go(vks_vk_req_t *r, const char *method, const char *host,
 
 
 static int
-vks_api_request(vks_vk_client_t *c, int kind, const char *method,
+vks_vk_client_api_request(vks_vk_client_t *c, int kind, const char *method,
     const char *path, char *body, const char *tag, const char *value)
 {
     vks_vk_req_t  *r;
 
-    r = vks_request(c, kind, body, tag, value);
+    r = vks_vk_client_request(c, kind, body, tag, value);
     if (r == NULL) {
         return -1;
     }
@@ -388,8 +389,8 @@ vks_api_request(vks_vk_client_t *c, int kind, const char *method,
     if (kind == VKS_REQ_URL) {
         snprintf(r->path, sizeof(r->path), "%s%s", c->api_prefix, path);
         c->http = r;
-        return vks_request_go(r, method, c->api_host, c->api_port,
-                              c->api_tls);
+        return vks_vk_client_request_go(r, method, c->api_host, c->api_port,
+            c->api_tls);
     }
 
     snprintf(r->path, sizeof(r->path), "%s", path);
@@ -398,12 +399,13 @@ vks_api_request(vks_vk_client_t *c, int kind, const char *method,
         c->http = r;
     }
 
-    return vks_request_go(r, method, c->ep.host, c->ep.port, 1);
+    return vks_vk_client_request_go(r, method, c->ep.host, c->ep.port, 1);
 }
 
 
 static void
-vks_key_path(vks_vk_client_t *c, char *buf, size_t size, const char *what)
+vks_vk_client_key_path(vks_vk_client_t *c, char *buf, size_t size,
+    const char *what)
 {
     char        *p;
     const char  *k;
@@ -429,7 +431,7 @@ vks_key_path(vks_vk_client_t *c, char *buf, size_t size, const char *what)
 /* --- the connection cycle ------------------------------------------------ */
 
 static void
-vks_kill(struct lws *wsi)
+vks_vk_client_kill(struct lws *wsi)
 {
     if (wsi) {
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -438,7 +440,7 @@ vks_kill(struct lws *wsi)
 
 
 static void
-vks_retry(lws_sorted_usec_list_t *sul)
+vks_vk_client_retry(lws_sorted_usec_list_t *sul)
 {
     vks_vk_client_t  *c;
 
@@ -449,12 +451,12 @@ vks_retry(lws_sorted_usec_list_t *sul)
     }
 
     c->st.reconnects++;
-    vks_connect(c);
+    vks_vk_client_connect(c);
 }
 
 
 static void
-vks_rule_retry(lws_sorted_usec_list_t *sul)
+vks_vk_client_rule_retry(lws_sorted_usec_list_t *sul)
 {
     vks_vk_client_t  *c;
 
@@ -466,7 +468,7 @@ vks_rule_retry(lws_sorted_usec_list_t *sul)
 
     /* the plan finds what is still missing or still to delete */
     vks_vk_sync_replan(&c->sync);
-    vks_sync(c);
+    vks_vk_client_sync(c);
 }
 
 
@@ -475,7 +477,7 @@ vks_rule_retry(lws_sorted_usec_list_t *sul)
  * reason, and the plan is made again after a delay; the stream stays.
  */
 static void
-vks_rule_later(vks_vk_client_t *c, vks_vk_req_t *r, int64_t code,
+vks_vk_client_rule_later(vks_vk_client_t *c, vks_vk_req_t *r, int64_t code,
     const char *err)
 {
     uint32_t  delay;
@@ -485,20 +487,20 @@ vks_rule_later(vks_vk_client_t *c, vks_vk_req_t *r, int64_t code,
 
     snprintf(msg, sizeof(msg), "%s; retrying in %u ms", err, delay);
 
-    vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not %s: %s", r->rule.tag,
-            r->kind == VKS_REQ_ADD ? "added" : "deleted", msg);
+    vks_vk_client_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not %s: %s", r->rule.tag,
+        r->kind == VKS_REQ_ADD ? "added" : "deleted", msg);
 
     if (r->kind == VKS_REQ_ADD) {
-        vks_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, msg);
+        vks_vk_client_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, msg);
     }
 
-    lws_sul_schedule(c->ctx, 0, &c->rule_sul, vks_rule_retry,
+    lws_sul_schedule(c->ctx, 0, &c->rule_sul, vks_vk_client_rule_retry,
                      (lws_usec_t) delay * 1000);
 }
 
 
 static void
-vks_fail(vks_vk_client_t *c, int refresh, const char *fmt, ...)
+vks_vk_client_fail(vks_vk_client_t *c, int refresh, const char *fmt, ...)
 {
     va_list   ap;
     uint32_t  delay;
@@ -517,38 +519,38 @@ vks_fail(vks_vk_client_t *c, int refresh, const char *fmt, ...)
     vks_vk_sync_reset(&c->sync);
 
     if (c->http) {
-        vks_kill(c->http->wsi);
+        vks_vk_client_kill(c->http->wsi);
         c->http = NULL;
     }
 
     if (c->ws) {
-        vks_kill(c->ws->wsi);
+        vks_vk_client_kill(c->ws->wsi);
         c->ws = NULL;
     }
 
     delay = vks_vk_backoff_next(&c->backoff);
 
-    vks_log(c, VKS_VK_LOG_ERR, "%s; reconnecting in %u ms%s",
-            c->st.last_error, delay,
-            c->refresh && c->conf.token ? ", asking for a new endpoint" : "");
+    vks_vk_client_log(c, VKS_VK_LOG_ERR, "%s; reconnecting in %u ms%s",
+        c->st.last_error, delay,
+        c->refresh && c->conf.token ? ", asking for a new endpoint" : "");
 
-    vks_set_state(c, VKS_VK_ST_BACKOFF);
+    vks_vk_client_set_state(c, VKS_VK_ST_BACKOFF);
 
     if (!c->stopping) {
-        lws_sul_schedule(c->ctx, 0, &c->sul, vks_retry,
+        lws_sul_schedule(c->ctx, 0, &c->sul, vks_vk_client_retry,
                          (lws_usec_t) delay * 1000);
     }
 }
 
 
 static void
-vks_connect(vks_vk_client_t *c)
+vks_vk_client_connect(vks_vk_client_t *c)
 {
     char  path[VKS_VK_KEY_MAX * 3 + 64];
 
     c->running = 1;
     c->epoch++;
-    vks_set_state(c, VKS_VK_ST_CONNECTING);
+    vks_vk_client_set_state(c, VKS_VK_ST_CONNECTING);
 
     if (c->conf.token && (!c->have_ep || c->refresh)) {
         /* the token stays out of the log and of the status */
@@ -556,77 +558,80 @@ vks_connect(vks_vk_client_t *c)
                  "/method/streaming.getServerUrl?access_token=%s&v="
                  VKS_VK_API_VERSION, c->conf.token);
 
-        if (vks_api_request(c, VKS_REQ_URL, "GET", path, NULL, NULL, NULL)
+        if (vks_vk_client_api_request(c, VKS_REQ_URL, "GET", path, NULL,
+                                      NULL, NULL)
             != 0)
         {
-            vks_fail(c, 0, "getServerUrl: cannot make the request");
+            vks_vk_client_fail(c, 0, "getServerUrl: cannot make the request");
         }
 
         return;
     }
 
-    vks_key_path(c, path, sizeof(path), "rules");
+    vks_vk_client_key_path(c, path, sizeof(path), "rules");
 
-    if (vks_api_request(c, VKS_REQ_LIST, "GET", path, NULL, NULL, NULL)
+    if (vks_vk_client_api_request(c, VKS_REQ_LIST, "GET", path, NULL, NULL,
+                                  NULL)
         != 0)
     {
-        vks_fail(c, 0, "GET /rules: cannot make the request");
+        vks_vk_client_fail(c, 0, "GET /rules: cannot make the request");
     }
 }
 
 
 static void
-vks_open_stream(vks_vk_client_t *c)
+vks_vk_client_open_stream(vks_vk_client_t *c)
 {
     vks_vk_req_t  *r;
 
-    r = vks_request(c, VKS_REQ_STREAM, NULL, NULL, NULL);
+    r = vks_vk_client_request(c, VKS_REQ_STREAM, NULL, NULL, NULL);
     if (r == NULL) {
-        vks_fail(c, 0, "stream: out of memory");
+        vks_vk_client_fail(c, 0, "stream: out of memory");
         return;
     }
 
-    vks_key_path(c, r->path, sizeof(r->path), "stream");
+    vks_vk_client_key_path(c, r->path, sizeof(r->path), "stream");
     c->ws = r;
 
-    if (vks_request_go(r, NULL, c->ep.host, c->ep.port, 1) != 0) {
+    if (vks_vk_client_request_go(r, NULL, c->ep.host, c->ep.port, 1) != 0) {
         c->ws = NULL;
-        vks_fail(c, 0, "stream: cannot make the connection");
+        vks_vk_client_fail(c, 0, "stream: cannot make the connection");
     }
 }
 
 
 /* after a refused handshake: ask once more, plainly, to learn the code */
 static void
-vks_diagnose(vks_vk_client_t *c)
+vks_vk_client_diagnose(vks_vk_client_t *c)
 {
     char  path[VKS_VK_KEY_MAX * 3 + 64];
 
-    vks_key_path(c, path, sizeof(path), "stream");
-    (void) vks_api_request(c, VKS_REQ_DIAG, "GET", path, NULL, NULL, NULL);
+    vks_vk_client_key_path(c, path, sizeof(path), "stream");
+    (void) vks_vk_client_api_request(c, VKS_REQ_DIAG, "GET", path, NULL,
+                                     NULL, NULL);
 }
 
 
 /* what a new plan says of a desired rule */
 static void
-vks_sync_event(void *data, int event, const char *tag, int code)
+vks_vk_client_sync_event(void *data, int event, const char *tag, int code)
 {
     vks_vk_client_t  *c = data;
 
     if (event == VKS_VK_SYNC_EV_REFUSED) {
-        vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused locally "
-                "(error %d), not sent", tag, code);
-        vks_rule_state(c, tag, VKS_VK_RULE_FAILED, code,
-                       "refused by the local syntax check");
+        vks_vk_client_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused locally "
+            "(error %d), not sent", tag, code);
+        vks_vk_client_rule_state(c, tag, VKS_VK_RULE_FAILED, code,
+            "refused by the local syntax check");
         return;
     }
 
-    vks_rule_state(c, tag, VKS_VK_RULE_ACTIVE, 0, NULL);
+    vks_vk_client_rule_state(c, tag, VKS_VK_RULE_ACTIVE, 0, NULL);
 }
 
 
 static void
-vks_sync(vks_vk_client_t *c)
+vks_vk_client_sync(vks_vk_client_t *c)
 {
     char                 path[VKS_VK_KEY_MAX * 3 + 64];
     char                *body;
@@ -636,13 +641,13 @@ vks_sync(vks_vk_client_t *c)
         return;
     }
 
-    op = vks_vk_sync_next(&c->sync, vks_sync_event, c);
+    op = vks_vk_sync_next(&c->sync, vks_vk_client_sync_event, c);
 
     if (op == NULL) {
         return;
     }
 
-    vks_key_path(c, path, sizeof(path), "rules");
+    vks_vk_client_key_path(c, path, sizeof(path), "rules");
     if (op->value) {
         body = vks_vk_rules_add_body(op->value, op->tag);
     } else {
@@ -650,22 +655,22 @@ vks_sync(vks_vk_client_t *c)
     }
 
     if (body == NULL) {
-        vks_fail(c, 0, "rules: out of memory");
+        vks_vk_client_fail(c, 0, "rules: out of memory");
         return;
     }
 
-    if (vks_api_request(c, op->value ? VKS_REQ_ADD : VKS_REQ_DEL,
-                        op->value ? "POST" : "DELETE", path, body, op->tag,
-                        op->value)
+    if (vks_vk_client_api_request(c, op->value ? VKS_REQ_ADD : VKS_REQ_DEL,
+                                  op->value ? "POST" : "DELETE", path, body,
+                                  op->tag, op->value)
         != 0)
     {
-        vks_fail(c, 0, "rules: cannot make the request");
+        vks_vk_client_fail(c, 0, "rules: cannot make the request");
     }
 }
 
 
 static void
-vks_after_url(vks_vk_client_t *c, vks_vk_req_t *r)
+vks_vk_client_after_url(vks_vk_client_t *c, vks_vk_req_t *r)
 {
     int                rc;
     vks_vk_endpoint_t  ep;
@@ -675,14 +680,14 @@ vks_after_url(vks_vk_client_t *c, vks_vk_req_t *r)
     rc = vks_vk_endpoint_parse(r->resp, r->resp_len, &ep);
 
     if (rc == VKS_VK_EAPI) {
-        vks_fail(c, 0, "getServerUrl: error %lld: %s",
-                 (long long) ep.error_code, ep.err);
+        vks_vk_client_fail(c, 0, "getServerUrl: error %lld: %s",
+            (long long) ep.error_code, ep.err);
         return;
     }
 
     if (rc != VKS_VK_OK) {
-        vks_fail(c, 0, "getServerUrl: bad answer (HTTP %d): %s",
-                 r->status, ep.err);
+        vks_vk_client_fail(c, 0, "getServerUrl: bad answer (HTTP %d): %s",
+            r->status, ep.err);
         return;
     }
 
@@ -691,14 +696,14 @@ vks_after_url(vks_vk_client_t *c, vks_vk_req_t *r)
     c->refresh = 0;
     snprintf(c->st.endpoint, sizeof(c->st.endpoint), "%s:%u", ep.host,
              ep.port);
-    vks_publish(c);
+    vks_vk_client_publish(c);
 
-    vks_connect(c);
+    vks_vk_client_connect(c);
 }
 
 
 static void
-vks_after_list(vks_vk_client_t *c, vks_vk_req_t *r)
+vks_vk_client_after_list(vks_vk_client_t *c, vks_vk_req_t *r)
 {
     int                  rc;
     vks_vk_rule_list_t   list;
@@ -709,12 +714,13 @@ vks_after_list(vks_vk_client_t *c, vks_vk_req_t *r)
 
     if (rc != VKS_VK_OK) {
         if (rc == VKS_VK_EAPI) {
-            vks_fail(c, list.error_code == 1003 || list.error_code == 1004,
-                     "GET /rules: error %lld: %s",
-                     (long long) list.error_code, list.err);
+            vks_vk_client_fail(c,
+                list.error_code == 1003 || list.error_code == 1004,
+                "GET /rules: error %lld: %s",
+                (long long) list.error_code, list.err);
         } else {
-            vks_fail(c, 0, "GET /rules: bad answer (HTTP %d): %s",
-                     r->status, list.err);
+            vks_vk_client_fail(c, 0, "GET /rules: bad answer (HTTP %d): %s",
+                r->status, list.err);
         }
 
         vks_vk_rules_free(&list);
@@ -725,18 +731,19 @@ vks_after_list(vks_vk_client_t *c, vks_vk_req_t *r)
 
     vks_vk_rules_free(&list);
 
-    vks_log(c, VKS_VK_LOG_INFO, "%zu rules on the server", c->sync.cur.n);
+    vks_vk_client_log(c, VKS_VK_LOG_INFO, "%zu rules on the server",
+        c->sync.cur.n);
 
-    vks_open_stream(c);
+    vks_vk_client_open_stream(c);
 
     if (c->running) {
-        vks_sync(c);
+        vks_vk_client_sync(c);
     }
 }
 
 
 static void
-vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
+vks_vk_client_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
 {
     int       rc;
     int64_t   code;
@@ -755,51 +762,54 @@ vks_after_rule(vks_vk_client_t *c, vks_vk_req_t *r)
             snprintf(msg, sizeof(msg), "%s /rules: bad answer (HTTP %d): %s",
                      r->kind == VKS_REQ_ADD ? "POST" : "DELETE", r->status,
                      err);
-            vks_rule_later(c, r, r->status, msg);
+            vks_vk_client_rule_later(c, r, r->status, msg);
 
         } else {
             snprintf(msg, sizeof(msg), "error %lld: %s (HTTP %d)",
                      (long long) code, err, r->status);
-            vks_rule_later(c, r, code, msg);
+            vks_vk_client_rule_later(c, r, code, msg);
         }
 
         break;
 
     case VKS_VK_SYNC_RECONNECT:
-        vks_fail(c, 1, "rules: error %lld: %s", (long long) code, err);
+        vks_vk_client_fail(c, 1, "rules: error %lld: %s", (long long) code,
+            err);
         return;
 
     case VKS_VK_SYNC_DELETED:
         vks_vk_backoff_reset(&c->rule_backoff);
-        vks_log(c, VKS_VK_LOG_INFO, "rule \"%s\" deleted", r->rule.tag);
+        vks_vk_client_log(c, VKS_VK_LOG_INFO, "rule \"%s\" deleted",
+            r->rule.tag);
         break;
 
     case VKS_VK_SYNC_NOT_DELETED:
         vks_vk_backoff_reset(&c->rule_backoff);
-        vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not deleted: "
-                "error %lld: %s", r->rule.tag, (long long) code, err);
+        vks_vk_client_log(c, VKS_VK_LOG_ERR, "rule \"%s\" not deleted: "
+            "error %lld: %s", r->rule.tag, (long long) code, err);
         break;
 
     case VKS_VK_SYNC_ADDED:
         vks_vk_backoff_reset(&c->rule_backoff);
-        vks_log(c, VKS_VK_LOG_INFO, "rule \"%s\" added", r->rule.tag);
-        vks_rule_state(c, r->rule.tag, VKS_VK_RULE_ACTIVE, 0, NULL);
+        vks_vk_client_log(c, VKS_VK_LOG_INFO, "rule \"%s\" added", r->rule.tag);
+        vks_vk_client_rule_state(c, r->rule.tag, VKS_VK_RULE_ACTIVE, 0, NULL);
         break;
 
     case VKS_VK_SYNC_REFUSED:
         vks_vk_backoff_reset(&c->rule_backoff);
-        vks_log(c, VKS_VK_LOG_ERR, "rule \"%s\" refused: error %lld: %s",
-                r->rule.tag, (long long) code, err);
-        vks_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, err);
+        vks_vk_client_log(c, VKS_VK_LOG_ERR,
+            "rule \"%s\" refused: error %lld: %s",
+            r->rule.tag, (long long) code, err);
+        vks_vk_client_rule_state(c, r->rule.tag, VKS_VK_RULE_FAILED, code, err);
         break;
     }
 
-    vks_sync(c);
+    vks_vk_client_sync(c);
 }
 
 
 static void
-vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
+vks_vk_client_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
 {
     json_t   *root;
     int64_t   code;
@@ -813,10 +823,10 @@ vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
          * an old worker's connection) is gone, so no need to wait.
          */
         if (c->st.state == VKS_VK_ST_BACKOFF && !c->stopping) {
-            vks_log(c, VKS_VK_LOG_INFO, "the stream handshake is accepted "
-                    "again, reconnecting now");
+            vks_vk_client_log(c, VKS_VK_LOG_INFO,
+                "the stream handshake is accepted again, reconnecting now");
             /* after the server has seen the probe close */
-            lws_sul_schedule(c->ctx, 0, &c->sul, vks_retry,
+            lws_sul_schedule(c->ctx, 0, &c->sul, vks_vk_client_retry,
                              100 * LWS_US_PER_MS);
         }
 
@@ -832,8 +842,8 @@ vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
         snprintf(c->st.last_error, sizeof(c->st.last_error),
                  "stream handshake refused (HTTP %d): error %lld: %s",
                  r->status, (long long) code, msg);
-        vks_log(c, VKS_VK_LOG_ERR, "%s", c->st.last_error);
-        vks_publish(c);
+        vks_vk_client_log(c, VKS_VK_LOG_ERR, "%s", c->st.last_error);
+        vks_vk_client_publish(c);
     }
 
     json_decref(root);
@@ -846,7 +856,8 @@ vks_after_diag(vks_vk_client_t *c, vks_vk_req_t *r)
  * refused, and for what, from a server that never sent one.
  */
 static void
-vks_tls_error(vks_vk_req_t *r, const char *error, char *buf, size_t size)
+vks_vk_client_tls_error(vks_vk_req_t *r, const char *error, char *buf,
+    size_t size)
 {
     const char  *ca;
 
@@ -883,7 +894,7 @@ vks_tls_error(vks_vk_req_t *r, const char *error, char *buf, size_t size)
 
 /* finishes a request once: error NULL means an answer arrived */
 static void
-vks_req_done(vks_vk_req_t *r, const char *error)
+vks_vk_client_req_done(vks_vk_req_t *r, const char *error)
 {
     char              tls[1024];
     vks_vk_client_t  *c;
@@ -901,7 +912,7 @@ vks_req_done(vks_vk_req_t *r, const char *error)
 
     if (r->kind == VKS_REQ_DIAG) {
         if (error == NULL) {
-            vks_after_diag(c, r);
+            vks_vk_client_after_diag(c, r);
         }
         return;
     }
@@ -912,35 +923,35 @@ vks_req_done(vks_vk_req_t *r, const char *error)
         if (c->reasm.busy) {
             /* the connection went in the middle of a message: lost */
             c->st.dropped++;
-            vks_log(c, VKS_VK_LOG_WARN, "stream message cut off by the "
-                    "connection's end after %zu bytes, dropped",
-                    c->reasm.len);
+            vks_vk_client_log(c, VKS_VK_LOG_WARN,
+                "stream message cut off by the connection's end after "
+                "%zu bytes, dropped", c->reasm.len);
             vks_vk_reasm_free(&c->reasm);
         }
 
         if (error && strstr(error, "SSL")) {
-            vks_tls_error(r, error, tls, sizeof(tls));
-            vks_fail(c, 0, "stream connection to %s failed: %s",
-                     c->st.endpoint, tls);
+            vks_vk_client_tls_error(r, error, tls, sizeof(tls));
+            vks_vk_client_fail(c, 0, "stream connection to %s failed: %s",
+                c->st.endpoint, tls);
 
         } else if (error) {
             /* "HS: ..." is a refused handshake: the key may be stale */
-            vks_fail(c, strncmp(error, "HS:", 3) == 0,
-                     "stream connection to %s failed: %s", c->st.endpoint,
-                     error);
+            vks_vk_client_fail(c, strncmp(error, "HS:", 3) == 0,
+                "stream connection to %s failed: %s", c->st.endpoint,
+                error);
 
             if (strncmp(error, "HS:", 3) == 0) {
-                vks_diagnose(c);
+                vks_vk_client_diagnose(c);
             }
 
         } else if (r->close_code) {
             /* after 3000/3001 the message set c->refresh already */
-            vks_fail(c, 0, "stream connection closed by the server "
-                     "(close code %d)", r->close_code);
+            vks_vk_client_fail(c, 0, "stream connection closed by the server "
+                "(close code %d)", r->close_code);
 
         } else {
-            vks_fail(c, 0, "stream connection closed without a close "
-                     "frame from the server");
+            vks_vk_client_fail(c, 0, "stream connection closed without a close "
+                "frame from the server");
         }
 
         return;
@@ -949,31 +960,31 @@ vks_req_done(vks_vk_req_t *r, const char *error)
     c->http = NULL;
 
     if (error && strstr(error, "SSL")) {
-        vks_tls_error(r, error, tls, sizeof(tls));
-        vks_fail(c, 0, "%s failed: %s",
-                 r->kind == VKS_REQ_URL ? "getServerUrl" : "rules request",
-                 tls);
+        vks_vk_client_tls_error(r, error, tls, sizeof(tls));
+        vks_vk_client_fail(c, 0, "%s failed: %s",
+            r->kind == VKS_REQ_URL ? "getServerUrl" : "rules request",
+            tls);
         return;
     }
 
     if (error) {
-        vks_fail(c, 0, "%s failed: %s",
-                 r->kind == VKS_REQ_URL ? "getServerUrl"
-                 : r->kind == VKS_REQ_LIST ? "GET /rules"
-                 : r->kind == VKS_REQ_ADD ? "POST /rules" : "DELETE /rules",
-                 error);
+        vks_vk_client_fail(c, 0, "%s failed: %s",
+            r->kind == VKS_REQ_URL ? "getServerUrl"
+            : r->kind == VKS_REQ_LIST ? "GET /rules"
+            : r->kind == VKS_REQ_ADD ? "POST /rules" : "DELETE /rules",
+            error);
         return;
     }
 
     switch (r->kind) {
     case VKS_REQ_URL:
-        vks_after_url(c, r);
+        vks_vk_client_after_url(c, r);
         break;
     case VKS_REQ_LIST:
-        vks_after_list(c, r);
+        vks_vk_client_after_list(c, r);
         break;
     default:
-        vks_after_rule(c, r);
+        vks_vk_client_after_rule(c, r);
         break;
     }
 }
@@ -982,7 +993,7 @@ vks_req_done(vks_vk_req_t *r, const char *error)
 /* --- stream messages ----------------------------------------------------- */
 
 static void
-vks_message(vks_vk_client_t *c, const char *data, size_t len)
+vks_vk_client_message(vks_vk_client_t *c, const char *data, size_t len)
 {
     int                rc;
     size_t             i;
@@ -995,10 +1006,10 @@ vks_message(vks_vk_client_t *c, const char *data, size_t len)
 
     if (rc != VKS_VK_OK) {
         c->st.malformed++;
-        vks_log(c, VKS_VK_LOG_WARN, "malformed stream message "
-                "(%zu bytes): %s", len, m.err);
+        vks_vk_client_log(c, VKS_VK_LOG_WARN, "malformed stream message "
+            "(%zu bytes): %s", len, m.err);
         vks_vk_message_free(&m);
-        vks_publish(c);
+        vks_vk_client_publish(c);
         return;
     }
 
@@ -1013,35 +1024,36 @@ vks_message(vks_vk_client_t *c, const char *data, size_t len)
             }
 
             o->kind = VKS_VK_OUT_MATCH;
-            vks_copy(o->tag, sizeof(o->tag), m.tags[i], strlen(m.tags[i]));
+            vks_vk_client_copy(o->tag, sizeof(o->tag), m.tags[i],
+                strlen(m.tags[i]));
             o->tag_len = strlen(o->tag);
-            vks_copy(o->text, sizeof(o->text), m.text, m.text_len);
+            vks_vk_client_copy(o->text, sizeof(o->text), m.text, m.text_len);
             o->text_len = m.text_len < VKS_VK_TEXT_MAX ? m.text_len
                                                        : VKS_VK_TEXT_MAX;
-            vks_copy(o->event_type, sizeof(o->event_type), m.event_type,
-                     strlen(m.event_type));
+            vks_vk_client_copy(o->event_type, sizeof(o->event_type),
+                m.event_type, strlen(m.event_type));
             o->event_type_len = strlen(o->event_type);
-            vks_copy(o->action, sizeof(o->action), m.action_str,
-                     strlen(m.action_str));
+            vks_vk_client_copy(o->action, sizeof(o->action), m.action_str,
+                strlen(m.action_str));
             o->action_len = strlen(o->action);
-            vks_copy(o->url, sizeof(o->url), m.url, strlen(m.url));
+            vks_vk_client_copy(o->url, sizeof(o->url), m.url, strlen(m.url));
             o->url_len = strlen(o->url);
-            vks_copy(o->author_url, sizeof(o->author_url), m.author_url,
-                     strlen(m.author_url));
+            vks_vk_client_copy(o->author_url, sizeof(o->author_url),
+                m.author_url, strlen(m.author_url));
             o->author_url_len = strlen(o->author_url);
             o->author_id = m.author_id;
             o->created = m.creation_time;
 
-            vks_push(c, o);
+            vks_vk_client_push(c, o);
         }
         break;
 
     case VKS_VK_MSG_SERVICE:
         c->st.service_code = m.status;
-        vks_copy(c->st.service_message, sizeof(c->st.service_message),
-                 m.message, strlen(m.message));
-        vks_log(c, VKS_VK_LOG_WARN, "service message %lld: %s",
-                (long long) m.status, m.message);
+        vks_vk_client_copy(c->st.service_message, sizeof(c->st.service_message),
+            m.message, strlen(m.message));
+        vks_vk_client_log(c, VKS_VK_LOG_WARN, "service message %lld: %s",
+            (long long) m.status, m.message);
 
         if (m.status == 3000 || m.status == 3001) {
             c->refresh = 1;
@@ -1051,12 +1063,12 @@ vks_message(vks_vk_client_t *c, const char *data, size_t len)
     default:
         snprintf(c->st.last_error, sizeof(c->st.last_error),
                  "stream error %lld: %s", (long long) m.status, m.message);
-        vks_log(c, VKS_VK_LOG_ERR, "%s", c->st.last_error);
+        vks_vk_client_log(c, VKS_VK_LOG_ERR, "%s", c->st.last_error);
         break;
     }
 
     vks_vk_message_free(&m);
-    vks_publish(c);
+    vks_vk_client_publish(c);
 }
 
 
@@ -1064,7 +1076,7 @@ vks_message(vks_vk_client_t *c, const char *data, size_t len)
 
 /* the owner called lws_cancel_service(): to stop, or new desired rules */
 static int
-vks_cb_wakeup(vks_vk_client_t *c)
+vks_vk_client_cb_wakeup(vks_vk_client_t *c)
 {
     pthread_mutex_lock(&c->mu);
 
@@ -1080,7 +1092,7 @@ vks_cb_wakeup(vks_vk_client_t *c)
     pthread_mutex_unlock(&c->mu);
 
     if (!c->stopping) {
-        vks_sync(c);
+        vks_vk_client_sync(c);
     }
 
     return 0;
@@ -1092,7 +1104,7 @@ vks_cb_wakeup(vks_vk_client_t *c)
  * the stream and of the probe until the answer comes.
  */
 static int
-vks_cb_http(vks_vk_req_t *r, struct lws *wsi,
+vks_vk_client_cb_http(vks_vk_req_t *r, struct lws *wsi,
     enum lws_callback_reasons reason, void *in, size_t len)
 {
     int               n;
@@ -1163,14 +1175,14 @@ vks_cb_http(vks_vk_req_t *r, struct lws *wsi,
 
     case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
         if (r->resp_len + len + 1 > VKS_VK_RESP_MAX) {
-            vks_req_done(r, "answer too big");
+            vks_vk_client_req_done(r, "answer too big");
             return -1;
         }
 
         if (r->resp_len + len + 1 > r->resp_cap) {
             p = realloc(r->resp, r->resp_len + len + 4096);
             if (p == NULL) {
-                vks_req_done(r, "out of memory");
+                vks_vk_client_req_done(r, "out of memory");
                 return -1;
             }
             r->resp = p;
@@ -1183,12 +1195,12 @@ vks_cb_http(vks_vk_req_t *r, struct lws *wsi,
         break;
 
     case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-        vks_req_done(r, NULL);
+        vks_vk_client_req_done(r, NULL);
         return -1;              /* no keep-alive: one request each */
 
     case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
         /* an answer without a length ends with the connection */
-        vks_req_done(r, r->resp_len ? NULL : "connection closed");
+        vks_vk_client_req_done(r, r->resp_len ? NULL : "connection closed");
         break;
 
     default:
@@ -1204,7 +1216,7 @@ vks_cb_http(vks_vk_req_t *r, struct lws *wsi,
  * WebSocket headers, so that the refusal's body can be read.
  */
 static int
-vks_cb_diag(vks_vk_req_t *r, struct lws *wsi,
+vks_vk_client_cb_diag(vks_vk_req_t *r, struct lws *wsi,
     enum lws_callback_reasons reason, void *in, size_t len)
 {
     unsigned char  **hp, *end;
@@ -1242,7 +1254,7 @@ vks_cb_diag(vks_vk_req_t *r, struct lws *wsi,
              * The probe was taken as a stream: that answers it.  Left
              * open, it would hold the key's one connection itself.
              */
-            vks_req_done(r, NULL);
+            vks_vk_client_req_done(r, NULL);
             return -1;
         }
 
@@ -1252,13 +1264,13 @@ vks_cb_diag(vks_vk_req_t *r, struct lws *wsi,
         break;
     }
 
-    return vks_cb_http(r, wsi, reason, in, len);
+    return vks_vk_client_cb_http(r, wsi, reason, in, len);
 }
 
 
 /* the stream's WebSocket; its handshake is an HTTP request until then */
 static int
-vks_cb_stream(vks_vk_req_t *r, struct lws *wsi,
+vks_vk_client_cb_stream(vks_vk_req_t *r, struct lws *wsi,
     enum lws_callback_reasons reason, void *in, size_t len)
 {
     int               rc;
@@ -1277,9 +1289,9 @@ vks_cb_stream(vks_vk_req_t *r, struct lws *wsi,
         vks_vk_reasm_init(&c->reasm, c->conf.max_message);
         vks_vk_backoff_reset(&c->backoff);
         c->st.connects++;
-        vks_log(c, VKS_VK_LOG_INFO, "stream connected to %s",
-                c->st.endpoint);
-        vks_set_state(c, VKS_VK_ST_CONNECTED);
+        vks_vk_client_log(c, VKS_VK_LOG_INFO, "stream connected to %s",
+            c->st.endpoint);
+        vks_vk_client_set_state(c, VKS_VK_ST_CONNECTED);
         return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -1299,24 +1311,24 @@ vks_cb_stream(vks_vk_req_t *r, struct lws *wsi,
             /* the API sends JSON text only: not worth a UTF-8 check */
             c->st.received++;
             c->st.malformed++;
-            vks_log(c, VKS_VK_LOG_WARN, "malformed stream message "
-                    "(%zu bytes): a binary frame, not JSON text",
-                    c->reasm.len);
-            vks_publish(c);
+            vks_vk_client_log(c, VKS_VK_LOG_WARN, "malformed stream message "
+                "(%zu bytes): a binary frame, not JSON text",
+                c->reasm.len);
+            vks_vk_client_publish(c);
 
         } else if (rc == VKS_VK_REASM_DONE) {
-            vks_message(c, c->reasm.buf, c->reasm.len);
+            vks_vk_client_message(c, c->reasm.buf, c->reasm.len);
 
         } else if (rc == VKS_VK_REASM_DROPPED) {
             c->st.received++;
             c->st.dropped++;
-            vks_log(c, VKS_VK_LOG_WARN, "stream message over %zu bytes "
-                    "dropped", c->reasm.max);
-            vks_publish(c);
+            vks_vk_client_log(c, VKS_VK_LOG_WARN,
+                "stream message over %zu bytes dropped", c->reasm.max);
+            vks_vk_client_publish(c);
 
         } else if (rc == VKS_VK_REASM_ERROR) {
             c->st.dropped++;
-            vks_publish(c);
+            vks_vk_client_publish(c);
         }
 
         return 0;
@@ -1332,24 +1344,24 @@ vks_cb_stream(vks_vk_req_t *r, struct lws *wsi,
         return 0;
 
     case LWS_CALLBACK_CLIENT_CLOSED:
-        vks_req_done(r, NULL);
+        vks_vk_client_req_done(r, NULL);
         return 0;
 
     default:
-        return vks_cb_http(r, wsi, reason, in, len);
+        return vks_vk_client_cb_http(r, wsi, reason, in, len);
     }
 }
 
 
 /* any connection's end: failure, certificate check, destruction */
 static int
-vks_cb_conn(vks_vk_req_t *r, struct lws *wsi,
+vks_vk_client_cb_conn(vks_vk_req_t *r, struct lws *wsi,
     enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     switch (reason) {
 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        vks_req_done(r, in ? (const char *) in : "connection error");
+        vks_vk_client_req_done(r, in ? (const char *) in : "connection error");
         break;
 
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
@@ -1365,7 +1377,7 @@ vks_cb_conn(vks_vk_req_t *r, struct lws *wsi,
         lws_set_opaque_user_data(wsi, NULL);
 
         if (!r->done) {
-            vks_req_done(r, "connection lost");
+            vks_vk_client_req_done(r, "connection lost");
         }
 
         r->destroyed = 1;
@@ -1388,13 +1400,13 @@ vks_cb_conn(vks_vk_req_t *r, struct lws *wsi,
 
 
 static int
-vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
+vks_vk_client_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
 {
     vks_vk_req_t  *r;
 
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-        return vks_cb_wakeup(lws_context_user(lws_get_context(wsi)));
+        return vks_vk_client_cb_wakeup(lws_context_user(lws_get_context(wsi)));
     }
 
     r = lws_get_opaque_user_data(wsi);
@@ -1406,30 +1418,30 @@ vks_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
     case LWS_CALLBACK_WSI_DESTROY:
-        return vks_cb_conn(r, wsi, reason, user, in, len);
+        return vks_vk_client_cb_conn(r, wsi, reason, user, in, len);
     default:
         break;
     }
 
     switch (r->kind) {
     case VKS_REQ_STREAM:
-        return vks_cb_stream(r, wsi, reason, in, len);
+        return vks_vk_client_cb_stream(r, wsi, reason, in, len);
     case VKS_REQ_DIAG:
-        return vks_cb_diag(r, wsi, reason, in, len);
+        return vks_vk_client_cb_diag(r, wsi, reason, in, len);
     default:
         /* getServerUrl and the /rules calls */
-        return vks_cb_http(r, wsi, reason, in, len);
+        return vks_vk_client_cb_http(r, wsi, reason, in, len);
     }
 }
 
 
 static void *
-vks_thread(void *data)
+vks_vk_client_thread(void *data)
 {
     vks_vk_client_t     *c = data;
     struct lws_context  *ctx;
 
-    vks_connect(c);
+    vks_vk_client_connect(c);
 
     while (!c->stopping) {
         if (lws_service(c->ctx, 0) < 0) {
@@ -1512,7 +1524,7 @@ vks_vk_url_split(const char *url, char *host, unsigned *port, int *tls,
 
 
 static void
-vks_client_free(vks_vk_client_t *c)
+vks_vk_client_free(vks_vk_client_t *c)
 {
     vks_vk_out_free(c->out_head);
     vks_vk_pairs_free(&c->want);
@@ -1543,11 +1555,12 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
     }
 
     c->conf = *conf;
-    c->conf.api = vks_strdup(conf->api ? conf->api : "https://api.vk.com");
-    c->conf.token = vks_strdup(conf->token);
-    c->conf.endpoint = vks_strdup(conf->endpoint);
-    c->conf.key = vks_strdup(conf->key);
-    c->conf.ca_file = vks_strdup(conf->ca_file);
+    c->conf.api = vks_vk_client_strdup(conf->api ? conf->api
+                                                 : "https://api.vk.com");
+    c->conf.token = vks_vk_client_strdup(conf->token);
+    c->conf.endpoint = vks_vk_client_strdup(conf->endpoint);
+    c->conf.key = vks_vk_client_strdup(conf->key);
+    c->conf.ca_file = vks_vk_client_strdup(conf->ca_file);
 
     if (c->conf.text_max == 0 || c->conf.text_max > VKS_VK_TEXT_MAX) {
         c->conf.text_max = VKS_VK_TEXT_MAX;
@@ -1567,7 +1580,7 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
         != 0)
     {
         snprintf(err, errlen, "bad API URL");
-        vks_client_free(c);
+        vks_vk_client_free(c);
         return NULL;
     }
 
@@ -1579,7 +1592,7 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
             || strlen(c->conf.key) > VKS_VK_KEY_MAX)
         {
             snprintf(err, errlen, "bad endpoint or key");
-            vks_client_free(c);
+            vks_vk_client_free(c);
             return NULL;
         }
 
@@ -1594,7 +1607,7 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
 
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
-    info.protocols = vks_protocols;
+    info.protocols = vks_vk_client_protocols;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.gid = -1;
     info.uid = -1;
@@ -1610,16 +1623,16 @@ vks_vk_client_start(const vks_vk_client_conf_t *conf, char *err,
         snprintf(err, errlen, "cannot create the libwebsockets context%s",
                  info.client_ssl_ca_filepath ? " (is the CA file readable?)"
                                              : "");
-        vks_client_free(c);
+        vks_vk_client_free(c);
         return NULL;
     }
 
-    rc = vks_thread_create(&c->thread, vks_thread, c);
+    rc = vks_thread_create(&c->thread, vks_vk_client_thread, c);
 
     if (rc != 0) {
         snprintf(err, errlen, "pthread_create: %s", strerror(rc));
         lws_context_destroy(c->ctx);
-        vks_client_free(c);
+        vks_vk_client_free(c);
         return NULL;
     }
 
@@ -1652,7 +1665,7 @@ vks_vk_client_stop(vks_vk_client_t *c, unsigned timeout_ms)
         return -1;
     }
 
-    vks_client_free(c);
+    vks_vk_client_free(c);
     return 0;
 }
 

@@ -10,7 +10,7 @@
 
 
 static int
-vks_vk_host_char(int c)
+vks_vk_endpoint_host_char(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
@@ -55,7 +55,7 @@ vks_vk_endpoint_split(const char *s, size_t len, vks_vk_endpoint_t *e)
         hlen = colon ? (size_t) (colon - s) : len;
 
         for (i = 0; i < hlen; i++) {
-            if (!vks_vk_host_char((unsigned char) s[i])) {
+            if (!vks_vk_endpoint_host_char((unsigned char) s[i])) {
                 return -1;
             }
         }

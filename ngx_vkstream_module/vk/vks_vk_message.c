@@ -22,10 +22,10 @@ static const char *vks_vk_message_str(json_t *obj, const char *key);
 typedef struct {
     const char  *name;
     int          value;
-} vks_vk_name_t;
+} vks_vk_message_name_t;
 
 
-static const vks_vk_name_t  vks_vk_event_types[] = {
+static const vks_vk_message_name_t  vks_vk_message_event_types[] = {
     { "post", VKS_VK_EVENT_POST },
     { "comment", VKS_VK_EVENT_COMMENT },
     { "share", VKS_VK_EVENT_SHARE },
@@ -34,7 +34,7 @@ static const vks_vk_name_t  vks_vk_event_types[] = {
 };
 
 
-static const vks_vk_name_t  vks_vk_actions[] = {
+static const vks_vk_message_name_t  vks_vk_message_actions[] = {
     { "new", VKS_VK_ACTION_NEW },
     { "update", VKS_VK_ACTION_UPDATE },
     { "delete", VKS_VK_ACTION_DELETE },
@@ -44,7 +44,7 @@ static const vks_vk_name_t  vks_vk_actions[] = {
 
 
 static int
-vks_vk_lookup(const vks_vk_name_t *names, const char *s)
+vks_vk_message_lookup(const vks_vk_message_name_t *names, const char *s)
 {
     for ( /* void */ ; names->name; names++) {
         if (strcmp(names->name, s) == 0) {
@@ -59,9 +59,9 @@ vks_vk_lookup(const vks_vk_name_t *names, const char *s)
 const char *
 vks_vk_event_type_name(vks_vk_event_type_e type)
 {
-    const vks_vk_name_t  *n;
+    const vks_vk_message_name_t  *n;
 
-    for (n = vks_vk_event_types; n->name; n++) {
+    for (n = vks_vk_message_event_types; n->name; n++) {
         if (n->value == (int) type) {
             return n->name;
         }
@@ -157,7 +157,7 @@ vks_vk_message_event(vks_vk_message_t *m, json_t *ev, size_t text_max)
     }
 
     m->event_type = s;
-    m->type = vks_vk_lookup(vks_vk_event_types, s);
+    m->type = vks_vk_message_lookup(vks_vk_message_event_types, s);
 
     if (vks_vk_message_event_id(m, json_object_get(ev, "event_id")) != 0) {
         return VKS_VK_ESCHEMA;
@@ -193,7 +193,7 @@ vks_vk_message_event(vks_vk_message_t *m, json_t *ev, size_t text_max)
 
     if (s) {
         m->action_str = s;
-        m->action = vks_vk_lookup(vks_vk_actions, s);
+        m->action = vks_vk_message_lookup(vks_vk_message_actions, s);
     }
 
     m->url = vks_vk_message_str(ev, "event_url");

@@ -11,17 +11,17 @@
 #include "vks_vk_rules.h"
 
 
-static size_t vks_vk_tag_escape(char *dst, const char *src);
-static int vks_vk_tag_unescape(char *dst, const char *src, size_t len);
-static int vks_vk_hex(int c);
+static size_t vks_vk_rules_tag_escape(char *dst, const char *src);
+static int vks_vk_rules_tag_unescape(char *dst, const char *src, size_t len);
+static int vks_vk_rules_hex(int c);
 static char *vks_vk_rules_dump(json_t *body);
 
 
-static const char  vks_vk_hexdigits[] = "0123456789ABCDEF";
+static const char  vks_vk_rules_hexdigits[] = "0123456789ABCDEF";
 
 
 static int
-vks_vk_tag_unreserved(int c)
+vks_vk_rules_tag_unreserved(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
@@ -72,11 +72,11 @@ vks_vk_tag_encode(char *buf, vks_vk_tag_kind_e kind, const char *app,
 
     /* measure first: the worst case of escaping is 3 bytes per byte */
 
-    need = sizeof(VKS_VK_TAG_PREFIX) - 1 + 2 + vks_vk_tag_escape(NULL, name)
-           + strlen(num);
+    need = sizeof(VKS_VK_TAG_PREFIX) - 1 + 2
+           + vks_vk_rules_tag_escape(NULL, name) + strlen(num);
 
     if (kind == VKS_VK_TAG_STREAM) {
-        need += vks_vk_tag_escape(NULL, app) + 1;
+        need += vks_vk_rules_tag_escape(NULL, app) + 1;
     }
 
     if (need > VKS_VK_TAG_MAX) {
@@ -89,11 +89,11 @@ vks_vk_tag_encode(char *buf, vks_vk_tag_kind_e kind, const char *app,
     buf[len++] = ':';
 
     if (kind == VKS_VK_TAG_STREAM) {
-        len += vks_vk_tag_escape(buf + len, app);
+        len += vks_vk_rules_tag_escape(buf + len, app);
         buf[len++] = '/';
     }
 
-    len += vks_vk_tag_escape(buf + len, name);
+    len += vks_vk_rules_tag_escape(buf + len, name);
     memcpy(buf + len, num, strlen(num) + 1);
     len += strlen(num);
 
@@ -155,7 +155,7 @@ vks_vk_tag_decode(const char *tag, size_t len, vks_vk_tag_t *t)
         slash = memchr(p, '/', end - p);
 
         if (slash == NULL
-            || vks_vk_tag_unescape(t->app, p, slash - p) != 0)
+            || vks_vk_rules_tag_unescape(t->app, p, slash - p) != 0)
         {
             return VKS_VK_TAG_FOREIGN;
         }
@@ -163,7 +163,7 @@ vks_vk_tag_decode(const char *tag, size_t len, vks_vk_tag_t *t)
         p = slash + 1;
     }
 
-    if (vks_vk_tag_unescape(t->name, p, end - p) != 0) {
+    if (vks_vk_rules_tag_unescape(t->name, p, end - p) != 0) {
         return VKS_VK_TAG_FOREIGN;
     }
 
@@ -185,7 +185,7 @@ vks_vk_tag_decode(const char *tag, size_t len, vks_vk_tag_t *t)
 /* escapes src into dst (NULL: only measures); returns the length */
 
 static size_t
-vks_vk_tag_escape(char *dst, const char *src)
+vks_vk_rules_tag_escape(char *dst, const char *src)
 {
     size_t          n;
     unsigned char   c;
@@ -193,7 +193,7 @@ vks_vk_tag_escape(char *dst, const char *src)
     for (n = 0; *src; src++) {
         c = (unsigned char) *src;
 
-        if (vks_vk_tag_unreserved(c)) {
+        if (vks_vk_rules_tag_unreserved(c)) {
             if (dst) {
                 dst[n] = (char) c;
             }
@@ -204,8 +204,8 @@ vks_vk_tag_escape(char *dst, const char *src)
 
         if (dst) {
             dst[n] = '%';
-            dst[n + 1] = vks_vk_hexdigits[c >> 4];
-            dst[n + 2] = vks_vk_hexdigits[c & 0xf];
+            dst[n + 1] = vks_vk_rules_hexdigits[c >> 4];
+            dst[n + 2] = vks_vk_rules_hexdigits[c & 0xf];
         }
 
         n += 3;
@@ -216,7 +216,7 @@ vks_vk_tag_escape(char *dst, const char *src)
 
 
 static int
-vks_vk_hex(int c)
+vks_vk_rules_hex(int c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -233,7 +233,7 @@ vks_vk_hex(int c)
 /* dst has room for len + 1 bytes; rejects empty, NUL and stray bytes */
 
 static int
-vks_vk_tag_unescape(char *dst, const char *src, size_t len)
+vks_vk_rules_tag_unescape(char *dst, const char *src, size_t len)
 {
     int     hi, lo;
     size_t  i, n;
@@ -245,7 +245,7 @@ vks_vk_tag_unescape(char *dst, const char *src, size_t len)
     for (i = 0, n = 0; i < len; n++) {
 
         if (src[i] != '%') {
-            if (!vks_vk_tag_unreserved((unsigned char) src[i])) {
+            if (!vks_vk_rules_tag_unreserved((unsigned char) src[i])) {
                 return -1;
             }
 
@@ -257,8 +257,8 @@ vks_vk_tag_unescape(char *dst, const char *src, size_t len)
             return -1;
         }
 
-        hi = vks_vk_hex((unsigned char) src[i + 1]);
-        lo = vks_vk_hex((unsigned char) src[i + 2]);
+        hi = vks_vk_rules_hex((unsigned char) src[i + 1]);
+        lo = vks_vk_rules_hex((unsigned char) src[i + 2]);
 
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             return -1;

@@ -12,7 +12,7 @@
 
 
 static int
-vks_vk_space(int c)
+vks_vk_syntax_space(int c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
            || c == '\v';
@@ -22,7 +22,7 @@ vks_vk_space(int c)
 /* letters of any script count: every non-ASCII byte is taken as one */
 
 static int
-vks_vk_word_char(int c)
+vks_vk_syntax_word_char(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
@@ -55,7 +55,7 @@ vks_vk_rule_value_check(const char *value, size_t len, size_t *nkeywords)
 
     for ( ;; ) {
 
-        while (i < len && vks_vk_space(s[i])) {
+        while (i < len && vks_vk_syntax_space(s[i])) {
             i++;
         }
 
@@ -75,7 +75,7 @@ vks_vk_rule_value_check(const char *value, size_t len, size_t *nkeywords)
         if (i < len && s[i] == '"') {
 
             for (i++; i < len && s[i] != '"'; i++) {
-                word |= vks_vk_word_char(s[i]);
+                word |= vks_vk_syntax_word_char(s[i]);
             }
 
             if (i == len) {
@@ -88,10 +88,10 @@ vks_vk_rule_value_check(const char *value, size_t len, size_t *nkeywords)
             /* a quote ends a bare keyword and opens the next one */
 
             for ( /* void */ ;
-                 i < len && !vks_vk_space(s[i]) && s[i] != '"';
+                 i < len && !vks_vk_syntax_space(s[i]) && s[i] != '"';
                  i++)
             {
-                word |= vks_vk_word_char(s[i]);
+                word |= vks_vk_syntax_word_char(s[i]);
             }
         }
 
