@@ -17,8 +17,12 @@ use VKStream::FLV qw(make_flv rtmp_publish rtmp_publish_bg);
 use VKStream::API qw(stream_json);
 use VKStream::Proc qw(rss_kb thread_count);
 
+# "slow": a rendition no CPU encodes in real time (1080p, x264 placebo),
+# fed by a decoder that keeps up: the rendition is what falls behind
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
-    live => 'vkstream on; vkstream_queue_size 1m;'));
+    live => 'vkstream on; vkstream_queue_size 1m;',
+    apps => 'application slow { live on; vkstream on; vkstream_max_delay 0;
+             vkstream_rendition _big preset=placebo threads=1; }'));
 $n->start;
 my ($w) = $n->worker_pids;
 my $tmp = tempdir(CLEANUP => 1);
@@ -181,6 +185,30 @@ SKIP: {
     # measured, 25-60 MB before the trim.
     cmp_ok($rss[-1] - $rss[1], '<', 24 * 1024,
            'overload: private RSS back within 24 MB once every context ended');
+}
+
+# --- a rendition that falls behind its decoder: it sheds, and counts it
+{
+    my $log_at = length $n->log_text;
+    ok(rtmp_publish($port, 'slow', 'enc', \@big), 'slow encoder: sent');
+    $end = time + 20;
+    my $j;
+    sleep 0.2 while (($j = stream_json($n, 'enc', 'slow')) // {})->{state}
+                    ne 'ended' && time < $end;
+    $end = time + 20;
+    sleep 0.2 while thread_count($w) > $base_threads && time < $end;
+    $j = stream_json($n, 'enc', 'slow');
+    my $r = $j->{renditions}[0] // {};
+    my $in_drop = $j->{input}{frames_dropped} // 0;
+    diag("slow encoder: encoded " . ($r->{frames_out} // 0) . ", dropped by "
+         . "the input $in_drop, by the rendition "
+         . ($r->{frames_dropped} // 0) . " of $frames");
+    cmp_ok($r->{frames_dropped} // 0, '>', 0,
+           'slow encoder: the rendition fell behind and shed');
+    is(($r->{frames_out} // 0) + ($r->{frames_dropped} // 0) + $in_drop,
+       $frames, 'slow encoder: every frame encoded or counted as dropped');
+    like(substr($n->log_text, $log_at),
+         qr{\[warn\].*"slow/enc" falls behind}, 'slow encoder: logged');
 }
 
 $n->stop;
