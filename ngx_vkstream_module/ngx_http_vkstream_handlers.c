@@ -11,8 +11,8 @@
 
 
 static ngx_int_t
-ngx_http_vkstream_arg_num(ngx_http_request_t *r, char *name, ngx_int_t def,
-    ngx_int_t *value)
+ngx_http_vkstream_handlers_arg_num(ngx_http_request_t *r, char *name,
+    ngx_int_t def, ngx_int_t *value)
 {
     ngx_str_t  v;
 
@@ -29,7 +29,8 @@ ngx_http_vkstream_arg_num(ngx_http_request_t *r, char *name, ngx_int_t def,
 
 /* a %-decoded query argument: NGX_DECLINED when absent */
 static ngx_int_t
-ngx_http_vkstream_arg_str(ngx_http_request_t *r, char *name, ngx_str_t *out)
+ngx_http_vkstream_handlers_arg_str(ngx_http_request_t *r, char *name,
+    ngx_str_t *out)
 {
     u_char     *dst, *src;
     ngx_str_t   v;
@@ -53,7 +54,7 @@ ngx_http_vkstream_arg_str(ngx_http_request_t *r, char *name, ngx_str_t *out)
 
 
 static json_t *
-ngx_http_vkstream_matches_json(ngx_array_t *matches)
+ngx_http_vkstream_handlers_matches_json(ngx_array_t *matches)
 {
     json_t                *a;
     ngx_uint_t             i;
@@ -71,7 +72,7 @@ ngx_http_vkstream_matches_json(ngx_array_t *matches)
 
 
 static ngx_int_t
-ngx_http_vkstream_get_matches(ngx_http_request_t *r, ngx_str_t *app,
+ngx_http_vkstream_handlers_get_matches(ngx_http_request_t *r, ngx_str_t *app,
     ngx_str_t *name)
 {
     json_t                 *j;
@@ -79,8 +80,8 @@ ngx_http_vkstream_get_matches(ngx_http_request_t *r, ngx_str_t *app,
     ngx_array_t             matches;
     ngx_vkstream_stream_t  *st;
 
-    if (ngx_http_vkstream_arg_num(r, "after", 0, &after) != NGX_OK
-        || ngx_http_vkstream_arg_num(r, "limit", 100, &limit) != NGX_OK
+    if (ngx_http_vkstream_handlers_arg_num(r, "after", 0, &after) != NGX_OK
+        || ngx_http_vkstream_handlers_arg_num(r, "limit", 100, &limit) != NGX_OK
         || limit < 1 || limit > 1000)
     {
         return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST,
@@ -114,14 +115,14 @@ ngx_http_vkstream_get_matches(ngx_http_request_t *r, ngx_str_t *app,
     json_object_set_new(j, "last_id", json_integer(st->match_last_id));
     json_object_set_new(j, "total", json_integer(st->matches_total));
     json_object_set_new(j, "matches",
-                        ngx_http_vkstream_matches_json(&matches));
+                        ngx_http_vkstream_handlers_matches_json(&matches));
 
     return ngx_http_vkstream_send_json(r, NGX_HTTP_OK, j);
 }
 
 
 static ngx_int_t
-ngx_http_vkstream_get_stream(ngx_http_request_t *r, ngx_str_t *app,
+ngx_http_vkstream_handlers_get_stream(ngx_http_request_t *r, ngx_str_t *app,
     ngx_str_t *name, ngx_uint_t status)
 {
     json_t                 *j;
@@ -152,14 +153,14 @@ ngx_http_vkstream_get_stream(ngx_http_request_t *r, ngx_str_t *app,
     }
 
     json_object_set_new(j, "matches",
-                        ngx_http_vkstream_matches_json(&matches));
+                        ngx_http_vkstream_handlers_matches_json(&matches));
 
     return ngx_http_vkstream_send_json(r, status, j);
 }
 
 
 static ngx_int_t
-ngx_http_vkstream_get_streams(ngx_http_request_t *r)
+ngx_http_vkstream_handlers_get_streams(ngx_http_request_t *r)
 {
     json_t                 *j, *a;
     ngx_int_t               has_app, has_name;
@@ -169,8 +170,8 @@ ngx_http_vkstream_get_streams(ngx_http_request_t *r)
     ngx_vkstream_stream_t  *st;
 
     /* ?app=&name= filter: it also reaches names that a path cannot */
-    has_app = ngx_http_vkstream_arg_str(r, "app", &app);
-    has_name = ngx_http_vkstream_arg_str(r, "name", &name);
+    has_app = ngx_http_vkstream_handlers_arg_str(r, "app", &app);
+    has_name = ngx_http_vkstream_handlers_arg_str(r, "name", &name);
 
     if (has_app == NGX_ERROR || has_name == NGX_ERROR
         || ngx_vkstream_table_streams(r->pool, &streams) != NGX_OK)
@@ -216,7 +217,7 @@ ngx_http_vkstream_get_streams(ngx_http_request_t *r)
 
 /* body: the PUT's, NULL for a DELETE */
 static ngx_int_t
-ngx_http_vkstream_keywords(ngx_http_request_t *r, ngx_str_t *app,
+ngx_http_vkstream_handlers_keywords(ngx_http_request_t *r, ngx_str_t *app,
     ngx_str_t *name, ngx_str_t *body)
 {
     ngx_str_t            keywords;
@@ -246,12 +247,13 @@ ngx_http_vkstream_keywords(ngx_http_request_t *r, ngx_str_t *app,
                                        "no such live stream");
     }
 
-    return ngx_http_vkstream_get_stream(r, app, name, NGX_HTTP_OK);
+    return ngx_http_vkstream_handlers_get_stream(r, app, name, NGX_HTTP_OK);
 }
 
 
 static ngx_int_t
-ngx_http_vkstream_action(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
+ngx_http_vkstream_handlers_action(ngx_http_request_t *r,
+    ngx_http_vkstream_ctx_t *ctx)
 {
     json_t     *j;
     ngx_int_t   rc;
@@ -299,7 +301,7 @@ ngx_http_vkstream_action(ngx_http_request_t *r, ngx_http_vkstream_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_http_vkstream_rules_get(ngx_http_request_t *r, ngx_str_t *tag,
+ngx_http_vkstream_handlers_rules_get(ngx_http_request_t *r, ngx_str_t *tag,
     ngx_uint_t status)
 {
     json_t                *j, *a;
@@ -368,7 +370,7 @@ ngx_http_vkstream_rules_get(ngx_http_request_t *r, ngx_str_t *tag,
 
 
 static ngx_int_t
-ngx_http_vkstream_rules_post(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_vkstream_handlers_rules_post(ngx_http_request_t *r, ngx_str_t *body)
 {
     ngx_int_t        rc;
     ngx_str_t        tag, value;
@@ -397,18 +399,18 @@ ngx_http_vkstream_rules_post(ngx_http_request_t *r, ngx_str_t *body)
     }
 
     /* answer with the rule as stored */
-    return ngx_http_vkstream_rules_get(r, &tag, NGX_HTTP_CREATED);
+    return ngx_http_vkstream_handlers_rules_get(r, &tag, NGX_HTTP_CREATED);
 }
 
 
 static ngx_int_t
-ngx_http_vkstream_rules_delete(ngx_http_request_t *r, ngx_str_t *tag)
+ngx_http_vkstream_handlers_rules_delete(ngx_http_request_t *r, ngx_str_t *tag)
 {
     ngx_int_t  rc;
     ngx_str_t  t;
 
     if (tag == NULL) {
-        rc = ngx_http_vkstream_arg_str(r, "tag", &t);
+        rc = ngx_http_vkstream_handlers_arg_str(r, "tag", &t);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -455,43 +457,47 @@ ngx_http_vkstream_dispatch(ngx_http_request_t *r,
         return ngx_http_vkstream_events(r);
 
     case VKS_API_EP_STREAMS:
-        return ngx_http_vkstream_get_streams(r);
+        return ngx_http_vkstream_handlers_get_streams(r);
 
     case VKS_API_EP_STREAM:
-        return ngx_http_vkstream_get_stream(r, &ctx->seg[1], &ctx->seg[2],
-                                            NGX_HTTP_OK);
+        return ngx_http_vkstream_handlers_get_stream(r, &ctx->seg[1],
+                                                     &ctx->seg[2],
+                                                     NGX_HTTP_OK);
 
     case VKS_API_EP_MATCHES:
-        return ngx_http_vkstream_get_matches(r, &ctx->seg[1], &ctx->seg[2]);
+        return ngx_http_vkstream_handlers_get_matches(r, &ctx->seg[1],
+                                                      &ctx->seg[2]);
 
     case VKS_API_EP_GLOBAL_MATCHES:
-        return ngx_http_vkstream_get_matches(r, NULL, NULL);
+        return ngx_http_vkstream_handlers_get_matches(r, NULL, NULL);
 
     case VKS_API_EP_KEYWORDS:
-        return ngx_http_vkstream_keywords(r, &ctx->seg[1], &ctx->seg[2],
+        return ngx_http_vkstream_handlers_keywords(r, &ctx->seg[1],
+                                  &ctx->seg[2],
                                   r->method == NGX_HTTP_PUT ? body : NULL);
 
     case VKS_API_EP_DROP:
     case VKS_API_EP_RENDITION:
-        return ngx_http_vkstream_action(r, ctx);
+        return ngx_http_vkstream_handlers_action(r, ctx);
 
     case VKS_API_EP_RULES:
         if (r->method == NGX_HTTP_POST) {
-            return ngx_http_vkstream_rules_post(r, body);
+            return ngx_http_vkstream_handlers_rules_post(r, body);
         }
 
         if (r->method == NGX_HTTP_DELETE) {
-            return ngx_http_vkstream_rules_delete(r, NULL);
+            return ngx_http_vkstream_handlers_rules_delete(r, NULL);
         }
 
-        return ngx_http_vkstream_rules_get(r, NULL, NGX_HTTP_OK);
+        return ngx_http_vkstream_handlers_rules_get(r, NULL, NGX_HTTP_OK);
 
     case VKS_API_EP_RULE:
         if (r->method == NGX_HTTP_DELETE) {
-            return ngx_http_vkstream_rules_delete(r, &ctx->seg[1]);
+            return ngx_http_vkstream_handlers_rules_delete(r, &ctx->seg[1]);
         }
 
-        return ngx_http_vkstream_rules_get(r, &ctx->seg[1], NGX_HTTP_OK);
+        return ngx_http_vkstream_handlers_rules_get(r, &ctx->seg[1],
+                                                    NGX_HTTP_OK);
 
     case VKS_API_EP_TEST:
         return ngx_http_vkstream_test(r, ctx, body);

@@ -9,7 +9,7 @@
 #include "util/vks_utf8.h"
 
 
-static json_t *ngx_http_vkstream_hls_url(ngx_http_request_t *r,
+static json_t *ngx_http_vkstream_json_hls_url(ngx_http_request_t *r,
     ngx_str_t *name, u_char *suffix, size_t slen);
 
 
@@ -80,7 +80,7 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *name,
     json_object_set_new(j, "last_error", ngx_http_vkstream_json_opt(
                         (u_char *) rs->last_error,
                         ngx_strlen(rs->last_error)));
-    json_object_set_new(j, "hls", ngx_http_vkstream_hls_url(r, name,
+    json_object_set_new(j, "hls", ngx_http_vkstream_json_hls_url(r, name,
                         (u_char *) rs->suffix, ngx_strlen(rs->suffix)));
 
     return j;
@@ -92,7 +92,7 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *name,
  * gets the request's scheme and Host.
  */
 static json_t *
-ngx_http_vkstream_hls_url(ngx_http_request_t *r, ngx_str_t *name,
+ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *name,
     u_char *suffix, size_t slen)
 {
     u_char                        *buf, *p;
@@ -260,7 +260,7 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
         rst = &st->stats.r[i];
         json_array_append_new(rs, ngx_http_vkstream_json_rendition(r, &name,
                                                                    rst));
-        json_object_set_new(pl, rst->suffix, ngx_http_vkstream_hls_url(r,
+        json_object_set_new(pl, rst->suffix, ngx_http_vkstream_json_hls_url(r,
                             &name, (u_char *) rst->suffix,
                             ngx_strlen(rst->suffix)));
     }
@@ -275,14 +275,14 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
         for (k = 0; k < vlcf->variant->nelts; k++) {
             if (json_object_get(pl, (char *) sfx[k].data) == NULL) {
                 json_object_set_new(pl, (char *) sfx[k].data,
-                                    ngx_http_vkstream_hls_url(r, &name,
+                                    ngx_http_vkstream_json_hls_url(r, &name,
                                                    sfx[k].data, sfx[k].len));
             }
         }
 
         json_object_set_new(hls, "master",
-                            ngx_http_vkstream_hls_url(r, &name,
-                                                      (u_char *) "", 0));
+                            ngx_http_vkstream_json_hls_url(r, &name,
+                                                           (u_char *) "", 0));
 
     } else {
         json_object_set_new(hls, "master", json_null());

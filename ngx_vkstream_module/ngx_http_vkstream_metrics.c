@@ -24,7 +24,7 @@ _Static_assert(NGX_VKSTREAM_APP_LEN <= NGX_HTTP_VKSTREAM_LABEL_MAX
 
 /* a label value: UTF-8, with \, " and newline escaped */
 static u_char *
-ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
+ngx_http_vkstream_metrics_label(u_char *p, u_char *data, size_t len)
 {
     u_char   buf[VKS_UTF8_REPAIR_SIZE(NGX_HTTP_VKSTREAM_LABEL_MAX)];
     u_char  *s, *last;
@@ -59,25 +59,25 @@ ngx_http_vkstream_label(u_char *p, u_char *data, size_t len)
 
 /* {app="",name="" without the closing brace */
 static u_char *
-ngx_http_vkstream_stream_labels(u_char *p, ngx_vkstream_stream_t *st)
+ngx_http_vkstream_metrics_stream_labels(u_char *p, ngx_vkstream_stream_t *st)
 {
     p = ngx_cpymem(p, "{app=\"", 6);
-    p = ngx_http_vkstream_label(p, st->app, st->app_len);
+    p = ngx_http_vkstream_metrics_label(p, st->app, st->app_len);
     p = ngx_cpymem(p, "\",name=\"", 8);
-    p = ngx_http_vkstream_label(p, st->name, st->name_len);
+    p = ngx_http_vkstream_metrics_label(p, st->name, st->name_len);
 
     return ngx_cpymem(p, "\"", 1);
 }
 
 
 static u_char *
-ngx_http_vkstream_rendition_labels(u_char *p, ngx_vkstream_stream_t *st,
+ngx_http_vkstream_metrics_rendition_labels(u_char *p, ngx_vkstream_stream_t *st,
     vks_rendition_stats_t *rs)
 {
-    p = ngx_http_vkstream_stream_labels(p, st);
+    p = ngx_http_vkstream_metrics_stream_labels(p, st);
     p = ngx_cpymem(p, ",suffix=\"", 9);
-    p = ngx_http_vkstream_label(p, (u_char *) rs->suffix,
-                                ngx_strlen(rs->suffix));
+    p = ngx_http_vkstream_metrics_label(p, (u_char *) rs->suffix,
+                                        ngx_strlen(rs->suffix));
     p = ngx_cpymem(p, "\"}", 2);
 
     return p;
@@ -210,7 +210,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
                 rs = &st[i].stats.r[k];
 
                 p = ngx_sprintf(p, "%s", ngx_http_vkstream_rnames[m]);
-                p = ngx_http_vkstream_rendition_labels(p, &st[i], rs);
+                p = ngx_http_vkstream_metrics_rendition_labels(p, &st[i], rs);
 
                 switch (m) {
                 case ngx_http_vkstream_m_encoded:
@@ -249,7 +249,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
 
             p = ngx_sprintf(p, m == 0 ? "vkstream_input_frames_dropped_total"
                                       : "vkstream_input_gops_dropped_total");
-            p = ngx_http_vkstream_stream_labels(p, &st[i]);
+            p = ngx_http_vkstream_metrics_stream_labels(p, &st[i]);
             p = ngx_sprintf(p, "} %uL\n", m == 0 ? st[i].stats.frames_dropped
                                                 : st[i].stats.gops_dropped);
         }

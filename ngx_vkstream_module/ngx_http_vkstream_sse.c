@@ -34,7 +34,7 @@ static ngx_int_t ngx_http_vkstream_sse_send(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_vkstream_last_event_id(ngx_http_request_t *r, uint64_t *id)
+ngx_http_vkstream_sse_last_event_id(ngx_http_request_t *r, uint64_t *id)
 {
     ngx_int_t         n;
     ngx_str_t         v;
@@ -104,7 +104,7 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_vkstream_last_event_id(r, &sse->last);
+    rc = ngx_http_vkstream_sse_last_event_id(r, &sse->last);
 
     if (rc == NGX_ERROR) {
         return ngx_http_vkstream_error(r, NGX_HTTP_BAD_REQUEST,

@@ -66,22 +66,22 @@ static ngx_vkstream_shctx_t *ngx_vkstream_table_get(ngx_slab_pool_t **pool);
 static ngx_vkstream_shctx_t *ngx_vkstream_table_lock(
     ngx_slab_pool_t **pool);
 static void ngx_vkstream_table_poll(ngx_event_t *ev);
-static void ngx_vkstream_set(u_char *dst, u_short *len, size_t size,
+static void ngx_vkstream_table_set(u_char *dst, u_short *len, size_t size,
     ngx_str_t *src);
-static void ngx_vkstream_stream_copy(ngx_vkstream_stream_t *dst,
+static void ngx_vkstream_table_stream_copy(ngx_vkstream_stream_t *dst,
     ngx_vkstream_stream_t *src);
-static ngx_vkstream_stream_t *ngx_vkstream_find_id(ngx_vkstream_shctx_t *sh,
-    uint64_t id);
-static ngx_vkstream_stream_t *ngx_vkstream_find_name(
+static ngx_vkstream_stream_t *ngx_vkstream_table_find_id(
+    ngx_vkstream_shctx_t *sh, uint64_t id);
+static ngx_vkstream_stream_t *ngx_vkstream_table_find_name(
     ngx_vkstream_shctx_t *sh, ngx_str_t *app, ngx_str_t *name,
     ngx_flag_t live);
-static ngx_vkstream_stream_t *ngx_vkstream_find_tag(
+static ngx_vkstream_stream_t *ngx_vkstream_table_find_tag(
     ngx_vkstream_shctx_t *sh, ngx_str_t *tag);
-static ngx_vkstream_grule_t *ngx_vkstream_find_rule(ngx_vkstream_shctx_t *sh,
-    ngx_str_t *tag);
-static void ngx_vkstream_remove_locked(ngx_slab_pool_t *shpool,
+static ngx_vkstream_grule_t *ngx_vkstream_table_find_rule(
+    ngx_vkstream_shctx_t *sh, ngx_str_t *tag);
+static void ngx_vkstream_table_remove_locked(ngx_slab_pool_t *shpool,
     ngx_vkstream_shctx_t *sh, ngx_vkstream_stream_t *st);
-static void ngx_vkstream_event_locked(ngx_vkstream_shctx_t *sh,
+static void ngx_vkstream_table_event_locked(ngx_vkstream_shctx_t *sh,
     ngx_uint_t type, ngx_vkstream_stream_t *st, u_char *suffix, size_t len,
     ngx_uint_t state, uint64_t match_id);
 
@@ -91,7 +91,7 @@ static ngx_event_t             ngx_vkstream_poll_event;
 
 
 static size_t
-ngx_vkstream_stream_size(ngx_uint_t matches)
+ngx_vkstream_table_stream_size(ngx_uint_t matches)
 {
     return ngx_align(sizeof(ngx_vkstream_stream_t), 16)
            + matches * sizeof(ngx_vkstream_match_t);
@@ -106,7 +106,8 @@ ngx_vkstream_table_min_size(ngx_uint_t matches)
     /* the header with the global ring and room for two streams */
     need = ngx_align(sizeof(ngx_vkstream_shctx_t), ngx_pagesize)
            + ngx_align(matches * sizeof(ngx_vkstream_match_t), ngx_pagesize)
-           + 2 * ngx_align(ngx_vkstream_stream_size(matches), ngx_pagesize);
+           + 2 * ngx_align(ngx_vkstream_table_stream_size(matches),
+                           ngx_pagesize);
 
     /* slab pool header, page descriptors, alignment */
     return need + need / 16 + 8 * ngx_pagesize;
@@ -164,7 +165,7 @@ ngx_vkstream_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     vcf = shm_zone->data;
     osh = data;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    ssize = ngx_vkstream_stream_size(vcf->matches);
+    ssize = ngx_vkstream_table_stream_size(vcf->matches);
 
     if (osh != NULL) {
         ngx_vkstream_table_keep_marker(vcf, osh);
@@ -356,12 +357,12 @@ ngx_vkstream_table_poll(ngx_event_t *ev)
             if (st->keywords_len) {
                 sh->rules_generation++;
             }
-            ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_UNPUBLISH, st,
-                                      NULL, 0, 0, 0);
+            ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_UNPUBLISH, st,
+                                            NULL, 0, 0, 0);
         }
 
         if (st->end && now - st->end >= vcf->linger) {
-            ngx_vkstream_remove_locked(shpool, sh, st);
+            ngx_vkstream_table_remove_locked(shpool, sh, st);
             continue;
         }
 
@@ -406,7 +407,7 @@ ngx_vkstream_table_poll(ngx_event_t *ev)
 
 /* copies at most "size" bytes, cut on a UTF-8 character boundary */
 static void
-ngx_vkstream_set(u_char *dst, u_short *len, size_t size, ngx_str_t *src)
+ngx_vkstream_table_set(u_char *dst, u_short *len, size_t size, ngx_str_t *src)
 {
     size_t  n;
 
@@ -423,7 +424,7 @@ ngx_vkstream_set(u_char *dst, u_short *len, size_t size, ngx_str_t *src)
 
 
 static ngx_flag_t
-ngx_vkstream_eq(u_char *data, u_short len, size_t size, ngx_str_t *s)
+ngx_vkstream_table_eq(u_char *data, u_short len, size_t size, ngx_str_t *s)
 {
     return len <= size && len == s->len && ngx_memcmp(data, s->data, len) == 0;
 }
@@ -431,7 +432,7 @@ ngx_vkstream_eq(u_char *data, u_short len, size_t size, ngx_str_t *s)
 
 /* a copy for readers: never trust a length read from shared memory */
 static void
-ngx_vkstream_stream_copy(ngx_vkstream_stream_t *dst,
+ngx_vkstream_table_stream_copy(ngx_vkstream_stream_t *dst,
     ngx_vkstream_stream_t *src)
 {
     ngx_int_t  i;
@@ -471,7 +472,8 @@ ngx_vkstream_stream_copy(ngx_vkstream_stream_t *dst,
 
 
 static void
-ngx_vkstream_match_copy(ngx_vkstream_match_t *dst, ngx_vkstream_match_t *src)
+ngx_vkstream_table_match_copy(ngx_vkstream_match_t *dst,
+    ngx_vkstream_match_t *src)
 {
     ngx_memcpy(dst, src, sizeof(ngx_vkstream_match_t));
 
@@ -486,7 +488,7 @@ ngx_vkstream_match_copy(ngx_vkstream_match_t *dst, ngx_vkstream_match_t *src)
 
 
 static ngx_vkstream_stream_t *
-ngx_vkstream_find_id(ngx_vkstream_shctx_t *sh, uint64_t id)
+ngx_vkstream_table_find_id(ngx_vkstream_shctx_t *sh, uint64_t id)
 {
     ngx_queue_t            *q;
     ngx_vkstream_stream_t  *st;
@@ -508,7 +510,7 @@ ngx_vkstream_find_id(ngx_vkstream_shctx_t *sh, uint64_t id)
 
 /* the newest live entry, or when "live" is off the newest ended one */
 static ngx_vkstream_stream_t *
-ngx_vkstream_find_name(ngx_vkstream_shctx_t *sh, ngx_str_t *app,
+ngx_vkstream_table_find_name(ngx_vkstream_shctx_t *sh, ngx_str_t *app,
     ngx_str_t *name, ngx_flag_t live)
 {
     ngx_queue_t            *q;
@@ -522,9 +524,10 @@ ngx_vkstream_find_name(ngx_vkstream_shctx_t *sh, ngx_str_t *app,
     {
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (!ngx_vkstream_eq(st->app, st->app_len, NGX_VKSTREAM_APP_LEN, app)
-            || !ngx_vkstream_eq(st->name, st->name_len,
-                                NGX_VKSTREAM_NAME_LEN, name))
+        if (!ngx_vkstream_table_eq(st->app, st->app_len,
+                                   NGX_VKSTREAM_APP_LEN, app)
+            || !ngx_vkstream_table_eq(st->name, st->name_len,
+                                      NGX_VKSTREAM_NAME_LEN, name))
         {
             continue;
         }
@@ -543,7 +546,7 @@ ngx_vkstream_find_name(ngx_vkstream_shctx_t *sh, ngx_str_t *app,
 
 
 static ngx_vkstream_stream_t *
-ngx_vkstream_find_tag(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
+ngx_vkstream_table_find_tag(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
 {
     ngx_queue_t            *q;
     ngx_vkstream_stream_t  *st;
@@ -554,7 +557,7 @@ ngx_vkstream_find_tag(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
     {
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (ngx_vkstream_eq(st->tag, st->tag_len, VKS_VK_TAG_MAX, tag)) {
+        if (ngx_vkstream_table_eq(st->tag, st->tag_len, VKS_VK_TAG_MAX, tag)) {
             return st;
         }
     }
@@ -564,14 +567,14 @@ ngx_vkstream_find_tag(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
 
 
 static ngx_vkstream_grule_t *
-ngx_vkstream_find_rule(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
+ngx_vkstream_table_find_rule(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
 {
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_VKSTREAM_MAX_RULES; i++) {
         if (sh->rules[i].tag_len
-            && ngx_vkstream_eq(sh->rules[i].tag, sh->rules[i].tag_len,
-                               VKS_VK_TAG_MAX, tag))
+            && ngx_vkstream_table_eq(sh->rules[i].tag, sh->rules[i].tag_len,
+                                     VKS_VK_TAG_MAX, tag))
         {
             return &sh->rules[i];
         }
@@ -582,8 +585,8 @@ ngx_vkstream_find_rule(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
 
 
 static void
-ngx_vkstream_remove_locked(ngx_slab_pool_t *shpool, ngx_vkstream_shctx_t *sh,
-    ngx_vkstream_stream_t *st)
+ngx_vkstream_table_remove_locked(ngx_slab_pool_t *shpool,
+    ngx_vkstream_shctx_t *sh, ngx_vkstream_stream_t *st)
 {
     ngx_queue_remove(&st->queue);
     sh->nstreams--;
@@ -594,7 +597,7 @@ ngx_vkstream_remove_locked(ngx_slab_pool_t *shpool, ngx_vkstream_shctx_t *sh,
 
 
 static void
-ngx_vkstream_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
+ngx_vkstream_table_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
     ngx_vkstream_stream_t *st, u_char *suffix, size_t len, ngx_uint_t state,
     uint64_t match_id)
 {
@@ -632,7 +635,7 @@ ngx_vkstream_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
 
 
 static void
-ngx_vkstream_check_tag(ngx_vkstream_stream_t *st)
+ngx_vkstream_table_check_tag(ngx_vkstream_stream_t *st)
 {
     static ngx_str_t  err = ngx_string("application/name too long for a "
                                        "VK rule tag");
@@ -640,8 +643,8 @@ ngx_vkstream_check_tag(ngx_vkstream_stream_t *st)
     if (st->keywords_len && st->tag_len == 0) {
         st->rule_state = NGX_VKSTREAM_RULE_FAILED;
         st->rule_code = 0;
-        ngx_vkstream_set(st->rule_error, &st->rule_error_len,
-                         NGX_VKSTREAM_ERROR_LEN, &err);
+        ngx_vkstream_table_set(st->rule_error, &st->rule_error_len,
+                               NGX_VKSTREAM_ERROR_LEN, &err);
     }
 }
 
@@ -652,7 +655,7 @@ ngx_vkstream_check_tag(ngx_vkstream_stream_t *st)
  * then has no rule, and its rule state says why.
  */
 static void
-ngx_vkstream_make_tag(ngx_vkstream_stream_t *st)
+ngx_vkstream_table_make_tag(ngx_vkstream_stream_t *st)
 {
     int   n;
     char  app[NGX_VKSTREAM_APP_LEN + 1], name[NGX_VKSTREAM_NAME_LEN + 1];
@@ -701,12 +704,12 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
         if (st->end
-            && ngx_vkstream_eq(st->app, st->app_len, NGX_VKSTREAM_APP_LEN,
-                               app)
-            && ngx_vkstream_eq(st->name, st->name_len,
-                               NGX_VKSTREAM_NAME_LEN, name))
+            && ngx_vkstream_table_eq(st->app, st->app_len, NGX_VKSTREAM_APP_LEN,
+                                     app)
+            && ngx_vkstream_table_eq(st->name, st->name_len,
+                                     NGX_VKSTREAM_NAME_LEN, name))
         {
-            ngx_vkstream_remove_locked(shpool, sh, st);
+            ngx_vkstream_table_remove_locked(shpool, sh, st);
         }
     }
 
@@ -739,24 +742,27 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
     st->pid = ngx_pid;
     st->start = ngx_time();
 
-    ngx_vkstream_set(st->app, &st->app_len, NGX_VKSTREAM_APP_LEN, app);
-    ngx_vkstream_set(st->name, &st->name_len, NGX_VKSTREAM_NAME_LEN, name);
-    ngx_vkstream_set(st->addr, &st->addr_len, NGX_VKSTREAM_ADDR_LEN, addr);
-    ngx_vkstream_set(st->keywords, &st->keywords_len,
-                     VKS_VK_VALUE_MAX, keywords);
-    ngx_vkstream_make_tag(st);
+    ngx_vkstream_table_set(st->app, &st->app_len, NGX_VKSTREAM_APP_LEN, app);
+    ngx_vkstream_table_set(st->name, &st->name_len, NGX_VKSTREAM_NAME_LEN,
+                           name);
+    ngx_vkstream_table_set(st->addr, &st->addr_len, NGX_VKSTREAM_ADDR_LEN,
+                           addr);
+    ngx_vkstream_table_set(st->keywords, &st->keywords_len,
+                           VKS_VK_VALUE_MAX, keywords);
+    ngx_vkstream_table_make_tag(st);
 
     if (st->keywords_len) {
         st->rule_state = NGX_VKSTREAM_RULE_PENDING;
         sh->rules_generation++;
     }
 
-    ngx_vkstream_check_tag(st);
+    ngx_vkstream_table_check_tag(st);
 
     ngx_queue_insert_head(&sh->streams, &st->queue);
     sh->nstreams++;
 
-    ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_PUBLISH, st, NULL, 0, 0, 0);
+    ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_PUBLISH, st, NULL, 0,
+                                    0, 0);
 
     *id = (ngx_uint_t) st->id;
 
@@ -781,7 +787,7 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
         return;
     }
 
-    st = ngx_vkstream_find_id(sh, id);
+    st = ngx_vkstream_table_find_id(sh, id);
 
     if (st == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
@@ -812,11 +818,11 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
 
         /* a state change of a rendition, or a new one */
         if (old != r->state) {
-            ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_RENDITION, st,
-                                      (u_char *) r->suffix,
-                                      ngx_strnlen((u_char *) r->suffix,
-                                                  VKS_SUFFIX_LEN),
-                                      r->state, 0);
+            ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_RENDITION, st,
+                                            (u_char *) r->suffix,
+                                            ngx_strnlen((u_char *) r->suffix,
+                                                        VKS_SUFFIX_LEN),
+                                            r->state, 0);
         }
     }
 
@@ -839,7 +845,7 @@ ngx_vkstream_table_close(ngx_uint_t id)
         return;
     }
 
-    st = ngx_vkstream_find_id(sh, id);
+    st = ngx_vkstream_table_find_id(sh, id);
 
     if (st != NULL && st->end == 0) {
         st->end = ngx_time();
@@ -850,8 +856,8 @@ ngx_vkstream_table_close(ngx_uint_t id)
             sh->rules_generation++;
         }
 
-        ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_UNPUBLISH, st,
-                                  NULL, 0, 0, 0);
+        ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_UNPUBLISH, st,
+                                        NULL, 0, 0, 0);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -886,7 +892,7 @@ ngx_vkstream_table_claim_transcode(ngx_uint_t id, ngx_uint_t max)
         }
     }
 
-    mine = ngx_vkstream_find_id(sh, id);
+    mine = ngx_vkstream_table_find_id(sh, id);
 
     if (mine == NULL || n >= max) {
         rc = NGX_DECLINED;
@@ -921,7 +927,7 @@ ngx_vkstream_table_rules_generation(void)
 
 
 static ngx_int_t
-ngx_vkstream_rule_push(ngx_pool_t *pool, ngx_array_t *rules, u_char *tag,
+ngx_vkstream_table_rule_push(ngx_pool_t *pool, ngx_array_t *rules, u_char *tag,
     size_t tag_len, u_char *value, size_t value_len, uint64_t stream_id)
 {
     ngx_vkstream_rule_t  *r;
@@ -985,9 +991,9 @@ ngx_vkstream_table_rules(ngx_pool_t *pool, ngx_array_t *rules,
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
         if (st->end == 0 && st->keywords_len && st->tag_len) {
-            rc = ngx_vkstream_rule_push(pool, rules, st->tag, st->tag_len,
-                                        st->keywords, st->keywords_len,
-                                        st->id);
+            rc = ngx_vkstream_table_rule_push(pool, rules, st->tag, st->tag_len,
+                                              st->keywords, st->keywords_len,
+                                              st->id);
         }
     }
 
@@ -995,8 +1001,8 @@ ngx_vkstream_table_rules(ngx_pool_t *pool, ngx_array_t *rules,
         gr = &sh->rules[i];
 
         if (gr->tag_len) {
-            rc = ngx_vkstream_rule_push(pool, rules, gr->tag, gr->tag_len,
-                                        gr->value, gr->value_len, 0);
+            rc = ngx_vkstream_table_rule_push(pool, rules, gr->tag, gr->tag_len,
+                                              gr->value, gr->value_len, 0);
         }
     }
 
@@ -1020,22 +1026,22 @@ ngx_vkstream_table_rule_state(ngx_str_t *tag, ngx_uint_t state,
         return;
     }
 
-    st = ngx_vkstream_find_tag(sh, tag);
+    st = ngx_vkstream_table_find_tag(sh, tag);
 
     if (st != NULL) {
         st->rule_state = state;
         st->rule_code = code;
-        ngx_vkstream_set(st->rule_error, &st->rule_error_len,
-                         NGX_VKSTREAM_ERROR_LEN, error);
+        ngx_vkstream_table_set(st->rule_error, &st->rule_error_len,
+                               NGX_VKSTREAM_ERROR_LEN, error);
 
     } else {
-        gr = ngx_vkstream_find_rule(sh, tag);
+        gr = ngx_vkstream_table_find_rule(sh, tag);
 
         if (gr != NULL) {
             gr->state = state;
             gr->code = code;
-            ngx_vkstream_set(gr->error, &gr->error_len,
-                             NGX_VKSTREAM_ERROR_LEN, error);
+            ngx_vkstream_table_set(gr->error, &gr->error_len,
+                                   NGX_VKSTREAM_ERROR_LEN, error);
         }
     }
 
@@ -1062,11 +1068,11 @@ ngx_vkstream_table_add_match(ngx_str_t *tag, ngx_vkstream_match_in_t *in)
         return NGX_ERROR;
     }
 
-    st = ngx_vkstream_find_tag(sh, tag);
+    st = ngx_vkstream_table_find_tag(sh, tag);
     ev_st = st;
 
     if (st == NULL) {
-        if (ngx_vkstream_find_rule(sh, tag) == NULL) {
+        if (ngx_vkstream_table_find_rule(sh, tag) == NULL) {
             ngx_shmtx_unlock(&shpool->mutex);
             return NGX_DECLINED;
         }
@@ -1092,19 +1098,19 @@ ngx_vkstream_table_add_match(ngx_str_t *tag, ngx_vkstream_match_in_t *in)
     m->received = (uint64_t) tp->sec * 1000 + tp->msec;
     m->author_id = in->author_id;
 
-    ngx_vkstream_set(m->event_type, &m->event_type_len,
-                     NGX_VKSTREAM_EVTYPE_LEN, &in->event_type);
-    ngx_vkstream_set(m->action, &m->action_len, NGX_VKSTREAM_EVTYPE_LEN,
-                     &in->action);
-    ngx_vkstream_set(m->url, &m->url_len, NGX_VKSTREAM_URL_LEN, &in->url);
-    ngx_vkstream_set(m->text, &m->text_len, NGX_VKSTREAM_TEXT_LEN,
-                     &in->text);
-    ngx_vkstream_set(m->author_url, &m->author_url_len, NGX_VKSTREAM_URL_LEN,
-                     &in->author_url);
-    ngx_vkstream_set(m->tag, &m->tag_len, VKS_VK_TAG_MAX, tag);
+    ngx_vkstream_table_set(m->event_type, &m->event_type_len,
+                           NGX_VKSTREAM_EVTYPE_LEN, &in->event_type);
+    ngx_vkstream_table_set(m->action, &m->action_len, NGX_VKSTREAM_EVTYPE_LEN,
+                           &in->action);
+    ngx_vkstream_table_set(m->url, &m->url_len, NGX_VKSTREAM_URL_LEN, &in->url);
+    ngx_vkstream_table_set(m->text, &m->text_len, NGX_VKSTREAM_TEXT_LEN,
+                           &in->text);
+    ngx_vkstream_table_set(m->author_url, &m->author_url_len,
+                           NGX_VKSTREAM_URL_LEN, &in->author_url);
+    ngx_vkstream_table_set(m->tag, &m->tag_len, VKS_VK_TAG_MAX, tag);
 
-    ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_MATCH, ev_st, m->tag,
-                              m->tag_len, 0, m->id);
+    ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_MATCH, ev_st, m->tag,
+                                    m->tag_len, 0, m->id);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1158,7 +1164,7 @@ ngx_vkstream_table_streams(ngx_pool_t *pool, ngx_array_t *out)
             return NGX_ERROR;
         }
 
-        ngx_vkstream_stream_copy(copy, st);
+        ngx_vkstream_table_stream_copy(copy, st);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1194,7 +1200,7 @@ ngx_vkstream_table_stream(ngx_pool_t *pool, ngx_str_t *app, ngx_str_t *name,
         st = &sh->global;
 
     } else {
-        st = ngx_vkstream_find_name(sh, app, name, 0);
+        st = ngx_vkstream_table_find_name(sh, app, name, 0);
 
         if (st == NULL) {
             ngx_shmtx_unlock(&shpool->mutex);
@@ -1203,7 +1209,7 @@ ngx_vkstream_table_stream(ngx_pool_t *pool, ngx_str_t *app, ngx_str_t *name,
     }
 
     ring = st->ring;
-    ngx_vkstream_stream_copy(copy, st);
+    ngx_vkstream_table_stream_copy(copy, st);
 
     if (sh->matches == 0) {
         ring = NULL;
@@ -1231,7 +1237,7 @@ ngx_vkstream_table_stream(ngx_pool_t *pool, ngx_str_t *app, ngx_str_t *name,
             return NGX_ERROR;
         }
 
-        ngx_vkstream_match_copy((ngx_vkstream_match_t *) copy, m);
+        ngx_vkstream_table_match_copy((ngx_vkstream_match_t *) copy, m);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1253,26 +1259,26 @@ ngx_vkstream_table_set_keywords(ngx_str_t *app, ngx_str_t *name,
         return NGX_DECLINED;
     }
 
-    st = ngx_vkstream_find_name(sh, app, name, 1);
+    st = ngx_vkstream_table_find_name(sh, app, name, 1);
 
     if (st == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
-    ngx_vkstream_set(st->keywords, &st->keywords_len,
-                     VKS_VK_VALUE_MAX, keywords);
+    ngx_vkstream_table_set(st->keywords, &st->keywords_len,
+                           VKS_VK_VALUE_MAX, keywords);
 
     st->rule_state = st->keywords_len ? NGX_VKSTREAM_RULE_PENDING
                                       : NGX_VKSTREAM_RULE_NONE;
     st->rule_code = 0;
     st->rule_error_len = 0;
-    ngx_vkstream_check_tag(st);
+    ngx_vkstream_table_check_tag(st);
 
     sh->rules_generation++;
 
-    ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_KEYWORDS, st, NULL, 0,
-                              st->rule_state, 0);
+    ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_KEYWORDS, st, NULL, 0,
+                                    st->rule_state, 0);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1297,7 +1303,7 @@ ngx_vkstream_table_request(ngx_str_t *app, ngx_str_t *name,
         return NGX_DECLINED;
     }
 
-    st = ngx_vkstream_find_name(sh, app, name, 1);
+    st = ngx_vkstream_table_find_name(sh, app, name, 1);
 
     if (st == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
@@ -1344,7 +1350,7 @@ ngx_vkstream_table_request(ngx_str_t *app, ngx_str_t *name,
 
     p = &st->actions[st->nactions++];
     p->action = action;
-    ngx_vkstream_set(p->suffix, &p->suffix_len, VKS_SUFFIX_LEN, suffix);
+    ngx_vkstream_table_set(p->suffix, &p->suffix_len, VKS_SUFFIX_LEN, suffix);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1365,13 +1371,13 @@ ngx_vkstream_table_rule_add(ngx_str_t *tag, ngx_str_t *value)
         return NGX_BUSY;
     }
 
-    gr = ngx_vkstream_find_rule(sh, tag);
+    gr = ngx_vkstream_table_find_rule(sh, tag);
 
     for (i = 0; gr == NULL && i < NGX_VKSTREAM_MAX_RULES; i++) {
         if (sh->rules[i].tag_len == 0) {
             gr = &sh->rules[i];
-            ngx_vkstream_set(gr->tag, &gr->tag_len, VKS_VK_TAG_MAX,
-                             tag);
+            ngx_vkstream_table_set(gr->tag, &gr->tag_len, VKS_VK_TAG_MAX,
+                                   tag);
         }
     }
 
@@ -1380,16 +1386,16 @@ ngx_vkstream_table_rule_add(ngx_str_t *tag, ngx_str_t *value)
         return NGX_BUSY;
     }
 
-    ngx_vkstream_set(gr->value, &gr->value_len, VKS_VK_VALUE_MAX,
-                     value);
+    ngx_vkstream_table_set(gr->value, &gr->value_len, VKS_VK_VALUE_MAX,
+                           value);
     gr->state = NGX_VKSTREAM_RULE_PENDING;
     gr->code = 0;
     gr->error_len = 0;
 
     sh->rules_generation++;
 
-    ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_RULES, NULL, gr->tag,
-                              gr->tag_len, gr->state, 0);
+    ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_RULES, NULL, gr->tag,
+                                    gr->tag_len, gr->state, 0);
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1409,15 +1415,15 @@ ngx_vkstream_table_rule_delete(ngx_str_t *tag)
         return NGX_DECLINED;
     }
 
-    gr = ngx_vkstream_find_rule(sh, tag);
+    gr = ngx_vkstream_table_find_rule(sh, tag);
 
     if (gr == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
-    ngx_vkstream_event_locked(sh, NGX_VKSTREAM_EV_RULES, NULL, gr->tag,
-                              gr->tag_len, NGX_VKSTREAM_RULE_NONE, 0);
+    ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_RULES, NULL, gr->tag,
+                                    gr->tag_len, NGX_VKSTREAM_RULE_NONE, 0);
 
     ngx_memzero(gr, sizeof(ngx_vkstream_grule_t));
     sh->rules_generation++;
