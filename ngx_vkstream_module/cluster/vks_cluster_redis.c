@@ -55,6 +55,9 @@ static const char  vks_cluster_redis_release_lua[] =
 
 static int vks_cluster_redis_call(vks_cluster_redis_t *r, const char *what,
     int argc, const char **argv, const size_t *lens, redisReply **out);
+static int vks_cluster_redis_if_ours(vks_cluster_redis_t *r,
+    const char *what, const char *script, const vks_cluster_keys_t *k,
+    const char *value, const char *ttl, int *done);
 static int vks_cluster_redis_eval(vks_cluster_redis_t *r, const char *what,
     const char *script, int nkeys, int nparams, const char **params,
     redisReply **out);
@@ -284,47 +287,27 @@ vks_cluster_redis_lease_renew(vks_cluster_redis_t *r,
     const vks_cluster_keys_t *k, const char *value, uint64_t ttl_ms,
     vks_cluster_lease_reply_t *reply)
 {
-    int           rc;
-    char          lease[VKS_CLUSTER_KEY_MAX + 1];
-    char          ttl[VKS_CLUSTER_REDIS_NUM_LEN];
-    const char   *params[3];
-    redisReply   *rep;
+    int   rc, renewed;
+    char  ttl[VKS_CLUSTER_REDIS_NUM_LEN];
 
     memset(reply, 0, sizeof(vks_cluster_lease_reply_t));
     reply->status = VKS_CLUSTER_LEASE_ERROR;
     reply->pttl_ms = -1;
 
-    if (value == NULL || value[0] == '\0' || ttl_ms == 0
-        || ttl_ms > INT32_MAX
-        || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_LEASE, NULL, lease,
-                                 sizeof(lease)) < 0)
-    {
+    if (ttl_ms == 0 || ttl_ms > INT32_MAX) {
         return vks_cluster_redis_bad(r, "lease renew", "bad arguments");
     }
 
     snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long) ttl_ms);
 
-    params[0] = lease;
-    params[1] = value;
-    params[2] = ttl;
-
-    rc = vks_cluster_redis_eval(r, "lease renew", vks_cluster_redis_renew_lua,
-                                1, 3, params, &rep);
+    rc = vks_cluster_redis_if_ours(r, "lease renew",
+                                   vks_cluster_redis_renew_lua, k, value,
+                                   ttl, &renewed);
     if (rc != VKS_CLUSTER_OK) {
         return rc;
     }
 
-    if (rep->type != REDIS_REPLY_INTEGER
-        || (rep->integer != 0 && rep->integer != 1))
-    {
-        freeReplyObject(rep);
-        return vks_cluster_redis_bad(r, "lease renew", "unexpected answer");
-    }
-
-    reply->status = rep->integer ? VKS_CLUSTER_LEASE_WON
-                                 : VKS_CLUSTER_LEASE_TAKEN;
-
-    freeReplyObject(rep);
+    reply->status = renewed ? VKS_CLUSTER_LEASE_WON : VKS_CLUSTER_LEASE_TAKEN;
 
     return VKS_CLUSTER_OK;
 }
@@ -334,25 +317,38 @@ int
 vks_cluster_redis_lease_release(vks_cluster_redis_t *r,
     const vks_cluster_keys_t *k, const char *value, int *released)
 {
+    return vks_cluster_redis_if_ours(r, "lease release",
+                                     vks_cluster_redis_release_lua, k, value,
+                                     NULL, released);
+}
+
+
+/* a compare-and-something script on the lease; its 0 or 1 into *done */
+
+static int
+vks_cluster_redis_if_ours(vks_cluster_redis_t *r, const char *what,
+    const char *script, const vks_cluster_keys_t *k, const char *value,
+    const char *ttl, int *done)
+{
     int           rc;
     char          lease[VKS_CLUSTER_KEY_MAX + 1];
-    const char   *params[2];
+    const char   *params[3];
     redisReply   *rep;
 
-    *released = 0;
+    *done = 0;
 
     if (value == NULL || value[0] == '\0'
         || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_LEASE, NULL, lease,
                                  sizeof(lease)) < 0)
     {
-        return vks_cluster_redis_bad(r, "lease release", "bad arguments");
+        return vks_cluster_redis_bad(r, what, "bad arguments");
     }
 
     params[0] = lease;
     params[1] = value;
+    params[2] = ttl;
 
-    rc = vks_cluster_redis_eval(r, "lease release",
-                                vks_cluster_redis_release_lua, 1, 2, params,
+    rc = vks_cluster_redis_eval(r, what, script, 1, ttl ? 3 : 2, params,
                                 &rep);
     if (rc != VKS_CLUSTER_OK) {
         return rc;
@@ -362,11 +358,10 @@ vks_cluster_redis_lease_release(vks_cluster_redis_t *r,
         || (rep->integer != 0 && rep->integer != 1))
     {
         freeReplyObject(rep);
-        return vks_cluster_redis_bad(r, "lease release",
-                                     "unexpected answer");
+        return vks_cluster_redis_bad(r, what, "unexpected answer");
     }
 
-    *released = (int) rep->integer;
+    *done = (int) rep->integer;
 
     freeReplyObject(rep);
 

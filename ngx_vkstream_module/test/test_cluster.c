@@ -233,26 +233,14 @@ test_keys(void)
 
 
 static vks_cluster_lease_reply_t *
-won(uint64_t token)
+reply(vks_cluster_lease_status_e status, uint64_t token, const char *holder,
+    int64_t pttl)
 {
     static vks_cluster_lease_reply_t  r;
 
     memset(&r, 0, sizeof(r));
-    r.status = VKS_CLUSTER_LEASE_WON;
+    r.status = status;
     r.token = token;
-    r.pttl_ms = -1;
-
-    return &r;
-}
-
-
-static vks_cluster_lease_reply_t *
-taken(const char *holder, int64_t pttl)
-{
-    static vks_cluster_lease_reply_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.status = VKS_CLUSTER_LEASE_TAKEN;
     strcpy(r.holder, holder);
     r.pttl_ms = pttl;
 
@@ -260,16 +248,9 @@ taken(const char *holder, int64_t pttl)
 }
 
 
-static vks_cluster_lease_reply_t *
-failed(void)
-{
-    static vks_cluster_lease_reply_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.status = VKS_CLUSTER_LEASE_ERROR;
-
-    return &r;
-}
+#define won(token)          reply(VKS_CLUSTER_LEASE_WON, token, "", -1)
+#define taken(holder, pttl) reply(VKS_CLUSTER_LEASE_TAKEN, 0, holder, pttl)
+#define failed()            reply(VKS_CLUSTER_LEASE_ERROR, 0, "", -1)
 
 
 static void
