@@ -6,11 +6,11 @@ B     := build
 MOD   := ngx_vkstream_module
 
 # nginx-free units (media pipeline, VK protocol, HTTP API requests, shared
-# helpers) and their unit-test mains.
+# helpers, cluster on Redis) and their unit-test mains.
 LIB_SRCS  := $(wildcard $(MOD)/media/*.c $(MOD)/vk/*.c $(MOD)/api/*.c \
-                       $(MOD)/util/*.c)
+                       $(MOD)/util/*.c $(MOD)/cluster/*.c)
 LIB_HDRS  := $(wildcard $(MOD)/media/*.h $(MOD)/vk/*.h $(MOD)/api/*.h \
-                       $(MOD)/util/*.h)
+                       $(MOD)/util/*.h $(MOD)/cluster/*.h)
 TEST_SRCS := $(wildcard $(MOD)/test/test_*.c)
 
 # SANITIZE=1: module, unit tests and the test run with ASan and UBSan
@@ -29,7 +29,7 @@ endif
 TESTS     := $(patsubst $(MOD)/test/%.c,$(TB)/%,$(TEST_SRCS))
 
 PKGS     := libavcodec libavformat libavutil libswscale libswresample \
-            libwebsockets jansson openssl
+            libwebsockets jansson openssl hiredis
 CFLAGS   ?= -g -O2
 UCFLAGS   = $(CFLAGS) $(SAN_FLAGS) -std=gnu99 -Wall -Wextra -Werror \
             -Wno-unused-parameter -I$(MOD) -I$(MOD)/test $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

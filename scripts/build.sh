@@ -39,7 +39,8 @@ fi
 # compiled by the unit tests and missing from the module
 for f in $(cd "$ROOT" && ls ngx_vkstream_module/*.[ch] \
                ngx_vkstream_module/media/*.[ch] ngx_vkstream_module/vk/*.[ch] \
-               ngx_vkstream_module/api/*.[ch] ngx_vkstream_module/util/*.[ch]); do
+               ngx_vkstream_module/api/*.[ch] ngx_vkstream_module/util/*.[ch] \
+               ngx_vkstream_module/cluster/*.[ch]); do
     if ! grep -q "\$VKSTREAM_DIR/${f#ngx_vkstream_module/}\b" "$ROOT/config"; then
         echo "build: ERROR: $f is not listed in config" >&2
         exit 1
@@ -53,7 +54,8 @@ stamp=$( (cat "$SRC/conf_flags" "$ROOT/config"; echo "$SAN_CC $ROOT";
           cd "$ROOT" && ls ngx_vkstream_module/*.[ch] \
               ngx_vkstream_module/media/*.[ch] ngx_vkstream_module/vk/*.[ch] \
               ngx_vkstream_module/api/*.[ch] ngx_vkstream_module/util/*.[ch] \
-              2>/dev/null || true) | md5sum | cut -d' ' -f1)
+              ngx_vkstream_module/cluster/*.[ch] 2>/dev/null || true) \
+        | md5sum | cut -d' ' -f1)
 
 if [ ! -f "$NGX/objs/Makefile" ] || [ "$(cat "$NGX/.stamp" 2>/dev/null)" \
         != "$stamp" ]; then

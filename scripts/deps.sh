@@ -8,9 +8,14 @@ set -eu
 PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libx264-dev libwebsockets-dev libjansson-dev
+  libhiredis-dev redis-server
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
   procps curl chromium fonts-dejavu-core clang libclang-rt-dev"
+
+# redis-server is for the cluster unit tests, which start their own
+# instances (unix socket, free loopback port); Debian's system instance on
+# 6379, if its service starts, is never used.
 
 # Node (for the dashboard's build and browser test) may come from another
 # apt source than Debian's (e.g. a newer nodejs that bundles npm): install
