@@ -14,17 +14,14 @@
 #include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
-
-
-#define VKS_PACKET_VIDEO  0
-#define VKS_PACKET_AUDIO  1
+#include "vks_flv.h"
 
 
 typedef struct vks_packet_s  vks_packet_t;
 
 struct vks_packet_s {
     vks_packet_t       *next;
-    int                 type;        /* VKS_PACKET_* */
+    int                 type;        /* VKS_PACKET_*, vks_flv.h */
     uint32_t            ts;          /* RTMP timestamp, ms */
     unsigned            keyframe:1;
     unsigned            config:1;    /* sequence header: never dropped */

@@ -16,12 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vks_conf.h"
+#include "vks_flv.h"
 #include "vks_queue.h"
 #include "vks_rendition.h"
 #include "vks_stats.h"
-
-
-#define VKS_HINT_UNKNOWN  -1
 
 
 typedef struct {
