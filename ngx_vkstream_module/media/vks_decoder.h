@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vks_flv.h"
-#include "vks_rendition.h"
+#include "vks_item.h"
+#include "vks_log.h"
+#include "vks_stats.h"
 
 
 typedef struct {

@@ -49,6 +49,14 @@ typedef struct {
 } vks_queue_t;
 
 
+typedef struct {
+    uint64_t            bytes_in;
+    uint64_t            dropped_packets;
+    uint64_t            dropped_frames;
+    uint64_t            dropped_gops;
+} vks_queue_stats_t;
+
+
 int vks_queue_init(vks_queue_t *q, size_t max_bytes);
 void vks_queue_destroy(vks_queue_t *q);
 
@@ -77,6 +85,9 @@ void vks_queue_finish(vks_queue_t *q, int budget_ms);
  * dropped (their video frames, and the GOPs they touch).
  */
 void vks_queue_close(vks_queue_t *q);
+
+/* Any thread: the counters, taken together under the queue's lock. */
+void vks_queue_stats(vks_queue_t *q, vks_queue_stats_t *st);
 
 
 #endif /* _VKS_QUEUE_H_INCLUDED_ */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -26,6 +25,7 @@
 #include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
+#include "vks_clock.h"
 #include "vks_rendition.h"
 #include "util/vks_thread.h"
 
@@ -94,17 +94,6 @@ struct vks_rendition_s {
 };
 
 
-int64_t
-vks_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-
 static void
 vks_rlog(vks_rendition_t *r, int level, const char *fmt, ...)
 {
@@ -164,80 +153,6 @@ vks_count_drop(vks_rendition_t *r)
     pthread_mutex_lock(&r->mutex);
     r->stats.frames_dropped++;
     pthread_mutex_unlock(&r->mutex);
-}
-
-
-vks_item_t *
-vks_item_new(int kind)
-{
-    vks_item_t  *item;
-
-    item = calloc(1, sizeof(vks_item_t));
-    if (item) {
-        item->kind = kind;
-    }
-
-    return item;
-}
-
-
-void
-vks_item_free(vks_item_t *item)
-{
-    av_frame_free(&item->frame);
-    av_packet_free(&item->pkt);
-    vks_stream_info_free(item->info);
-    free(item);
-}
-
-
-vks_stream_info_t *
-vks_stream_info_dup(const vks_stream_info_t *info)
-{
-    vks_stream_info_t  *copy;
-
-    copy = calloc(1, sizeof(vks_stream_info_t));
-    if (copy == NULL) {
-        return NULL;
-    }
-
-    *copy = *info;
-    copy->avcc = NULL;
-    copy->asc = NULL;
-
-    if (info->avcc_len) {
-        copy->avcc = malloc(info->avcc_len);
-        if (copy->avcc == NULL) {
-            goto failed;
-        }
-        memcpy(copy->avcc, info->avcc, info->avcc_len);
-    }
-
-    if (info->asc_len) {
-        copy->asc = malloc(info->asc_len);
-        if (copy->asc == NULL) {
-            goto failed;
-        }
-        memcpy(copy->asc, info->asc, info->asc_len);
-    }
-
-    return copy;
-
-failed:
-
-    vks_stream_info_free(copy);
-    return NULL;
-}
-
-
-void
-vks_stream_info_free(vks_stream_info_t *info)
-{
-    if (info) {
-        free(info->avcc);
-        free(info->asc);
-        free(info);
-    }
 }
 
 

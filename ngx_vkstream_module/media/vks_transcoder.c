@@ -14,9 +14,12 @@
 
 #include <libavcodec/avcodec.h>
 
+#include "vks_clock.h"
 #include "vks_decoder.h"
 #include "vks_flv.h"
+#include "vks_item.h"
 #include "vks_queue.h"
+#include "vks_rendition.h"
 #include "util/vks_thread.h"
 #include "vks_transcoder.h"
 
@@ -322,19 +325,19 @@ vks_transcoder_pushv(vks_transcoder_t *t, int type, uint32_t ts,
 void
 vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st)
 {
-    int       i;
-    int64_t   now;
-    uint64_t  bytes;
+    int                i;
+    int64_t            now;
+    uint64_t           bytes;
+    vks_queue_stats_t  qs;
 
     pthread_mutex_lock(&t->mutex);
     *st = t->stats;
     pthread_mutex_unlock(&t->mutex);
 
-    pthread_mutex_lock(&t->in.mutex);
-    bytes = t->in.bytes_in;
-    st->frames_dropped = t->in.dropped_frames;
-    st->gops_dropped = t->in.dropped_gops;
-    pthread_mutex_unlock(&t->in.mutex);
+    vks_queue_stats(&t->in, &qs);
+    bytes = qs.bytes_in;
+    st->frames_dropped = qs.dropped_frames;
+    st->gops_dropped = qs.dropped_gops;
 
     st->bytes_in = bytes;
 
