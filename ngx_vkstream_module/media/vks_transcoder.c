@@ -46,7 +46,7 @@ struct vks_transcoder_s {
 /* fan-out: the decoder's output, a copy for each rendition that wants it */
 
 static void
-vks_deliver(void *data, vks_item_t *item)
+vks_transcoder_deliver(void *data, vks_item_t *item)
 {
     int                          i, wants;
     vks_item_t                  *copy;
@@ -193,7 +193,7 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
     dc.hint_video = conf->hint_video;
     dc.hint_audio = conf->hint_audio;
     dc.hint_fps = conf->hint_fps;
-    dc.output = vks_deliver;
+    dc.output = vks_transcoder_deliver;
     dc.output_data = t;
     dc.log = conf->log;
     dc.log_data = conf->log_data;
