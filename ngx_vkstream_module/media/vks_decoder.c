@@ -353,6 +353,36 @@ vks_decoder_emit_frames(vks_decoder_t *d, AVCodecContext *dec, int kind)
 
 /* input */
 
+/*
+ * A sequence header's payload, kept for the decoder and the copies: 1 when
+ * it is new, 0 when empty or as before (a repeat changes nothing), -1 out
+ * of memory (the old one is gone).
+ */
+static int
+vks_decoder_keep_config(uint8_t **cfg, int *cfg_len, const uint8_t *data,
+    size_t len)
+{
+    if (len == 0
+        || ((size_t) *cfg_len == len && memcmp(*cfg, data, len) == 0))
+    {
+        return 0;
+    }
+
+    free(*cfg);
+
+    *cfg = malloc(len);
+    if (*cfg == NULL) {
+        *cfg_len = 0;
+        return -1;
+    }
+
+    memcpy(*cfg, data, len);
+    *cfg_len = (int) len;
+
+    return 1;
+}
+
+
 static void
 vks_decoder_video(vks_decoder_t *d, uint32_t ts, const uint8_t *data,
     size_t len)
@@ -382,20 +412,11 @@ vks_decoder_video(vks_decoder_t *d, uint32_t ts, const uint8_t *data,
     }
 
     if (v.avc_type == VKS_FLV_AVC_SEQUENCE) {
-        if (v.len == 0 || ((size_t) d->info.avcc_len == v.len
-                           && memcmp(d->info.avcc, v.data, v.len) == 0))
+        if (vks_decoder_keep_config(&d->info.avcc, &d->info.avcc_len, v.data,
+                                    v.len) != 1)
         {
             return;
         }
-
-        free(d->info.avcc);
-        d->info.avcc = malloc(v.len);
-        if (d->info.avcc == NULL) {
-            d->info.avcc_len = 0;
-            return;
-        }
-        memcpy(d->info.avcc, v.data, v.len);
-        d->info.avcc_len = (int) v.len;
 
         if (d->conf.decode_video
             && vks_decoder_open(d, &d->vdec, AV_CODEC_ID_H264, v.data,
@@ -508,20 +529,11 @@ vks_decoder_audio(vks_decoder_t *d, uint32_t ts, const uint8_t *data,
     }
 
     if (a.format == VKS_FLV_AUDIO_AAC && a.aac_type == VKS_FLV_AAC_SEQUENCE) {
-        if (a.len == 0 || ((size_t) d->info.asc_len == a.len
-                           && memcmp(d->info.asc, a.data, a.len) == 0))
+        if (vks_decoder_keep_config(&d->info.asc, &d->info.asc_len, a.data,
+                                    a.len) != 1)
         {
             return;
         }
-
-        free(d->info.asc);
-        d->info.asc = malloc(a.len);
-        if (d->info.asc == NULL) {
-            d->info.asc_len = 0;
-            return;
-        }
-        memcpy(d->info.asc, a.data, a.len);
-        d->info.asc_len = (int) a.len;
 
         avcodec_free_context(&d->adec);
         d->audio_format = -1;
