@@ -65,12 +65,10 @@ $(TB)/%: $(MOD)/test/%.c $(LIB_SRCS) $(LIB_HDRS)
 unit: $(TESTS)
 
 # libFuzzer targets (clang), with ASan and UBSan: see fuzz/README.md.
-# fuzz_ingest includes the transcoder's source, so it is left out here.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS    := $(wildcard fuzz/fuzz_*.c)
 FUZZERS      := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB     := $(filter-out %/vks_transcoder.c,$(LIB_SRCS))
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -std=gnu99 -Wall -Wextra \
                 -Werror -Wno-unused-parameter -I$(MOD) \
@@ -79,7 +77,7 @@ FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
 $(B)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(B)/fuzz
 	@echo "  FUZZ  $@"
-	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(ULDLIBS)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(ULDLIBS)
 
 fuzz-build: $(FUZZERS)
 

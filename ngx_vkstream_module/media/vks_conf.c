@@ -11,24 +11,24 @@
 #include "vks_conf.h"
 
 
-static const char  *vks_presets[] = {
+static const char  *vks_conf_presets[] = {
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
     "slow", "slower", "veryslow", "placebo", NULL
 };
 
-static const char  *vks_tunes[] = {
+static const char  *vks_conf_tunes[] = {
     "film", "animation", "grain", "stillimage", "psnr", "ssim",
     "fastdecode", "zerolatency", NULL
 };
 
 /* yuv420p output only: the 4:2:2/4:4:4/10-bit profiles are not offered */
-static const char  *vks_profiles[] = {
+static const char  *vks_conf_profiles[] = {
     "baseline", "main", "high", NULL
 };
 
 
 static int
-vks_in_list(const char *s, const char **list)
+vks_conf_in_list(const char *s, const char **list)
 {
     for ( /* void */ ; *list; list++) {
         if (strcmp(s, *list) == 0) {
@@ -41,7 +41,7 @@ vks_in_list(const char *s, const char **list)
 
 
 static int
-vks_parse_int(const char *s, int min, int max, int *out)
+vks_conf_parse_int(const char *s, int min, int max, int *out)
 {
     char  *end;
     long   v;
@@ -89,7 +89,7 @@ vks_parse_rate(const char *s)
 
 
 static int
-vks_copy_name(char *dst, size_t size, const char *s)
+vks_conf_copy_name(char *dst, size_t size, const char *s)
 {
     size_t  n;
 
@@ -104,7 +104,7 @@ vks_copy_name(char *dst, size_t size, const char *s)
 
 
 static int
-vks_valid_app(const char *s)
+vks_conf_valid_app(const char *s)
 {
     for ( /* void */ ; *s; s++) {
         if (*s == '/' || *s == '?' || *s == ' ' || (unsigned char) *s < 0x20)
@@ -118,7 +118,7 @@ vks_valid_app(const char *s)
 
 
 static int
-vks_parse_tune(const char *s)
+vks_conf_parse_tune(const char *s)
 {
     char   buf[32], *t, *save;
 
@@ -129,7 +129,7 @@ vks_parse_tune(const char *s)
     strcpy(buf, s);
 
     for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (!vks_in_list(t, vks_tunes)) {
+        if (!vks_conf_in_list(t, vks_conf_tunes)) {
             return -1;
         }
     }
@@ -139,7 +139,7 @@ vks_parse_tune(const char *s)
 
 
 static int
-vks_parse_level(const char *s, int *level)
+vks_conf_parse_level(const char *s, int *level)
 {
     char    *end;
     double   v;
@@ -191,8 +191,8 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     long  rate;
 
     if (strcmp(key, "app") == 0) {
-        if (vks_copy_name(rc->app, sizeof(rc->app), value) != 0
-            || !vks_valid_app(value))
+        if (vks_conf_copy_name(rc->app, sizeof(rc->app), value) != 0
+            || !vks_conf_valid_app(value))
         {
             goto invalid;
         }
@@ -200,7 +200,7 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     }
 
     if (strcmp(key, "host") == 0) {
-        if (vks_copy_name(rc->host, sizeof(rc->host), value) != 0
+        if (vks_conf_copy_name(rc->host, sizeof(rc->host), value) != 0
             || strchr(value, ':') == NULL || strchr(value, '/') != NULL)
         {
             goto invalid;
@@ -226,21 +226,21 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     if (strcmp(key, "width") == 0 || strcmp(key, "height") == 0) {
         int  *side = key[0] == 'w' ? &rc->width : &rc->height;
 
-        if (vks_parse_int(value, 16, 7680, side) != 0 || (*side & 1)) {
+        if (vks_conf_parse_int(value, 16, 7680, side) != 0 || (*side & 1)) {
             goto invalid;
         }
         return 0;
     }
 
     if (strcmp(key, "fps") == 0) {
-        if (vks_parse_int(value, 1, 120, &rc->fps) != 0) {
+        if (vks_conf_parse_int(value, 1, 120, &rc->fps) != 0) {
             goto invalid;
         }
         return 0;
     }
 
     if (strcmp(key, "crf") == 0) {
-        if (vks_parse_int(value, 0, 51, &rc->crf) != 0) {
+        if (vks_conf_parse_int(value, 0, 51, &rc->crf) != 0) {
             goto invalid;
         }
         return 0;
@@ -270,7 +270,7 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     }
 
     if (strcmp(key, "preset") == 0) {
-        if (!vks_in_list(value, vks_presets)) {
+        if (!vks_conf_in_list(value, vks_conf_presets)) {
             goto invalid;
         }
         strcpy(rc->preset, value);
@@ -282,7 +282,7 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
             rc->tune[0] = '\0';
             return 0;
         }
-        if (vks_parse_tune(value) != 0) {
+        if (vks_conf_parse_tune(value) != 0) {
             goto invalid;
         }
         strcpy(rc->tune, value);
@@ -290,7 +290,7 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     }
 
     if (strcmp(key, "profile") == 0) {
-        if (!vks_in_list(value, vks_profiles)) {
+        if (!vks_conf_in_list(value, vks_conf_profiles)) {
             goto invalid;
         }
         strcpy(rc->profile, value);
@@ -298,28 +298,28 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     }
 
     if (strcmp(key, "level") == 0) {
-        if (vks_parse_level(value, &rc->level) != 0) {
+        if (vks_conf_parse_level(value, &rc->level) != 0) {
             goto invalid;
         }
         return 0;
     }
 
     if (strcmp(key, "threads") == 0) {
-        if (vks_parse_int(value, 0, 16, &rc->threads) != 0) {
+        if (vks_conf_parse_int(value, 0, 16, &rc->threads) != 0) {
             goto invalid;
         }
         return 0;
     }
 
     if (strcmp(key, "audio_rate") == 0) {
-        if (vks_parse_int(value, 8000, 96000, &rc->audio_rate) != 0) {
+        if (vks_conf_parse_int(value, 8000, 96000, &rc->audio_rate) != 0) {
             goto invalid;
         }
         return 0;
     }
 
     if (strcmp(key, "audio_channels") == 0) {
-        if (vks_parse_int(value, 1, 2, &rc->audio_channels) != 0) {
+        if (vks_conf_parse_int(value, 1, 2, &rc->audio_channels) != 0) {
             goto invalid;
         }
         return 0;

@@ -3,6 +3,7 @@
  * vkstream media: what one rendition should be.  Parsed from the
  * "key=value" parameters of the vkstream_rendition directive, so that the
  * rules live here, next to the code that applies them, and are unit-tested.
+ * Also the thread policy and the rendition commands the glue passes on.
  */
 
 
@@ -17,6 +18,14 @@
 #define VKS_MODE_ENCODE  0
 #define VKS_MODE_COPY    1
 #define VKS_MODE_NONE    2
+
+/* scheduling policy of the transcoding threads (vkstream_sched) */
+#define VKS_SCHED_NORMAL  0
+#define VKS_SCHED_IDLE    1
+
+/* what the API may ask of a running rendition */
+#define VKS_CONTROL_RESTART  1
+#define VKS_CONTROL_STOP     2
 
 
 typedef struct {

@@ -12,6 +12,14 @@
 #include <stdint.h>
 
 
+/* what an RTMP message body is: an FLV video or audio tag body */
+#define VKS_PACKET_VIDEO          0
+#define VKS_PACKET_AUDIO          1
+
+/* a publisher's metadata (onMetaData) that does not say */
+#define VKS_HINT_UNKNOWN          -1
+
+
 #define VKS_FLV_VIDEO_AVC         7
 #define VKS_FLV_VIDEO_HEVC        12    /* non-standard, seen in the wild */
 

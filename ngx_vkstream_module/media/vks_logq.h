@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include "vks_log.h"
 
 
 #define VKS_LOGQ_LINE  512         /* with the '\0'; longer lines are cut */
@@ -45,7 +46,7 @@ typedef struct {
 int vks_logq_init(vks_logq_t *q, vks_logq_line_t *lines, unsigned size,
     void (*notify)(void *data), void *notify_data);
 
-/* Any thread; a vks_log_pt with the queue as data. */
+/* Any thread; a vks_log_pt with the queue as data, level VKS_LOG_*. */
 void vks_logq_log(void *data, int level, const char *msg);
 
 /*

@@ -6,19 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "vks_clock.h"
 #include "vks_queue.h"
-
-
-static int64_t
-vks_queue_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 int
@@ -208,7 +197,7 @@ vks_queue_pop(vks_queue_t *q)
         pthread_cond_wait(&q->cond, &q->mutex);
     }
 
-    if (q->finishing && q->head && vks_queue_now_ms() > q->finish_by) {
+    if (q->finishing && q->head && vks_now_ms() > q->finish_by) {
         /* out of time: the rest is dropped (and counted) by the close */
         pthread_mutex_unlock(&q->mutex);
         vks_queue_close(q);
@@ -241,7 +230,7 @@ vks_queue_finish(vks_queue_t *q, int budget_ms)
 
     if (!q->finishing) {
         q->finishing = 1;
-        q->finish_by = vks_queue_now_ms() + budget_ms;
+        q->finish_by = vks_now_ms() + budget_ms;
     }
 
     pthread_cond_broadcast(&q->cond);
@@ -284,4 +273,16 @@ vks_queue_close(vks_queue_t *q)
     pthread_mutex_unlock(&q->mutex);
 
     vks_queue_free_list(list);
+}
+
+
+void
+vks_queue_stats(vks_queue_t *q, vks_queue_stats_t *st)
+{
+    pthread_mutex_lock(&q->mutex);
+    st->bytes_in = q->bytes_in;
+    st->dropped_packets = q->dropped_packets;
+    st->dropped_frames = q->dropped_frames;
+    st->dropped_gops = q->dropped_gops;
+    pthread_mutex_unlock(&q->mutex);
 }

@@ -14,17 +14,14 @@
 #include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
-
-
-#define VKS_PACKET_VIDEO  0
-#define VKS_PACKET_AUDIO  1
+#include "vks_flv.h"
 
 
 typedef struct vks_packet_s  vks_packet_t;
 
 struct vks_packet_s {
     vks_packet_t       *next;
-    int                 type;        /* VKS_PACKET_* */
+    int                 type;        /* VKS_PACKET_*, vks_flv.h */
     uint32_t            ts;          /* RTMP timestamp, ms */
     unsigned            keyframe:1;
     unsigned            config:1;    /* sequence header: never dropped */
@@ -50,6 +47,14 @@ typedef struct {
     uint64_t            dropped_gops;
     uint64_t            bytes_in;
 } vks_queue_t;
+
+
+typedef struct {
+    uint64_t            bytes_in;
+    uint64_t            dropped_packets;
+    uint64_t            dropped_frames;
+    uint64_t            dropped_gops;
+} vks_queue_stats_t;
 
 
 int vks_queue_init(vks_queue_t *q, size_t max_bytes);
@@ -80,6 +85,9 @@ void vks_queue_finish(vks_queue_t *q, int budget_ms);
  * dropped (their video frames, and the GOPs they touch).
  */
 void vks_queue_close(vks_queue_t *q);
+
+/* Any thread: the counters, taken together under the queue's lock. */
+void vks_queue_stats(vks_queue_t *q, vks_queue_stats_t *st);
 
 
 #endif /* _VKS_QUEUE_H_INCLUDED_ */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -26,6 +25,7 @@
 #include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
+#include "vks_clock.h"
 #include "vks_rendition.h"
 #include "util/vks_thread.h"
 
@@ -94,19 +94,8 @@ struct vks_rendition_s {
 };
 
 
-int64_t
-vks_now_ms(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-
 static void
-vks_rlog(vks_rendition_t *r, int level, const char *fmt, ...)
+vks_rendition_log(vks_rendition_t *r, int level, const char *fmt, ...)
 {
     char     msg[512];
     int      n;
@@ -126,7 +115,7 @@ vks_rlog(vks_rendition_t *r, int level, const char *fmt, ...)
 
 
 static void
-vks_set_error(vks_rendition_t *r, const char *what, int err)
+vks_rendition_set_error(vks_rendition_t *r, const char *what, int err)
 {
     char  buf[AV_ERROR_MAX_STRING_SIZE];
 
@@ -137,12 +126,12 @@ vks_set_error(vks_rendition_t *r, const char *what, int err)
              what, buf);
     pthread_mutex_unlock(&r->mutex);
 
-    vks_rlog(r, VKS_LOG_ERR, "%s: %s", what, buf);
+    vks_rendition_log(r, VKS_LOG_ERR, "%s: %s", what, buf);
 }
 
 
 static void
-vks_set_state(vks_rendition_t *r, int state)
+vks_rendition_set_state(vks_rendition_t *r, int state)
 {
     pthread_mutex_lock(&r->mutex);
     r->stats.state = state;
@@ -155,7 +144,7 @@ vks_set_state(vks_rendition_t *r, int state)
  * dropped.  A rendition stopped on purpose drops nothing.
  */
 static void
-vks_count_drop(vks_rendition_t *r)
+vks_rendition_count_drop(vks_rendition_t *r)
 {
     if (r->stopped) {
         return;
@@ -164,80 +153,6 @@ vks_count_drop(vks_rendition_t *r)
     pthread_mutex_lock(&r->mutex);
     r->stats.frames_dropped++;
     pthread_mutex_unlock(&r->mutex);
-}
-
-
-vks_item_t *
-vks_item_new(int kind)
-{
-    vks_item_t  *item;
-
-    item = calloc(1, sizeof(vks_item_t));
-    if (item) {
-        item->kind = kind;
-    }
-
-    return item;
-}
-
-
-void
-vks_item_free(vks_item_t *item)
-{
-    av_frame_free(&item->frame);
-    av_packet_free(&item->pkt);
-    vks_stream_info_free(item->info);
-    free(item);
-}
-
-
-vks_stream_info_t *
-vks_stream_info_dup(const vks_stream_info_t *info)
-{
-    vks_stream_info_t  *copy;
-
-    copy = calloc(1, sizeof(vks_stream_info_t));
-    if (copy == NULL) {
-        return NULL;
-    }
-
-    *copy = *info;
-    copy->avcc = NULL;
-    copy->asc = NULL;
-
-    if (info->avcc_len) {
-        copy->avcc = malloc(info->avcc_len);
-        if (copy->avcc == NULL) {
-            goto failed;
-        }
-        memcpy(copy->avcc, info->avcc, info->avcc_len);
-    }
-
-    if (info->asc_len) {
-        copy->asc = malloc(info->asc_len);
-        if (copy->asc == NULL) {
-            goto failed;
-        }
-        memcpy(copy->asc, info->asc, info->asc_len);
-    }
-
-    return copy;
-
-failed:
-
-    vks_stream_info_free(copy);
-    return NULL;
-}
-
-
-void
-vks_stream_info_free(vks_stream_info_t *info)
-{
-    if (info) {
-        free(info->avcc);
-        free(info->asc);
-        free(info);
-    }
 }
 
 
@@ -389,7 +304,7 @@ vks_rendition_conf(vks_rendition_t *r)
 /* encoders */
 
 static int
-vks_open_video_encoder(vks_rendition_t *r, int w, int h)
+vks_rendition_open_video_encoder(vks_rendition_t *r, int w, int h)
 {
     int              rc, gop;
     char             opt[32];
@@ -399,7 +314,8 @@ vks_open_video_encoder(vks_rendition_t *r, int w, int h)
 
     codec = avcodec_find_encoder_by_name("libx264");
     if (codec == NULL) {
-        vks_set_error(r, "libx264 encoder", AVERROR_ENCODER_NOT_FOUND);
+        vks_rendition_set_error(r, "libx264 encoder",
+                                AVERROR_ENCODER_NOT_FOUND);
         return -1;
     }
 
@@ -470,7 +386,7 @@ vks_open_video_encoder(vks_rendition_t *r, int w, int h)
     rc = avcodec_open2(enc, codec, NULL);
     if (rc < 0) {
         avcodec_free_context(&enc);
-        vks_set_error(r, "opening libx264", rc);
+        vks_rendition_set_error(r, "opening libx264", rc);
         return -1;
     }
 
@@ -488,7 +404,7 @@ vks_open_video_encoder(vks_rendition_t *r, int w, int h)
 
 
 static int
-vks_open_audio_encoder(vks_rendition_t *r)
+vks_rendition_open_audio_encoder(vks_rendition_t *r)
 {
     int              rc, rate, channels;
     const AVCodec   *codec;
@@ -496,7 +412,7 @@ vks_open_audio_encoder(vks_rendition_t *r)
 
     codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (codec == NULL) {
-        vks_set_error(r, "aac encoder", AVERROR_ENCODER_NOT_FOUND);
+        vks_rendition_set_error(r, "aac encoder", AVERROR_ENCODER_NOT_FOUND);
         return -1;
     }
 
@@ -530,7 +446,7 @@ vks_open_audio_encoder(vks_rendition_t *r)
     rc = avcodec_open2(enc, codec, NULL);
     if (rc < 0) {
         avcodec_free_context(&enc);
-        vks_set_error(r, "opening the AAC encoder", rc);
+        vks_rendition_set_error(r, "opening the AAC encoder", rc);
         return -1;
     }
 
@@ -551,7 +467,7 @@ vks_open_audio_encoder(vks_rendition_t *r)
 /* output */
 
 static int
-vks_interrupt(void *data)
+vks_rendition_interrupt(void *data)
 {
     int64_t           deadline;
     vks_rendition_t  *r = data;
@@ -565,7 +481,7 @@ vks_interrupt(void *data)
 
 
 static void
-vks_io_deadline(vks_rendition_t *r, int ms)
+vks_rendition_io_deadline(vks_rendition_t *r, int ms)
 {
     pthread_mutex_lock(&r->mutex);
     if (!r->finishing) {
@@ -576,14 +492,14 @@ vks_io_deadline(vks_rendition_t *r, int ms)
 
 
 static void
-vks_close_output(vks_rendition_t *r, int clean)
+vks_rendition_close_output(vks_rendition_t *r, int clean)
 {
     if (r->oc == NULL) {
         return;
     }
 
     if (clean) {
-        vks_io_deadline(r, VKS_FINISH_BUDGET_MS);
+        vks_rendition_io_deadline(r, VKS_FINISH_BUDGET_MS);
         av_write_trailer(r->oc);
     }
 
@@ -597,7 +513,7 @@ vks_close_output(vks_rendition_t *r, int clean)
 
 
 static int
-vks_open_output(vks_rendition_t *r)
+vks_rendition_open_output(vks_rendition_t *r)
 {
     int                 rc;
     AVStream           *st;
@@ -607,11 +523,11 @@ vks_open_output(vks_rendition_t *r)
 
     rc = avformat_alloc_output_context2(&oc, NULL, "flv", NULL);
     if (rc < 0) {
-        vks_set_error(r, "flv muxer", rc);
+        vks_rendition_set_error(r, "flv muxer", rc);
         return -1;
     }
 
-    oc->interrupt_callback.callback = vks_interrupt;
+    oc->interrupt_callback.callback = vks_rendition_interrupt;
     oc->interrupt_callback.opaque = r;
     oc->max_interleave_delta = 300000;
     oc->flags |= AVFMT_FLAG_FLUSH_PACKETS;
@@ -689,12 +605,12 @@ vks_open_output(vks_rendition_t *r)
         goto failed;
     }
 
-    vks_io_deadline(r, VKS_IO_TIMEOUT_MS);
+    vks_rendition_io_deadline(r, VKS_IO_TIMEOUT_MS);
 
     rc = avio_open2(&oc->pb, r->url, AVIO_FLAG_WRITE, &oc->interrupt_callback,
                     NULL);
     if (rc < 0) {
-        vks_set_error(r, "connecting to the output", rc);
+        vks_rendition_set_error(r, "connecting to the output", rc);
         goto failed_quiet;
     }
 
@@ -705,7 +621,7 @@ vks_open_output(vks_rendition_t *r)
     av_dict_free(&opts);
 
     if (rc < 0) {
-        vks_set_error(r, "writing the FLV header", rc);
+        vks_rendition_set_error(r, "writing the FLV header", rc);
         avio_closep(&oc->pb);
         goto failed_quiet;
     }
@@ -714,15 +630,15 @@ vks_open_output(vks_rendition_t *r)
     r->output_failed = 0;
     r->need_key = 1;
 
-    vks_set_state(r, VKS_STATE_RUNNING);
-    vks_rlog(r, VKS_LOG_INFO, "publishing %dx%d to the output",
-             r->out_w, r->out_h);
+    vks_rendition_set_state(r, VKS_STATE_RUNNING);
+    vks_rendition_log(r, VKS_LOG_INFO, "publishing %dx%d to the output",
+                      r->out_w, r->out_h);
 
     return 0;
 
 failed:
 
-    vks_set_error(r, "setting up the output", AVERROR(ENOMEM));
+    vks_rendition_set_error(r, "setting up the output", AVERROR(ENOMEM));
 
 failed_quiet:
 
@@ -731,14 +647,14 @@ failed_quiet:
     r->ast = NULL;
     r->output_failed = 1;
     r->retry_at = vks_now_ms() + VKS_RETRY_MS;
-    vks_set_state(r, VKS_STATE_FAILED);
+    vks_rendition_set_state(r, VKS_STATE_FAILED);
 
     return -1;
 }
 
 
 static void
-vks_account(vks_rendition_t *r, AVPacket *pkt, int video)
+vks_rendition_account(vks_rendition_t *r, AVPacket *pkt, int video)
 {
     int64_t  now, dt;
 
@@ -779,7 +695,8 @@ vks_account(vks_rendition_t *r, AVPacket *pkt, int video)
 
 
 static int
-vks_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st, AVRational tb)
+vks_rendition_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st,
+    AVRational tb)
 {
     int  rc, video;
 
@@ -797,16 +714,16 @@ vks_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st, AVRational tb)
         r->media_ms = pkt->dts;
     }
 
-    vks_account(r, pkt, video);
-    vks_io_deadline(r, VKS_IO_TIMEOUT_MS);
+    vks_rendition_account(r, pkt, video);
+    vks_rendition_io_deadline(r, VKS_IO_TIMEOUT_MS);
 
     rc = av_interleaved_write_frame(r->oc, pkt);
     if (rc < 0) {
-        vks_set_error(r, "sending to the output", rc);
-        vks_close_output(r, 0);
+        vks_rendition_set_error(r, "sending to the output", rc);
+        vks_rendition_close_output(r, 0);
         r->output_failed = 1;
         r->retry_at = vks_now_ms() + VKS_RETRY_MS;
-        vks_set_state(r, VKS_STATE_FAILED);
+        vks_rendition_set_state(r, VKS_STATE_FAILED);
         return -1;
     }
 
@@ -815,7 +732,7 @@ vks_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st, AVRational tb)
 
 
 static int
-vks_drain(vks_rendition_t *r, AVCodecContext *enc, AVStream **st)
+vks_rendition_drain(vks_rendition_t *r, AVCodecContext *enc, AVStream **st)
 {
     int  rc;
 
@@ -826,12 +743,12 @@ vks_drain(vks_rendition_t *r, AVCodecContext *enc, AVStream **st)
         }
 
         if (rc < 0) {
-            vks_set_error(r, "encoding", rc);
+            vks_rendition_set_error(r, "encoding", rc);
             return -1;
         }
 
         /* *st: the output may be closed (and reopened) while draining */
-        vks_write(r, r->pkt, *st, enc->time_base);
+        vks_rendition_write(r, r->pkt, *st, enc->time_base);
     }
 }
 
@@ -839,7 +756,7 @@ vks_drain(vks_rendition_t *r, AVCodecContext *enc, AVStream **st)
 /* media */
 
 static int
-vks_want_output(vks_rendition_t *r, int keyframe)
+vks_rendition_want_output(vks_rendition_t *r, int keyframe)
 {
     if (r->stopped) {
         return 0;
@@ -854,13 +771,21 @@ vks_want_output(vks_rendition_t *r, int keyframe)
         return 0;
     }
 
-    return vks_open_output(r) == 0;
+    return vks_rendition_open_output(r) == 0;
+}
+
+
+/* no video goes out: audio need not wait for a keyframe to start */
+static int
+vks_rendition_audio_only(vks_rendition_t *r)
+{
+    return !(r->info->has_video && r->conf.video_mode != VKS_MODE_NONE);
 }
 
 
 /* 0 when the frame went to the encoder, -1 when it was not encoded */
 static int
-vks_video_frame(vks_rendition_t *r, vks_item_t *item)
+vks_rendition_video_frame(vks_rendition_t *r, vks_item_t *item)
 {
     int       rc, key;
     AVFrame  *in, *out;
@@ -868,7 +793,8 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
     in = item->frame;
     key = item->keyframe;
 
-    if (r->venc == NULL && vks_open_video_encoder(r, in->width, in->height))
+    if (r->venc == NULL
+        && vks_rendition_open_video_encoder(r, in->width, in->height))
     {
         return -1;
     }
@@ -887,7 +813,7 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
         return -1;                      /* encoders need rising pts */
     }
 
-    if (!vks_want_output(r, key)) {
+    if (!vks_rendition_want_output(r, key)) {
         return -1;
     }
 
@@ -901,7 +827,7 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
                                   r->out_w, r->out_h, AV_PIX_FMT_YUV420P,
                                   SWS_BICUBIC, NULL, NULL, NULL);
     if (r->sws == NULL) {
-        vks_set_error(r, "scaler", AVERROR(EINVAL));
+        vks_rendition_set_error(r, "scaler", AVERROR(EINVAL));
         return -1;
     }
 
@@ -940,18 +866,18 @@ vks_video_frame(vks_rendition_t *r, vks_item_t *item)
     av_frame_free(&out);
 
     if (rc < 0) {
-        vks_set_error(r, "encoding video", rc);
+        vks_rendition_set_error(r, "encoding video", rc);
         return -1;
     }
 
-    vks_drain(r, r->venc, &r->vst);
+    vks_rendition_drain(r, r->venc, &r->vst);
 
     return 0;
 }
 
 
 static void
-vks_audio_encode_fifo(vks_rendition_t *r, int final)
+vks_rendition_audio_encode_fifo(vks_rendition_t *r, int final)
 {
     int       n, rc;
     AVFrame  *f;
@@ -988,17 +914,17 @@ vks_audio_encode_fifo(vks_rendition_t *r, int final)
         av_frame_free(&f);
 
         if (rc < 0) {
-            vks_set_error(r, "encoding audio", rc);
+            vks_rendition_set_error(r, "encoding audio", rc);
             return;
         }
 
-        vks_drain(r, r->aenc, &r->ast);
+        vks_rendition_drain(r, r->aenc, &r->ast);
     }
 }
 
 
 static void
-vks_audio_frame(vks_rendition_t *r, vks_item_t *item)
+vks_rendition_audio_frame(vks_rendition_t *r, vks_item_t *item)
 {
     int       rc, n, cap;
     int64_t   expect_ms;
@@ -1007,14 +933,12 @@ vks_audio_frame(vks_rendition_t *r, vks_item_t *item)
 
     in = item->frame;
 
-    if (r->aenc == NULL && vks_open_audio_encoder(r) != 0) {
+    if (r->aenc == NULL && vks_rendition_open_audio_encoder(r) != 0) {
         return;
     }
 
     /* audio-only output starts at once; with video it waits for it */
-    if (!vks_want_output(r, r->info->has_video
-                            && r->conf.video_mode != VKS_MODE_NONE ? 0 : 1))
-    {
+    if (!vks_rendition_want_output(r, vks_rendition_audio_only(r))) {
         return;
     }
 
@@ -1024,7 +948,8 @@ vks_audio_frame(vks_rendition_t *r, vks_item_t *item)
                                  &in->ch_layout, in->format, in->sample_rate,
                                  0, NULL);
         if (rc < 0 || swr_init(r->swr) < 0) {
-            vks_set_error(r, "resampler", rc < 0 ? rc : AVERROR(EINVAL));
+            vks_rendition_set_error(r, "resampler",
+                                    rc < 0 ? rc : AVERROR(EINVAL));
             swr_free(&r->swr);
             return;
         }
@@ -1061,19 +986,18 @@ vks_audio_frame(vks_rendition_t *r, vks_item_t *item)
     av_freep(&buf[0]);
     av_freep(&buf);
 
-    vks_audio_encode_fifo(r, 0);
+    vks_rendition_audio_encode_fifo(r, 0);
 }
 
 
 /* 0 when the packet was written, -1 when it was not */
 static int
-vks_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
+vks_rendition_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
 {
     AVStream  *st;
 
-    if (!vks_want_output(r, video ? item->keyframe
-                                  : !(r->info->has_video
-                                      && r->conf.video_mode != VKS_MODE_NONE)))
+    if (!vks_rendition_want_output(r, video ? item->keyframe
+                                            : vks_rendition_audio_only(r)))
     {
         return -1;
     }
@@ -1090,14 +1014,14 @@ vks_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
         r->need_key = 0;
     }
 
-    vks_write(r, item->pkt, st, (AVRational) { 1, 1000 });
+    vks_rendition_write(r, item->pkt, st, (AVRational) { 1, 1000 });
 
     return 0;
 }
 
 
 static void
-vks_new_config(vks_rendition_t *r, vks_item_t *item)
+vks_rendition_new_config(vks_rendition_t *r, vks_item_t *item)
 {
     vks_stream_info_t  *info;
 
@@ -1108,12 +1032,12 @@ vks_new_config(vks_rendition_t *r, vks_item_t *item)
     vks_stream_info_free(r->info);
     r->info = info;
 
-    vks_close_output(r, 1);
+    vks_rendition_close_output(r, 1);
 }
 
 
 static void
-vks_start(vks_rendition_t *r, vks_item_t *item)
+vks_rendition_layout(vks_rendition_t *r, vks_item_t *item)
 {
     vks_stream_info_free(r->info);
     r->info = item->info;
@@ -1123,48 +1047,48 @@ vks_start(vks_rendition_t *r, vks_item_t *item)
     if (r->info->has_video && r->conf.video_mode == VKS_MODE_ENCODE
         && r->venc == NULL)
     {
-        vks_open_video_encoder(r, r->info->width, r->info->height);
+        vks_rendition_open_video_encoder(r, r->info->width, r->info->height);
     }
 
     if (r->info->has_audio && r->conf.audio_mode == VKS_MODE_ENCODE
         && r->aenc == NULL)
     {
-        vks_open_audio_encoder(r);
+        vks_rendition_open_audio_encoder(r);
     }
 }
 
 
 static void
-vks_finish_encoders(vks_rendition_t *r)
+vks_rendition_finish_encoders(vks_rendition_t *r)
 {
     if (r->venc && r->oc) {
         avcodec_send_frame(r->venc, NULL);
-        vks_drain(r, r->venc, &r->vst);
+        vks_rendition_drain(r, r->venc, &r->vst);
     }
 
     if (r->aenc && r->oc && r->swr) {
-        vks_audio_encode_fifo(r, 1);
+        vks_rendition_audio_encode_fifo(r, 1);
         avcodec_send_frame(r->aenc, NULL);
-        vks_drain(r, r->aenc, &r->ast);
+        vks_rendition_drain(r, r->aenc, &r->ast);
     }
 }
 
 
 static void
-vks_apply_control(vks_rendition_t *r, int control)
+vks_rendition_apply_control(vks_rendition_t *r, int control)
 {
     if (control == VKS_CONTROL_STOP && !r->stopped) {
-        vks_close_output(r, 1);
+        vks_rendition_close_output(r, 1);
         r->stopped = 1;
-        vks_set_state(r, VKS_STATE_STOPPED);
-        vks_rlog(r, VKS_LOG_INFO, "stopped on request");
+        vks_rendition_set_state(r, VKS_STATE_STOPPED);
+        vks_rendition_log(r, VKS_LOG_INFO, "stopped on request");
 
     } else if (control == VKS_CONTROL_RESTART) {
-        vks_close_output(r, 1);
+        vks_rendition_close_output(r, 1);
         r->stopped = 0;
         r->output_failed = 0;
-        vks_set_state(r, VKS_STATE_STARTING);
-        vks_rlog(r, VKS_LOG_INFO, "restarting on request");
+        vks_rendition_set_state(r, VKS_STATE_STARTING);
+        vks_rendition_log(r, VKS_LOG_INFO, "restarting on request");
     }
 }
 
@@ -1188,7 +1112,7 @@ vks_rendition_thread(void *data)
         }
 
         if (control) {
-            vks_apply_control(r, control);
+            vks_rendition_apply_control(r, control);
         }
 
         if (item == NULL) {
@@ -1197,7 +1121,7 @@ vks_rendition_thread(void *data)
 
         if (late) {
             if (item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT) {
-                vks_count_drop(r);
+                vks_rendition_count_drop(r);
             }
 
             vks_item_free(item);
@@ -1207,33 +1131,34 @@ vks_rendition_thread(void *data)
         switch (item->kind) {
 
         case VKS_ITEM_START:
-            vks_start(r, item);
+            vks_rendition_layout(r, item);
             break;
 
         case VKS_ITEM_VFRAME:
-            if (r->info == NULL || vks_video_frame(r, item) != 0) {
-                vks_count_drop(r);
+            if (r->info == NULL || vks_rendition_video_frame(r, item) != 0) {
+                vks_rendition_count_drop(r);
             }
             break;
 
         case VKS_ITEM_AFRAME:
             if (r->info) {
-                vks_audio_frame(r, item);
+                vks_rendition_audio_frame(r, item);
             }
             break;
 
         case VKS_ITEM_VPKT:
         case VKS_ITEM_APKT:
             video = item->kind == VKS_ITEM_VPKT;
-            if ((r->info == NULL || vks_copy_packet(r, item, video) != 0)
+            if ((r->info == NULL
+                 || vks_rendition_copy_packet(r, item, video) != 0)
                 && video)
             {
-                vks_count_drop(r);
+                vks_rendition_count_drop(r);
             }
             break;
 
         case VKS_ITEM_VCONFIG:
-            vks_new_config(r, item);
+            vks_rendition_new_config(r, item);
             break;
 
         case VKS_ITEM_EOS:
@@ -1244,8 +1169,8 @@ vks_rendition_thread(void *data)
         vks_item_free(item);
     }
 
-    vks_finish_encoders(r);
-    vks_close_output(r, 1);
+    vks_rendition_finish_encoders(r);
+    vks_rendition_close_output(r, 1);
 
     pthread_mutex_lock(&r->mutex);
     if (r->stats.state != VKS_STATE_FAILED) {

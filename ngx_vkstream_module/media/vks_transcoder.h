@@ -5,7 +5,8 @@
  * The caller (the nginx event loop) pushes the stream's RTMP audio and
  * video message bodies; a decoder thread decodes each track once and feeds
  * every rendition's thread.  Nothing here blocks the caller, and nothing
- * here knows about nginx.
+ * here knows about nginx.  This header is all the glue sees: no codec,
+ * queue or rendition internals.
  */
 
 
@@ -15,13 +16,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include "vks_conf.h"
-#include "vks_queue.h"
-#include "vks_rendition.h"
+#include "vks_flv.h"
+#include "vks_log.h"
 #include "vks_stats.h"
-
-
-#define VKS_HINT_UNKNOWN  -1
 
 
 typedef struct {

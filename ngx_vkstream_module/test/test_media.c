@@ -107,10 +107,11 @@ test_timeline(void)
 static void
 test_queue(void)
 {
-    int            i, queued, dropped;
-    uint8_t        buf[1000];
-    vks_queue_t    q;
-    vks_packet_t  *p;
+    int                i, queued, dropped;
+    uint8_t            buf[1000];
+    vks_queue_t        q;
+    vks_packet_t      *p;
+    vks_queue_stats_t  st;
 
     memset(buf, 0, sizeof(buf));
     ok(vks_queue_init(&q, 5000) == 0, "queue init");
@@ -144,6 +145,11 @@ test_queue(void)
        "drops counted (%llu GOPs, %llu packets)",
        (unsigned long long) q.dropped_gops,
        (unsigned long long) q.dropped_packets);
+    vks_queue_stats(&q, &st);
+    ok(st.dropped_gops == 1 && st.dropped_packets == 2
+       && st.dropped_frames == 2 && st.bytes_in == 8110,
+       "the same counters through vks_queue_stats() (%llu bytes in)",
+       (unsigned long long) st.bytes_in);
 
     /* a time bound sheds a GOP long before the byte bound is reached */
     q.max_delay_ms = 2000;
