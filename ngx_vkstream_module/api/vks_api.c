@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vks_api.h"
+#include "util/vks_uri.h"
 
 
 /* a limit's number in a message: the limits are plain literals */
@@ -49,88 +50,6 @@ vks_api_error(vks_api_rc_e rc)
     }
 
     return &vks_api_errors[rc];
-}
-
-
-static int
-vks_api_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-/*
- * ngx_unescape_uri(..., 0) exactly, so that names keep decoding as they
- * did: a bad escape is dropped, not refused.  Returns the length written.
- */
-static size_t
-vks_api_unescape(unsigned char *dst, const unsigned char *src, size_t len)
-{
-    int             h;
-    size_t          i;
-    unsigned char  *d, decoded;
-    enum {
-        sw_usual = 0,
-        sw_quoted,
-        sw_quoted_second
-    } state;
-
-    d = dst;
-    state = sw_usual;
-    decoded = 0;
-
-    for (i = 0; i < len; i++) {
-
-        switch (state) {
-
-        case sw_usual:
-            if (src[i] == '%') {
-                state = sw_quoted;
-
-            } else {
-                *d++ = src[i];
-            }
-
-            break;
-
-        case sw_quoted:
-            h = vks_api_hex(src[i]);
-
-            if (h < 0) {
-                /* "%" before a non-hex character: the character stays */
-                *d++ = src[i];
-                state = sw_usual;
-                break;
-            }
-
-            decoded = (unsigned char) h;
-            state = sw_quoted_second;
-            break;
-
-        case sw_quoted_second:
-            h = vks_api_hex(src[i]);
-
-            if (h >= 0) {
-                *d++ = (unsigned char) ((decoded << 4) + h);
-            }
-
-            /* else "%X" and the character are all dropped */
-            state = sw_usual;
-            break;
-        }
-    }
-
-    return d - dst;
 }
 
 
@@ -177,7 +96,7 @@ vks_api_split(const unsigned char *raw, size_t len, unsigned char *buf,
 
         seg = &path->seg[path->nsegs++];
         seg->data = buf;
-        seg->len = vks_api_unescape(buf, start, n);
+        seg->len = vks_uri_unescape(buf, start, n, 0);
         buf[seg->len] = '\0';
 
         buf += seg->len + 1;

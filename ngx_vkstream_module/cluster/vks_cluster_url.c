@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "vks_cluster_url.h"
+#include "util/vks_uri.h"
 
 
 #define VKS_CLUSTER_URL_EBAD   -1
@@ -29,7 +30,6 @@ static int vks_cluster_url_credential(vks_cluster_url_t *u, char *dst,
     size_t max, const char *s, size_t len, int text);
 static int vks_cluster_url_decode(char *dst, size_t max, const char *s,
     size_t len, int text);
-static int vks_cluster_url_hex(unsigned char c);
 static int vks_cluster_url_number(const char *s, size_t len,
     unsigned long max, unsigned *out);
 
@@ -411,8 +411,8 @@ vks_cluster_url_decode(char *dst, size_t max, const char *s, size_t len,
                 return VKS_CLUSTER_URL_EBAD;
             }
 
-            hi = vks_cluster_url_hex(s[i + 1]);
-            lo = vks_cluster_url_hex(s[i + 2]);
+            hi = vks_uri_hex(s[i + 1]);
+            lo = vks_uri_hex(s[i + 2]);
 
             if (hi < 0 || lo < 0) {
                 return VKS_CLUSTER_URL_EBAD;
@@ -441,23 +441,6 @@ vks_cluster_url_decode(char *dst, size_t max, const char *s, size_t len,
     dst[n] = '\0';
 
     return (int) n;
-}
-
-
-static int
-vks_cluster_url_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
 }
 
 

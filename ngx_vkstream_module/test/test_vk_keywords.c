@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include "vk/vks_vk_keywords.h"
+#include "util/vks_uri.h"
 #include "vks_tap.h"
 
 
@@ -96,6 +97,18 @@ main(void)
     is_str(vks_test_decode("x%4"), "x", "a trailing half escape");
     is_str(vks_test_decode("%+a"), " a", "%% before a plus");
     is_str(vks_test_decode("%00x"), "", "a NUL byte is kept (C view ends)");
+
+    /* the shared unit without form encoding: "+" stays */
+    {
+        unsigned char  out[16];
+        size_t         n;
+
+        n = vks_uri_unescape(out, (const unsigned char *) "a+b%41%4", 8, 0);
+        ok(n == 4 && memcmp(out, "a+bA", 4) == 0, "plain unescape: a+bA");
+        ok(vks_uri_hex('F') == 15 && vks_uri_hex('f') == 15
+           && vks_uri_hex('g') == -1 && vks_uri_hex('/') == -1,
+           "hex digits, either case");
+    }
 
     /* the template */
     is_str(vks_test_expand("$app $name", "live", "cam1"), "live cam1",

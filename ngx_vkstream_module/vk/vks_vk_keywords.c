@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include "vks_vk_keywords.h"
+#include "util/vks_uri.h"
 
 
 int
@@ -35,79 +36,11 @@ vks_vk_keywords_arg(const char *args, const char **value, size_t *len)
 }
 
 
-static int
-vks_vk_keywords_hex(char ch)
-{
-    char  c;
-
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-
-    c = (char) (ch | 0x20);
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
 size_t
 vks_vk_keywords_decode(char *dst, const char *src, size_t len)
 {
-    int     hi, lo;
-    char   *d, ch;
-    size_t  i;
-
-    /* ngx_unescape_uri()'s states, after "+" became a space */
-    enum {
-        usual = 0,
-        quoted,
-        quoted_second
-    } state;
-
-    d = dst;
-    hi = 0;
-    state = usual;
-
-    for (i = 0; i < len; i++) {
-        ch = src[i] == '+' ? ' ' : src[i];
-
-        switch (state) {
-
-        case usual:
-            if (ch == '%') {
-                state = quoted;
-            } else {
-                *d++ = ch;
-            }
-            break;
-
-        case quoted:
-            hi = vks_vk_keywords_hex(ch);
-            if (hi >= 0) {
-                state = quoted_second;
-            } else {
-                /* an invalid first digit: the "%" goes, the char stays */
-                state = usual;
-                *d++ = ch;
-            }
-            break;
-
-        case quoted_second:
-            /* an invalid second digit: the whole escape goes */
-            state = usual;
-            lo = vks_vk_keywords_hex(ch);
-            if (lo >= 0) {
-                *d++ = (char) ((hi << 4) | lo);
-            }
-            break;
-        }
-    }
-
-    return d - dst;
+    return vks_uri_unescape((unsigned char *) dst,
+                            (const unsigned char *) src, len, 1);
 }
 
 
