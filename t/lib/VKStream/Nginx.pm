@@ -58,10 +58,27 @@ if ($SANITIZE) {
 }
 our $RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
+# A free port below the kernel's ephemeral range: a port the kernel handed
+# out (bind to :0) can be taken by any outgoing connection (ffmpeg, the
+# module's own republish) before nginx binds it.
+my %GIVEN;
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0',
-                                  ReuseAddr => 1) or die "socket: $!";
-    return $s->sockport;
+    my $low = 32768;
+    if (open my $f, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($low) = split ' ', scalar <$f>;
+    }
+    my $base = $low > 12000 ? 10000 : 1025;
+    for (1 .. 1000) {
+        my $port = $base + int rand($low - $base);
+        next if $GIVEN{$port};
+        my $s = IO::Socket::INET->new(Listen => 1, ReuseAddr => 1,
+                                      LocalAddr => "127.0.0.1:$port")
+            or next;
+        close $s;
+        $GIVEN{$port} = 1;
+        return $port;
+    }
+    die "no free port below $low\n";
 }
 
 sub new {
