@@ -534,7 +534,9 @@ sub startup_cost {
     my %label = (module => 'module', seed => 'exec (seed)',
                  tuned => 'exec (tuned)');
     my $goal = $GOP + 0.5;
-    for my $c (qw(module seed tuned)) {
+    # only the configurations BENCH_CONFIGS ran
+    my @have = grep { $res{$_} } qw(module seed tuned);
+    for my $c (@have) {
         my @v = @{ $res{$c}{startup} };
         my $miss = grep { !defined } @v;
         my $m = median(grep { defined } @v);
@@ -546,8 +548,8 @@ sub startup_cost {
             fmt(2, grep { defined } @v) . ' s'
             . ($miss ? " ($miss runs with no segment)" : ''), $verdict);
     }
-    my $ms = median(grep { defined } @{ $res{module}{startup} });
-    for my $c (qw(seed tuned)) {
+    my $ms = median(grep { defined } @{ $res{module}{startup} // [] });
+    for my $c (grep { $_ ne 'module' } @have) {
         my $e = median(grep { defined } @{ $res{$c}{startup} });
         row('1 startup', "ratio module / $label{$c}",
             defined $ms && $e ? sprintf('%.2f', $ms / $e) : 'n/a', '');
@@ -556,7 +558,8 @@ sub startup_cost {
     # cost: CPU s per minute of _low output, above the same publish
     # with transcoding off (index-wise pairs of runs)
     my %per_min;
-    for my $c (qw(module seed tuned)) {
+    # without the "off" runs there is nothing to subtract
+    for my $c ($res{off} ? @have : ()) {
         for my $i (0 .. $RUNS - 1) {
             my $extra = $res{$c}{cpu}[$i] - $res{off}{cpu}[$i];
             my $out = $res{$c}{listed}[$i];
@@ -565,13 +568,17 @@ sub startup_cost {
         row('2 cost', $label{$c}, fmt(2, @{ $per_min{$c} }) . ' CPU s/min',
             '');
     }
-    row('2 cost', 'transcoding off (worker CPU for the same publish)',
-        fmt(2, map { $_ / $DUR * 60 } @{ $res{off}{cpu} }) . ' CPU s/min',
-        'subtracted above');
-    my $mm = median(@{ $per_min{module} });
+    if ($res{off}) {
+        row('2 cost', 'transcoding off (worker CPU for the same publish)',
+            fmt(2, map { $_ / $DUR * 60 } @{ $res{off}{cpu} })
+            . ' CPU s/min', 'subtracted above');
+    } else {
+        row('2 cost', 'n/a', 'needs "off" in BENCH_CONFIGS', '');
+    }
+    my $mm = median(@{ $per_min{module} // [] });
     my $fl = median(@{ $R{floor} // [] });
-    my $mseed = median(@{ $per_min{seed} });
-    my $mtuned = median(@{ $per_min{tuned} });
+    my $mseed = median(@{ $per_min{seed} // [] });
+    my $mtuned = median(@{ $per_min{tuned} // [] });
     if (defined $mm) {
         my $rf = $fl ? $mm / $fl : undef;
         row('2 cost', 'ratio module / floor',
@@ -590,8 +597,9 @@ sub startup_cost {
 
     # memory
     row('6 memory', 'module: worker RSS added by one context',
-        fmt(1, map { $_ / 1048576 } @{ $res{module}{rss} }) . ' MiB', '');
-    for my $c (qw(seed tuned)) {
+        fmt(1, map { $_ / 1048576 } @{ $res{module}{rss} }) . ' MiB', '')
+        if $res{module};
+    for my $c (grep { $_ ne 'module' } @have) {
         row('6 memory', "$label{$c}: RSS of the exec'd ffmpeg",
             fmt(1, map { $_ / 1048576 } @{ $res{$c}{rss} }) . ' MiB', '');
     }
