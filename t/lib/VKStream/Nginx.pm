@@ -23,8 +23,8 @@ use Test::More ();
 use Scalar::Util qw(weaken);
 
 # what the check looks for
-our $BAD_LOG = qr/\[(?:alert|crit|emerg)\]|exited on signal
-                  |runtime\ error:|Sanitizer/x;
+our $SANITIZER_LOG = qr/runtime error:|Sanitizer/;
+our $BAD_LOG = qr/\[(?:alert|crit|emerg)\]|exited on signal|$SANITIZER_LOG/;
 
 # every instance still running, so the check is made at exit at the latest
 my %LIVE;
@@ -263,7 +263,7 @@ sub signal {
 sub save_sanitizer_reports {
     my ($self) = @_;
     return unless $SANITIZE && !$self->{reports_saved}++;
-    my @r = grep { /runtime error:|Sanitizer/ } split /\n/, $self->log_text;
+    my @r = grep { /$SANITIZER_LOG/ } split /\n/, $self->log_text;
     return unless @r;
     my $f = "$ROOT/build/asan-logs/error-log.$$." . time;
     open my $o, '>>', $f or return;
