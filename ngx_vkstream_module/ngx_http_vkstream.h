@@ -72,6 +72,8 @@ json_t *ngx_http_vkstream_json_match(ngx_vkstream_match_t *m);
 json_t *ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum);
 json_t *ngx_http_vkstream_json_event(ngx_vkstream_event_t *ev);
 json_t *ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr);
+json_t *ngx_http_vkstream_json_cluster(ngx_vkstream_cluster_t *c,
+    ngx_flag_t full);
 
 /* ngx_http_vkstream_metrics.c */
 ngx_int_t ngx_http_vkstream_metrics(ngx_http_request_t *r);

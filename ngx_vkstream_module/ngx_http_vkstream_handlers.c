@@ -441,14 +441,41 @@ ngx_int_t
 ngx_http_vkstream_dispatch(ngx_http_request_t *r,
     ngx_http_vkstream_ctx_t *ctx, ngx_str_t *body)
 {
-    ngx_vkstream_summary_t  sum;
+    json_t                  *j;
+    ngx_vkstream_cluster_t  *cl;
+    ngx_vkstream_summary_t   sum;
 
     switch (ctx->route.ep) {
 
     case VKS_API_EP_STATUS:
         ngx_vkstream_table_summary(&sum);
+        j = ngx_http_vkstream_json_status(&sum);
+
+        cl = ngx_palloc(r->pool, sizeof(ngx_vkstream_cluster_t));
+        if (j != NULL && cl != NULL) {
+            ngx_vkstream_table_cluster(cl);
+            json_object_set_new(j, "cluster",
+                                ngx_http_vkstream_json_cluster(cl, 0));
+        }
+
+        return ngx_http_vkstream_send_json(r, NGX_HTTP_OK, j);
+
+    case VKS_API_EP_CLUSTER:
+        cl = ngx_palloc(r->pool, sizeof(ngx_vkstream_cluster_t));
+        if (cl == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_vkstream_table_cluster(cl);
+
+        if (!cl->enabled) {
+            return ngx_http_vkstream_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                           "cluster mode is off "
+                                           "(vkstream_cluster)");
+        }
+
         return ngx_http_vkstream_send_json(r, NGX_HTTP_OK,
-                                       ngx_http_vkstream_json_status(&sum));
+                                      ngx_http_vkstream_json_cluster(cl, 1));
 
     case VKS_API_EP_METRICS:
         return ngx_http_vkstream_metrics(r);

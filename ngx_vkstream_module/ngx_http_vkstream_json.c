@@ -6,10 +6,12 @@
 
 
 #include "ngx_http_vkstream.h"
+#include "ngx_vkstream_cluster.h"
 #include "util/vks_utf8.h"
 
 
 static json_t *ngx_http_vkstream_json_hls_url(ngx_http_request_t *r,
+    ngx_str_t *node_url,
     ngx_str_t *name, u_char *suffix, size_t slen);
 
 
@@ -49,8 +51,8 @@ ngx_http_vkstream_json_opt(u_char *data, size_t len)
 
 
 static json_t *
-ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *name,
-    vks_rendition_stats_t *rs)
+ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *node_url,
+    ngx_str_t *name, vks_rendition_stats_t *rs)
 {
     json_t  *j;
 
@@ -80,8 +82,8 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *name,
     json_object_set_new(j, "last_error", ngx_http_vkstream_json_opt(
                         (u_char *) rs->last_error,
                         ngx_strlen(rs->last_error)));
-    json_object_set_new(j, "hls", ngx_http_vkstream_json_hls_url(r, name,
-                        (u_char *) rs->suffix, ngx_strlen(rs->suffix)));
+    json_object_set_new(j, "hls", ngx_http_vkstream_json_hls_url(r, node_url,
+                        name, (u_char *) rs->suffix, ngx_strlen(rs->suffix)));
 
     return j;
 }
@@ -89,11 +91,12 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *name,
 
 /*
  * "<base>/<name><suffix>.m3u8", the name %-escaped; a base that is a path
- * gets the request's scheme and Host.
+ * gets the request's scheme and Host, or for another node's stream that
+ * node's vkstream_cluster_url.
  */
 static json_t *
-ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *name,
-    u_char *suffix, size_t slen)
+ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *node_url,
+    ngx_str_t *name, u_char *suffix, size_t slen)
 {
     u_char                        *buf, *p;
     size_t                         len;
@@ -106,7 +109,13 @@ ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_null(&host);
     ngx_str_set(&scheme, "http://");
 
-    if (vlcf->hls_url.len && vlcf->hls_url.data[0] == '/') {
+    if (vlcf->hls_url.len && vlcf->hls_url.data[0] == '/'
+        && node_url != NULL && node_url->len)
+    {
+        ngx_str_null(&scheme);
+        host = *node_url;
+
+    } else if (vlcf->hls_url.len && vlcf->hls_url.data[0] == '/') {
 #if (NGX_HTTP_SSL)
         if (r->connection->ssl) {
             ngx_str_set(&scheme, "https://");
@@ -197,7 +206,7 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
 {
     int                            i;
     json_t                        *j, *in, *rs, *vk, *hls, *pl;
-    ngx_str_t                      name, *sfx;
+    ngx_str_t                      name, *sfx, node, url, *node_url;
     ngx_uint_t                     k;
     vks_rendition_stats_t         *rst;
     ngx_http_vkstream_loc_conf_t  *vlcf;
@@ -206,6 +215,18 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
 
     name.data = st->name;
     name.len = st->name_len;
+
+    /* cluster mode: which node has it, and its links there */
+    ngx_vkstream_cluster_self(&node, &url);
+    node_url = NULL;
+
+    if (st->remote) {
+        node.data = st->node;
+        node.len = st->node_len;
+        url.data = st->node_url;
+        url.len = st->node_url_len;
+        node_url = &url;
+    }
 
     j = json_object();
     if (j == NULL) {
@@ -220,7 +241,14 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
     json_object_set_new(j, "state", json_string(st->end ? "ended" : "live"));
     json_object_set_new(j, "publisher", ngx_http_vkstream_json_str(
                         st->addr, st->addr_len));
-    json_object_set_new(j, "worker_pid", json_integer(st->pid));
+    json_object_set_new(j, "worker_pid",
+                        st->remote ? json_null() : json_integer(st->pid));
+    json_object_set_new(j, "node", node.len
+                        ? ngx_http_vkstream_json_str(node.data, node.len)
+                        : json_null());
+    json_object_set_new(j, "node_url", url.len
+                        ? ngx_http_vkstream_json_str(url.data, url.len)
+                        : json_null());
     json_object_set_new(j, "start_time", json_integer(st->start));
     json_object_set_new(j, "end_time",
                         st->end ? json_integer(st->end) : json_null());
@@ -258,10 +286,10 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
 
     for (i = 0; st->has_stats && i < st->stats.nrenditions; i++) {
         rst = &st->stats.r[i];
-        json_array_append_new(rs, ngx_http_vkstream_json_rendition(r, &name,
-                                                                   rst));
+        json_array_append_new(rs, ngx_http_vkstream_json_rendition(r,
+                              node_url, &name, rst));
         json_object_set_new(pl, rst->suffix, ngx_http_vkstream_json_hls_url(r,
-                            &name, (u_char *) rst->suffix,
+                            node_url, &name, (u_char *) rst->suffix,
                             ngx_strlen(rst->suffix)));
     }
 
@@ -275,13 +303,15 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
         for (k = 0; k < vlcf->variant->nelts; k++) {
             if (json_object_get(pl, (char *) sfx[k].data) == NULL) {
                 json_object_set_new(pl, (char *) sfx[k].data,
-                                    ngx_http_vkstream_json_hls_url(r, &name,
-                                                   sfx[k].data, sfx[k].len));
+                                    ngx_http_vkstream_json_hls_url(r,
+                                        node_url, &name, sfx[k].data,
+                                        sfx[k].len));
             }
         }
 
         json_object_set_new(hls, "master",
-                            ngx_http_vkstream_json_hls_url(r, &name,
+                            ngx_http_vkstream_json_hls_url(r, node_url,
+                                                           &name,
                                                            (u_char *) "", 0));
 
     } else {
@@ -340,6 +370,108 @@ ngx_http_vkstream_json_rule(ngx_vkstream_grule_t *gr)
 }
 
 
+static const char *
+ngx_http_vkstream_json_cluster_state(ngx_uint_t state)
+{
+    return state == NGX_VKSTREAM_CLUSTER_CONNECTED ? "connected"
+           : state == NGX_VKSTREAM_CLUSTER_DISCONNECTED ? "disconnected"
+           : "connecting";
+}
+
+
+/* GET /cluster, and the short form in /status; null when it is off */
+json_t *
+ngx_http_vkstream_json_cluster(ngx_vkstream_cluster_t *c, ngx_flag_t full)
+{
+    uint64_t              now;
+    json_t               *j, *o, *a;
+    ngx_uint_t            i;
+    ngx_time_t           *tp;
+    ngx_vkstream_node_t  *nd;
+
+    if (!c->enabled) {
+        return json_null();
+    }
+
+    j = json_object();
+    if (j == NULL) {
+        return NULL;
+    }
+
+    json_object_set_new(j, "enabled", json_true());
+    json_object_set_new(j, "node", ngx_http_vkstream_json_str(c->node,
+                                                              c->node_len));
+    json_object_set_new(j, "state", json_string(
+                        ngx_http_vkstream_json_cluster_state(c->state)));
+    json_object_set_new(j, "since_ms", json_integer(c->since_ms));
+    json_object_set_new(j, "redis", ngx_http_vkstream_json_str(c->redis,
+                                                               c->redis_len));
+
+    o = json_object();
+    json_object_set_new(o, "holder", ngx_http_vkstream_json_opt(c->holder,
+                                                           c->holder_len));
+    json_object_set_new(o, "mine", json_boolean(c->mine));
+    json_object_set_new(o, "token", c->mine ? json_integer(c->token)
+                                            : json_null());
+    json_object_set_new(j, "vk", o);
+
+    if (!full) {
+        return j;
+    }
+
+    json_object_set_new(j, "last_error", ngx_http_vkstream_json_opt(
+                        c->last_error, c->last_error_len));
+
+    o = json_object();
+    json_object_set_new(o, "heartbeats", json_integer(c->heartbeats));
+    json_object_set_new(o, "reconnects", json_integer(c->reconnects));
+    json_object_set_new(o, "errors", json_integer(c->errors));
+    json_object_set_new(o, "sent", json_integer(c->sent));
+    json_object_set_new(o, "received", json_integer(c->received));
+    json_object_set_new(o, "dropped", json_integer(c->dropped));
+    json_object_set_new(o, "invalid", json_integer(c->invalid));
+    json_object_set_new(o, "lease_acquisitions",
+                        json_integer(c->acquisitions));
+    json_object_set_new(o, "lease_losses", json_integer(c->losses));
+    json_object_set_new(j, "counters", o);
+
+    tp = ngx_timeofday();
+    now = (uint64_t) tp->sec * 1000 + tp->msec;
+
+    a = json_array();
+
+    for (i = 0; i < c->nnodes; i++) {
+        nd = &c->nodes[i];
+
+        o = json_object();
+        json_object_set_new(o, "name", ngx_http_vkstream_json_str(nd->name,
+                                                              nd->name_len));
+        json_object_set_new(o, "url", ngx_http_vkstream_json_opt(nd->url,
+                                                             nd->url_len));
+        json_object_set_new(o, "self", json_boolean(nd->self));
+        json_object_set_new(o, "version", ngx_http_vkstream_json_opt(
+                            nd->version, nd->version_len));
+        json_object_set_new(o, "live", json_integer(nd->live));
+        json_object_set_new(o, "transcodes", json_integer(nd->transcodes));
+        json_object_set_new(o, "max_transcodes",
+                            json_integer(nd->max_transcodes));
+        json_object_set_new(o, "cpu_busy", json_real(nd->cpu_busy));
+        json_object_set_new(o, "heartbeat_ms",
+                            json_integer(nd->heartbeat_ms));
+        json_object_set_new(o, "age_ms", json_integer(
+                            now > nd->heartbeat_ms ? now - nd->heartbeat_ms
+                                                   : 0));
+        json_object_set_new(o, "vk", json_boolean(nd->vk));
+
+        json_array_append_new(a, o);
+    }
+
+    json_object_set_new(j, "nodes", a);
+
+    return j;
+}
+
+
 json_t *
 ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum)
 {
@@ -359,6 +491,7 @@ ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum)
     json_object_set_new(o, "live", json_integer(sum->streams_live));
     json_object_set_new(o, "ended", json_integer(sum->streams_ended));
     json_object_set_new(o, "not_recorded", json_integer(sum->not_recorded));
+    json_object_set_new(o, "remote", json_integer(sum->streams_remote));
     json_object_set_new(j, "streams", o);
 
     o = json_object();

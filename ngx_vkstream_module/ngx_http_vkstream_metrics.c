@@ -140,6 +140,16 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
     ngx_vkstream_table_summary(&sum);
 
     st = streams.elts;
+
+    /* this node's streams only: each node exports its own */
+    for (i = 0, k = 0; i < streams.nelts; i++) {
+        if (!st[i].remote) {
+            st[k++] = st[i];
+        }
+    }
+
+    streams.nelts = k;
+
     nrend = 0;
     ninput = 0;
     nstream_rules = 0;

@@ -46,6 +46,14 @@ typedef struct {
     ngx_flag_t                vk_delete_foreign;
     size_t                    vk_max_message;
     size_t                    vk_text_len;
+
+    /* cluster mode (ngx_vkstream_cluster.c) */
+    ngx_str_t                 cluster;        /* as given: never logged */
+    void                     *cluster_redis;  /* vks_cluster_url_t */
+    ngx_str_t                 cluster_node;
+    ngx_str_t                 cluster_url;
+    ngx_str_t                 cluster_prefix;
+    ngx_msec_t                cluster_ttl;
 } ngx_vkstream_conf_t;
 
 
@@ -61,6 +69,12 @@ char *ngx_vkstream_conf_set_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf);
 ngx_int_t ngx_vkstream_vk_init_process(ngx_cycle_t *cycle);
 void ngx_vkstream_vk_exit_process(ngx_cycle_t *cycle);
+
+/* the VK client's switch, for the cluster glue (lease holder only) */
+ngx_flag_t ngx_vkstream_vk_enabled(ngx_cycle_t *cycle);
+ngx_flag_t ngx_vkstream_vk_running(void);
+ngx_int_t ngx_vkstream_vk_start(ngx_cycle_t *cycle);
+void ngx_vkstream_vk_stop(ngx_log_t *log);
 
 
 #endif /* _NGX_VKSTREAM_H_INCLUDED_ */

@@ -8,6 +8,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_cluster.h"
 #include "ngx_vkstream_table.h"
 
 
@@ -111,6 +112,41 @@ static ngx_command_t  ngx_vkstream_commands[] = {
       offsetof(ngx_vkstream_conf_t, vk_text_len),
       NULL },
 
+    { ngx_string("vkstream_cluster"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_vkstream_cluster_set_redis,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("vkstream_cluster_node"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_vkstream_cluster_set_node,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("vkstream_cluster_url"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_vkstream_cluster_set_url,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("vkstream_cluster_prefix"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_vkstream_cluster_set_prefix,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("vkstream_cluster_ttl"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, cluster_ttl),
+      &ngx_vkstream_cluster_ttl_post },
+
       ngx_null_command
 };
 
@@ -157,6 +193,7 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
     vcf->vk_delete_foreign = NGX_CONF_UNSET;
     vcf->vk_max_message = NGX_CONF_UNSET_SIZE;
     vcf->vk_text_len = NGX_CONF_UNSET_SIZE;
+    vcf->cluster_ttl = NGX_CONF_UNSET_MSEC;
 
     vcf->marker.len = sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1
                       + NGX_VKSTREAM_MARKER_LEN;
@@ -186,7 +223,9 @@ ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(vcf->linger, 60);
     ngx_conf_init_value(vcf->matches, 100);
 
-    if (ngx_vkstream_vk_init_conf(cycle, vcf) != NGX_CONF_OK) {
+    if (ngx_vkstream_vk_init_conf(cycle, vcf) != NGX_CONF_OK
+        || ngx_vkstream_cluster_init_conf(cycle, vcf) != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -215,14 +254,20 @@ ngx_vkstream_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_vkstream_vk_init_process(cycle);
+    if (ngx_vkstream_vk_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_vkstream_cluster_init_process(cycle);
 }
 
 
 static void
 ngx_vkstream_exit_process(ngx_cycle_t *cycle)
 {
+    /* VK stops before the cluster agent gives the lease back */
     ngx_vkstream_vk_exit_process(cycle);
+    ngx_vkstream_cluster_exit_process(cycle);
 }
 
 

@@ -49,6 +49,12 @@ typedef struct {
     ngx_vkstream_event_t      events[NGX_VKSTREAM_EVENTS];
 
     ngx_vkstream_stream_t     global;      /* its ring: global matches */
+
+    /* cluster mode */
+    uint64_t                  local_gen;
+    uint64_t                  global_gen;
+    ngx_uint_t                max_transcodes;
+    ngx_vkstream_cluster_t    cluster;
 } ngx_vkstream_shctx_t;
 
 
@@ -81,6 +87,8 @@ static ngx_vkstream_grule_t *ngx_vkstream_table_find_rule(
     ngx_vkstream_shctx_t *sh, ngx_str_t *tag);
 static void ngx_vkstream_table_remove_locked(ngx_slab_pool_t *shpool,
     ngx_vkstream_shctx_t *sh, ngx_vkstream_stream_t *st);
+static void ngx_vkstream_table_stats_locked(ngx_vkstream_shctx_t *sh,
+    ngx_vkstream_stream_t *st, vks_stream_stats_t *stats);
 static void ngx_vkstream_table_event_locked(ngx_vkstream_shctx_t *sh,
     ngx_uint_t type, ngx_vkstream_stream_t *st, u_char *suffix, size_t len,
     ngx_uint_t state, uint64_t match_id);
@@ -347,7 +355,8 @@ ngx_vkstream_table_poll(ngx_event_t *ev)
         next = ngx_queue_next(q);
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (st->end == 0 && st->pid != ngx_pid && checked != now
+        if (st->end == 0 && !st->remote && st->pid != ngx_pid
+            && checked != now
             && kill(st->pid, 0) == -1 && ngx_errno == NGX_ESRCH)
         {
             /* its worker died without closing it */
@@ -449,6 +458,8 @@ ngx_vkstream_table_stream_copy(ngx_vkstream_stream_t *dst,
     dst->tag_len = ngx_min(dst->tag_len, VKS_VK_TAG_MAX);
     dst->rule_error_len = ngx_min(dst->rule_error_len,
                                   NGX_VKSTREAM_ERROR_LEN);
+    dst->node_len = ngx_min(dst->node_len, NGX_VKSTREAM_NODE_LEN);
+    dst->node_url_len = ngx_min(dst->node_url_len, NGX_VKSTREAM_URL_LEN);
     dst->nactions = ngx_min(dst->nactions, NGX_VKSTREAM_MAX_ACTIONS);
 
     if (dst->stats.nrenditions < 0) {
@@ -514,9 +525,10 @@ ngx_vkstream_table_find_name(ngx_vkstream_shctx_t *sh, ngx_str_t *app,
     ngx_str_t *name, ngx_flag_t live)
 {
     ngx_queue_t            *q;
-    ngx_vkstream_stream_t  *st, *ended;
+    ngx_vkstream_stream_t  *st, *ended, *remote;
 
     ended = NULL;
+    remote = NULL;
 
     for (q = ngx_queue_head(&sh->streams);
          q != ngx_queue_sentinel(&sh->streams);
@@ -532,13 +544,23 @@ ngx_vkstream_table_find_name(ngx_vkstream_shctx_t *sh, ngx_str_t *app,
             continue;
         }
 
-        if (st->end == 0) {
+        /* this node's own stream before a copy of another node's */
+        if (st->end == 0 && !st->remote) {
             return st;
         }
 
-        if (ended == NULL) {
+        if (st->end == 0) {
+            if (remote == NULL) {
+                remote = st;
+            }
+
+        } else if (ended == NULL) {
             ended = st;
         }
+    }
+
+    if (remote != NULL) {
+        return remote;
     }
 
     return live ? NULL : ended;
@@ -563,6 +585,35 @@ ngx_vkstream_table_find_tag(ngx_vkstream_shctx_t *sh, ngx_str_t *tag)
     }
 
     return NULL;
+}
+
+
+/* the live entry is the first (newest) live one with its tag */
+static ngx_flag_t
+ngx_vkstream_table_first_tag(ngx_vkstream_shctx_t *sh,
+    ngx_vkstream_stream_t *st)
+{
+    ngx_str_t               tag;
+    ngx_queue_t            *q;
+    ngx_vkstream_stream_t  *o;
+
+    tag.len = ngx_min(st->tag_len, VKS_VK_TAG_MAX);
+    tag.data = st->tag;
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = ngx_queue_next(q))
+    {
+        o = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+        if (o->end == 0
+            && ngx_vkstream_table_eq(o->tag, o->tag_len, VKS_VK_TAG_MAX, &tag))
+        {
+            return o == st;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -602,6 +653,13 @@ ngx_vkstream_table_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
     uint64_t match_id)
 {
     ngx_vkstream_event_t  *ev;
+
+    /* what the other nodes of a cluster must hear about */
+    if (type != NGX_VKSTREAM_EV_MATCH && type != NGX_VKSTREAM_EV_RULES
+        && (st == NULL || !st->remote))
+    {
+        sh->local_gen++;
+    }
 
     sh->event_seq++;
 
@@ -775,12 +833,9 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
 void
 ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
 {
-    int                     i, j, n;
-    ngx_int_t               old;
     ngx_slab_pool_t        *shpool;
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_stream_t  *st;
-    vks_rendition_stats_t  *r;
 
     sh = ngx_vkstream_table_lock(&shpool);
     if (sh == NULL) {
@@ -793,6 +848,21 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
         ngx_shmtx_unlock(&shpool->mutex);
         return;
     }
+
+    ngx_vkstream_table_stats_locked(sh, st, stats);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+/* new statistics, with an event for each rendition whose state changed */
+static void
+ngx_vkstream_table_stats_locked(ngx_vkstream_shctx_t *sh,
+    ngx_vkstream_stream_t *st, vks_stream_stats_t *stats)
+{
+    int                     i, j, n;
+    ngx_int_t               old;
+    vks_rendition_stats_t  *r;
 
     /* an ended stream's final counts: no more events after its end */
     n = st->end ? 0 : ngx_max(0, ngx_min(stats->nrenditions,
@@ -828,8 +898,6 @@ ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats)
 
     ngx_memcpy(&st->stats, stats, sizeof(vks_stream_stats_t));
     st->has_stats = 1;
-
-    ngx_shmtx_unlock(&shpool->mutex);
 }
 
 
@@ -893,6 +961,7 @@ ngx_vkstream_table_claim_transcode(ngx_uint_t id, ngx_uint_t max)
     }
 
     mine = ngx_vkstream_table_find_id(sh, id);
+    sh->max_transcodes = max;
 
     if (mine == NULL || n >= max) {
         rc = NGX_DECLINED;
@@ -990,7 +1059,10 @@ ngx_vkstream_table_rules(ngx_pool_t *pool, ngx_array_t *rules,
     {
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (st->end == 0 && st->keywords_len && st->tag_len) {
+        /* one rule per tag: a name live on two nodes shares it */
+        if (st->end == 0 && st->keywords_len && st->tag_len
+            && ngx_vkstream_table_first_tag(sh, st))
+        {
             rc = ngx_vkstream_table_rule_push(pool, rules, st->tag, st->tag_len,
                                               st->keywords, st->keywords_len,
                                               st->id);
@@ -1016,6 +1088,7 @@ void
 ngx_vkstream_table_rule_state(ngx_str_t *tag, ngx_uint_t state,
     ngx_int_t code, ngx_str_t *error)
 {
+    ngx_queue_t            *q;
     ngx_slab_pool_t        *shpool;
     ngx_vkstream_shctx_t   *sh;
     ngx_vkstream_grule_t   *gr;
@@ -1029,10 +1102,24 @@ ngx_vkstream_table_rule_state(ngx_str_t *tag, ngx_uint_t state,
     st = ngx_vkstream_table_find_tag(sh, tag);
 
     if (st != NULL) {
-        st->rule_state = state;
-        st->rule_code = code;
-        ngx_vkstream_table_set(st->rule_error, &st->rule_error_len,
-                               NGX_VKSTREAM_ERROR_LEN, error);
+        /* every live entry with the tag: a name live on two nodes */
+        for (q = ngx_queue_head(&sh->streams);
+             q != ngx_queue_sentinel(&sh->streams);
+             q = ngx_queue_next(q))
+        {
+            st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+            if (!ngx_vkstream_table_eq(st->tag, st->tag_len, VKS_VK_TAG_MAX,
+                                       tag))
+            {
+                continue;
+            }
+
+            st->rule_state = state;
+            st->rule_code = code;
+            ngx_vkstream_table_set(st->rule_error, &st->rule_error_len,
+                                   NGX_VKSTREAM_ERROR_LEN, error);
+        }
 
     } else {
         gr = ngx_vkstream_table_find_rule(sh, tag);
@@ -1277,6 +1364,13 @@ ngx_vkstream_table_set_keywords(ngx_str_t *app, ngx_str_t *name,
 
     sh->rules_generation++;
 
+    /* another node's stream: the cluster glue sends them to its node */
+    if (st->remote && st->nactions < NGX_VKSTREAM_MAX_ACTIONS) {
+        st->actions[st->nactions].action = NGX_VKSTREAM_ACTION_KEYWORDS;
+        st->actions[st->nactions].suffix_len = 0;
+        st->nactions++;
+    }
+
     ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_KEYWORDS, st, NULL, 0,
                                     st->rule_state, 0);
 
@@ -1393,6 +1487,7 @@ ngx_vkstream_table_rule_add(ngx_str_t *tag, ngx_str_t *value)
     gr->error_len = 0;
 
     sh->rules_generation++;
+    sh->global_gen++;
 
     ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_RULES, NULL, gr->tag,
                                     gr->tag_len, gr->state, 0);
@@ -1427,6 +1522,7 @@ ngx_vkstream_table_rule_delete(ngx_str_t *tag)
 
     ngx_memzero(gr, sizeof(ngx_vkstream_grule_t));
     sh->rules_generation++;
+    sh->global_gen++;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -1552,6 +1648,7 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
     sum->event_seq = sh->event_seq;
     sum->rules_generation = sh->rules_generation;
     sum->global_matches = sh->global.matches_total;
+    sum->max_transcodes = sh->max_transcodes;
     sum->vk = sh->vk;
 
     for (q = ngx_queue_head(&sh->streams);
@@ -1560,11 +1657,15 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
     {
         st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
 
-        if (st->end) {
+        if (st->remote) {
+            sum->streams_remote += (st->end == 0);
+
+        } else if (st->end) {
             sum->streams_ended++;
 
         } else {
             sum->streams_live++;
+            sum->transcodes += (st->has_stats && st->stats.nrenditions > 0);
         }
     }
 
@@ -1582,6 +1683,460 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
                                           NGX_VKSTREAM_ERROR_LEN);
     sum->vk.last_error_len = ngx_min(sum->vk.last_error_len,
                                      NGX_VKSTREAM_ERROR_LEN);
+
+    return NGX_OK;
+}
+
+
+/* --- cluster mode -------------------------------------------------------- */
+
+uint64_t
+ngx_vkstream_table_local_generation(void)
+{
+    uint64_t               gen;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return 0;
+    }
+
+    gen = sh->local_gen;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return gen;
+}
+
+
+uint64_t
+ngx_vkstream_table_global_generation(void)
+{
+    uint64_t               gen;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return 0;
+    }
+
+    gen = sh->global_gen;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return gen;
+}
+
+
+static void
+ngx_vkstream_table_remote_end_locked(ngx_vkstream_shctx_t *sh,
+    ngx_vkstream_stream_t *st)
+{
+    st->end = ngx_time();
+    st->nactions = 0;
+
+    if (st->keywords_len) {
+        sh->rules_generation++;
+    }
+
+    ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_UNPUBLISH, st, NULL,
+                                    0, 0, 0);
+}
+
+
+void
+ngx_vkstream_table_remote_sync(ngx_str_t *node, ngx_str_t *url,
+    ngx_vkstream_remote_t *in, ngx_uint_t n)
+{
+    ngx_uint_t              i;
+    ngx_flag_t              found;
+    ngx_queue_t            *q;
+    ngx_slab_pool_t        *shpool;
+    ngx_vkstream_shctx_t   *sh;
+    ngx_vkstream_stream_t  *st;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    /* the node's streams that are no longer live there */
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+        if (!st->remote || st->end
+            || !ngx_vkstream_table_eq(st->node, st->node_len,
+                                      NGX_VKSTREAM_NODE_LEN, node))
+        {
+            continue;
+        }
+
+        found = 0;
+
+        for (i = 0; i < n; i++) {
+            if (in[i].remote_id == st->remote_id) {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            ngx_vkstream_table_remote_end_locked(sh, st);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        st = NULL;
+
+        for (q = ngx_queue_head(&sh->streams);
+             q != ngx_queue_sentinel(&sh->streams);
+             q = ngx_queue_next(q))
+        {
+            st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+            if (st->remote && st->end == 0
+                && st->remote_id == in[i].remote_id
+                && ngx_vkstream_table_eq(st->node, st->node_len,
+                                         NGX_VKSTREAM_NODE_LEN, node))
+            {
+                break;
+            }
+
+            st = NULL;
+        }
+
+        if (st == NULL) {
+            st = ngx_slab_alloc_locked(shpool, sh->stream_size);
+
+            if (st == NULL) {
+                sh->not_recorded++;
+                continue;
+            }
+
+            ngx_memzero(st, sizeof(ngx_vkstream_stream_t));
+
+            st->ring = (ngx_vkstream_match_t *)
+                           ((u_char *) st
+                            + ngx_align(sizeof(ngx_vkstream_stream_t), 16));
+
+            st->id = ++sh->last_id;
+            st->pid = 0;
+            st->remote = 1;
+            st->remote_id = in[i].remote_id;
+            st->start = in[i].start;
+
+            ngx_vkstream_table_set(st->node, &st->node_len,
+                                   NGX_VKSTREAM_NODE_LEN, node);
+            ngx_vkstream_table_set(st->app, &st->app_len,
+                                   NGX_VKSTREAM_APP_LEN, &in[i].app);
+            ngx_vkstream_table_set(st->name, &st->name_len,
+                                   NGX_VKSTREAM_NAME_LEN, &in[i].name);
+            ngx_vkstream_table_set(st->addr, &st->addr_len,
+                                   NGX_VKSTREAM_ADDR_LEN, &in[i].addr);
+            ngx_vkstream_table_set(st->keywords, &st->keywords_len,
+                                   VKS_VK_VALUE_MAX, &in[i].keywords);
+            ngx_vkstream_table_set(st->tag, &st->tag_len, VKS_VK_TAG_MAX,
+                                   &in[i].tag);
+            st->rule_state = in[i].rule_state;
+
+            if (st->keywords_len) {
+                sh->rules_generation++;
+            }
+
+            ngx_queue_insert_head(&sh->streams, &st->queue);
+            sh->nstreams++;
+
+            ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_PUBLISH, st,
+                                            NULL, 0, 0, 0);
+
+        } else if (!ngx_vkstream_table_eq(st->keywords, st->keywords_len,
+                                          VKS_VK_VALUE_MAX, &in[i].keywords)
+                   && st->nactions == 0)
+        {
+            /* changed on its node (unless a change of ours is on its way) */
+            ngx_vkstream_table_set(st->keywords, &st->keywords_len,
+                                   VKS_VK_VALUE_MAX, &in[i].keywords);
+            ngx_vkstream_table_set(st->tag, &st->tag_len, VKS_VK_TAG_MAX,
+                                   &in[i].tag);
+            st->rule_state = in[i].rule_state;
+            sh->rules_generation++;
+
+            ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_KEYWORDS, st,
+                                            NULL, 0, st->rule_state, 0);
+        }
+
+        ngx_vkstream_table_set(st->node_url, &st->node_url_len,
+                               NGX_VKSTREAM_URL_LEN, url);
+
+        if (in[i].stats) {
+            ngx_vkstream_table_stats_locked(sh, st, in[i].stats);
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+void
+ngx_vkstream_table_remote_keep(ngx_str_t *nodes, ngx_uint_t n)
+{
+    ngx_uint_t              i;
+    ngx_flag_t              keep;
+    ngx_queue_t            *q;
+    ngx_slab_pool_t        *shpool;
+    ngx_vkstream_shctx_t   *sh;
+    ngx_vkstream_stream_t  *st;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+        if (!st->remote || st->end) {
+            continue;
+        }
+
+        keep = 0;
+
+        for (i = 0; i < n; i++) {
+            if (ngx_vkstream_table_eq(st->node, st->node_len,
+                                      NGX_VKSTREAM_NODE_LEN, &nodes[i]))
+            {
+                keep = 1;
+                break;
+            }
+        }
+
+        if (!keep) {
+            ngx_vkstream_table_remote_end_locked(sh, st);
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+static ngx_int_t
+ngx_vkstream_table_pstr(ngx_pool_t *pool, ngx_str_t *dst, u_char *src,
+    size_t len)
+{
+    dst->len = len;
+    dst->data = ngx_pnalloc(pool, len + 1);
+
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    dst->data[len] = '\0';
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_vkstream_table_remote_actions(ngx_pool_t *pool, ngx_array_t *out)
+{
+    ngx_int_t                      rc;
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
+    ngx_slab_pool_t               *shpool;
+    ngx_vkstream_shctx_t          *sh;
+    ngx_vkstream_stream_t         *st;
+    ngx_vkstream_pending_t        *p;
+    ngx_vkstream_remote_action_t  *a;
+
+    if (ngx_array_init(out, pool, 4, sizeof(ngx_vkstream_remote_action_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return NGX_OK;
+    }
+
+    rc = NGX_OK;
+
+    for (q = ngx_queue_head(&sh->streams);
+         q != ngx_queue_sentinel(&sh->streams) && rc == NGX_OK;
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_vkstream_stream_t, queue);
+
+        if (!st->remote || st->end || st->nactions == 0) {
+            continue;
+        }
+
+        for (i = 0; i < ngx_min(st->nactions, NGX_VKSTREAM_MAX_ACTIONS)
+                    && rc == NGX_OK; i++)
+        {
+            p = &st->actions[i];
+
+            a = ngx_array_push(out);
+            if (a == NULL) {
+                rc = NGX_ERROR;
+                break;
+            }
+
+            ngx_memzero(a, sizeof(ngx_vkstream_remote_action_t));
+            a->action = p->action;
+
+            if (ngx_vkstream_table_pstr(pool, &a->node, st->node,
+                    ngx_min(st->node_len, NGX_VKSTREAM_NODE_LEN)) != NGX_OK
+                || ngx_vkstream_table_pstr(pool, &a->app, st->app,
+                    ngx_min(st->app_len, NGX_VKSTREAM_APP_LEN)) != NGX_OK
+                || ngx_vkstream_table_pstr(pool, &a->name, st->name,
+                    ngx_min(st->name_len, NGX_VKSTREAM_NAME_LEN)) != NGX_OK
+                || ngx_vkstream_table_pstr(pool, &a->suffix, p->suffix,
+                    ngx_min(p->suffix_len, VKS_SUFFIX_LEN)) != NGX_OK
+                || ngx_vkstream_table_pstr(pool, &a->keywords, st->keywords,
+                    ngx_min(st->keywords_len, VKS_VK_VALUE_MAX)) != NGX_OK)
+            {
+                rc = NGX_ERROR;
+            }
+        }
+
+        st->nactions = 0;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
+uint64_t
+ngx_vkstream_table_rules_replace(ngx_str_t *tags, ngx_str_t *values,
+    ngx_uint_t n)
+{
+    uint64_t               gen;
+    ngx_uint_t             i, j;
+    ngx_flag_t             same;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_grule_t  *gr;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return 0;
+    }
+
+    n = ngx_min(n, NGX_VKSTREAM_MAX_RULES);
+
+    /* unchanged: keep the rules and their states */
+    same = 1;
+
+    for (i = 0, j = 0; i < NGX_VKSTREAM_MAX_RULES; i++) {
+        gr = &sh->rules[i];
+
+        if (gr->tag_len == 0) {
+            continue;
+        }
+
+        if (j >= n
+            || !ngx_vkstream_table_eq(gr->tag, gr->tag_len, VKS_VK_TAG_MAX,
+                                      &tags[j])
+            || !ngx_vkstream_table_eq(gr->value, gr->value_len,
+                                      VKS_VK_VALUE_MAX, &values[j]))
+        {
+            same = 0;
+            break;
+        }
+
+        j++;
+    }
+
+    if (!same || j != n) {
+        for (i = 0; i < NGX_VKSTREAM_MAX_RULES; i++) {
+            gr = &sh->rules[i];
+
+            ngx_memzero(gr, sizeof(ngx_vkstream_grule_t));
+
+            if (i < n) {
+                ngx_vkstream_table_set(gr->tag, &gr->tag_len, VKS_VK_TAG_MAX,
+                                       &tags[i]);
+                ngx_vkstream_table_set(gr->value, &gr->value_len,
+                                       VKS_VK_VALUE_MAX, &values[i]);
+                gr->state = NGX_VKSTREAM_RULE_PENDING;
+            }
+        }
+
+        sh->rules_generation++;
+
+        ngx_vkstream_table_event_locked(sh, NGX_VKSTREAM_EV_RULES, NULL, NULL,
+                                        0, NGX_VKSTREAM_RULE_PENDING, 0);
+    }
+
+    gen = sh->global_gen;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return gen;
+}
+
+
+void
+ngx_vkstream_table_set_cluster(ngx_vkstream_cluster_t *c)
+{
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    ngx_memcpy(&sh->cluster, c, sizeof(ngx_vkstream_cluster_t));
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+ngx_int_t
+ngx_vkstream_table_cluster(ngx_vkstream_cluster_t *c)
+{
+    ngx_uint_t             i;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_node_t   *nd;
+    ngx_vkstream_shctx_t  *sh;
+
+    ngx_memzero(c, sizeof(ngx_vkstream_cluster_t));
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(c, &sh->cluster, sizeof(ngx_vkstream_cluster_t));
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    c->node_len = ngx_min(c->node_len, NGX_VKSTREAM_NODE_LEN);
+    c->redis_len = ngx_min(c->redis_len, NGX_VKSTREAM_URL_LEN);
+    c->holder_len = ngx_min(c->holder_len, NGX_VKSTREAM_NODE_LEN);
+    c->last_error_len = ngx_min(c->last_error_len, NGX_VKSTREAM_ERROR_LEN);
+    c->nnodes = ngx_min(c->nnodes, NGX_VKSTREAM_MAX_NODES);
+
+    for (i = 0; i < c->nnodes; i++) {
+        nd = &c->nodes[i];
+        nd->name_len = ngx_min(nd->name_len, NGX_VKSTREAM_NODE_LEN);
+        nd->url_len = ngx_min(nd->url_len, NGX_VKSTREAM_URL_LEN);
+        nd->version_len = ngx_min(nd->version_len, 16);
+    }
 
     return NGX_OK;
 }

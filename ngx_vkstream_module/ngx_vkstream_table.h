@@ -42,6 +42,11 @@
 #define NGX_VKSTREAM_ACTION_DROP     1
 #define NGX_VKSTREAM_ACTION_RESTART  2
 #define NGX_VKSTREAM_ACTION_STOP     3
+#define NGX_VKSTREAM_ACTION_KEYWORDS 4     /* a remote stream's, to send */
+
+/* cluster mode */
+#define NGX_VKSTREAM_NODE_LEN       64     /* VKS_CLUSTER_NODE_MAX */
+#define NGX_VKSTREAM_MAX_NODES      64     /* shown in the cluster view */
 
 typedef void (*ngx_vkstream_action_pt)(ngx_uint_t id, ngx_uint_t action,
     ngx_str_t *suffix);
@@ -144,6 +149,14 @@ typedef struct {
     ngx_flag_t                transcoding; /* holds a server-wide slot */
     vks_stream_stats_t        stats;
 
+    /* cluster mode: another node's stream, copied from Redis (pid 0) */
+    ngx_flag_t                remote;
+    uint64_t                  remote_id;   /* its id on its node */
+    u_short                   node_len;
+    u_short                   node_url_len;
+    u_char                    node[NGX_VKSTREAM_NODE_LEN];
+    u_char                    node_url[NGX_VKSTREAM_URL_LEN];
+
     ngx_vkstream_match_t     *ring;        /* matches_per_stream slots */
 } ngx_vkstream_stream_t;
 
@@ -196,12 +209,92 @@ typedef struct {
 } ngx_vkstream_event_t;
 
 
+/* cluster mode: a node as the cluster view shows it */
+typedef struct {
+    u_short                   name_len;
+    u_short                   url_len;
+    u_short                   version_len;
+    u_char                    name[NGX_VKSTREAM_NODE_LEN];
+    u_char                    url[NGX_VKSTREAM_URL_LEN];
+    u_char                    version[16];
+    ngx_uint_t                live;
+    ngx_uint_t                transcodes;
+    ngx_uint_t                max_transcodes;
+    double                    cpu_busy;    /* 0..1 */
+    uint64_t                  heartbeat_ms;
+    ngx_flag_t                vk;          /* holds the VK lease */
+    ngx_flag_t                self;
+} ngx_vkstream_node_t;
+
+
+#define NGX_VKSTREAM_CLUSTER_CONNECTING    0
+#define NGX_VKSTREAM_CLUSTER_CONNECTED     1
+#define NGX_VKSTREAM_CLUSTER_DISCONNECTED  2
+
+/* cluster mode: set whole by the node's agent glue, read by the API */
+typedef struct {
+    ngx_flag_t                enabled;
+    ngx_uint_t                state;       /* NGX_VKSTREAM_CLUSTER_* */
+    uint64_t                  since_ms;
+    uint64_t                  token;       /* fencing token while ours */
+    ngx_flag_t                mine;
+    u_short                   node_len;
+    u_short                   redis_len;
+    u_short                   holder_len;
+    u_short                   last_error_len;
+    u_char                    node[NGX_VKSTREAM_NODE_LEN];
+    u_char                    redis[NGX_VKSTREAM_URL_LEN];  /* redacted */
+    u_char                    holder[NGX_VKSTREAM_NODE_LEN];
+    u_char                    last_error[NGX_VKSTREAM_ERROR_LEN];
+    uint64_t                  heartbeats;
+    uint64_t                  reconnects;
+    uint64_t                  errors;
+    uint64_t                  sent;
+    uint64_t                  received;
+    uint64_t                  dropped;
+    uint64_t                  invalid;
+    uint64_t                  acquisitions;
+    uint64_t                  losses;
+    ngx_uint_t                nnodes;
+    ngx_vkstream_node_t       nodes[NGX_VKSTREAM_MAX_NODES];
+} ngx_vkstream_cluster_t;
+
+
+/* another node's live stream, for ngx_vkstream_table_remote_sync() */
+typedef struct {
+    uint64_t                  remote_id;
+    time_t                    start;
+    ngx_str_t                 app;
+    ngx_str_t                 name;
+    ngx_str_t                 addr;
+    ngx_str_t                 keywords;
+    ngx_str_t                 tag;
+    ngx_uint_t                rule_state;
+    ngx_flag_t                transcoding;
+    vks_stream_stats_t       *stats;       /* NULL: none yet */
+} ngx_vkstream_remote_t;
+
+
+/* an action on another node's stream, to send through Redis */
+typedef struct {
+    ngx_str_t                 node;
+    ngx_str_t                 app;
+    ngx_str_t                 name;
+    ngx_str_t                 suffix;
+    ngx_str_t                 keywords;
+    ngx_uint_t                action;      /* NGX_VKSTREAM_ACTION_* */
+} ngx_vkstream_remote_action_t;
+
+
 /* a summary for /status and /metrics */
 typedef struct {
     size_t                    zone_size;
     size_t                    zone_free;
-    ngx_uint_t                streams_live;
+    ngx_uint_t                streams_live;    /* this node's */
     ngx_uint_t                streams_ended;
+    ngx_uint_t                streams_remote;  /* other nodes' live ones */
+    ngx_uint_t                transcodes;      /* holding a slot */
+    ngx_uint_t                max_transcodes;  /* the last limit applied */
     ngx_uint_t                matches_per_stream;
     uint64_t                  publishes;   /* recorded or not */
     uint64_t                  closes;
@@ -318,6 +411,35 @@ const char *ngx_vkstream_event_name(ngx_uint_t type);
 const char *ngx_vkstream_rule_state_name(ngx_uint_t state);
 const char *ngx_vkstream_vk_state_name(ngx_uint_t state);
 const char *ngx_vkstream_rendition_state_name(ngx_uint_t state);
+
+
+/* --- cluster mode (ngx_vkstream_cluster.c) -------------------------------
+ *
+ * Other nodes' live streams are entries too ("remote", pid 0), so the API,
+ * SSE, matches and the VK holder's rule set see them like local ones; no
+ * transcoding slot, no metrics.  Actions on them wait in the entry for the
+ * cluster glue to send.
+ */
+
+/* a generation that moves with this node's own changes (not remote ones) */
+uint64_t ngx_vkstream_table_local_generation(void);
+/* and with the global rules changed through the API */
+uint64_t ngx_vkstream_table_global_generation(void);
+
+/* the node's live set of streams: new ones added, others ended */
+void ngx_vkstream_table_remote_sync(ngx_str_t *node, ngx_str_t *url,
+    ngx_vkstream_remote_t *streams, ngx_uint_t n);
+/* ends the remote streams of every node not in nodes[] (n 0: all) */
+void ngx_vkstream_table_remote_keep(ngx_str_t *nodes, ngx_uint_t n);
+/* takes the actions waiting on remote streams (pool copies) */
+ngx_int_t ngx_vkstream_table_remote_actions(ngx_pool_t *pool,
+    ngx_array_t *out);
+/* the global rules from Redis replace ours; returns the new generation */
+uint64_t ngx_vkstream_table_rules_replace(ngx_str_t *tags,
+    ngx_str_t *values, ngx_uint_t n);
+
+void ngx_vkstream_table_set_cluster(ngx_vkstream_cluster_t *c);
+ngx_int_t ngx_vkstream_table_cluster(ngx_vkstream_cluster_t *c);
 
 
 /* --- core module --------------------------------------------------------- */

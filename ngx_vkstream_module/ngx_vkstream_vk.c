@@ -16,6 +16,7 @@
 #include <ngx_event.h>
 
 #include "ngx_vkstream.h"
+#include "ngx_vkstream_cluster.h"
 #include "ngx_vkstream_notify.h"
 #include "ngx_vkstream_table.h"
 #include "vk/vks_vk_client.h"
@@ -164,9 +165,7 @@ ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf)
 ngx_int_t
 ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
 {
-    char                   err[256];
     ngx_vkstream_conf_t   *vcf;
-    vks_vk_client_conf_t   cf;
 
     vcf = ngx_vkstream_get_conf(cycle);
 
@@ -179,6 +178,47 @@ ngx_vkstream_vk_init_process(ngx_cycle_t *cycle)
     if (!(ngx_process == NGX_PROCESS_SINGLE
           || (ngx_process == NGX_PROCESS_WORKER && ngx_worker == 0)))
     {
+        return NGX_OK;
+    }
+
+    /* in a cluster, only on the node that holds the lease */
+    if (vcf->cluster.len) {
+        return NGX_OK;
+    }
+
+    return ngx_vkstream_vk_start(cycle);
+}
+
+
+ngx_flag_t
+ngx_vkstream_vk_enabled(ngx_cycle_t *cycle)
+{
+    ngx_vkstream_conf_t  *vcf;
+
+    vcf = ngx_vkstream_get_conf(cycle);
+
+    return vcf && (vcf->vk_token.len || vcf->vk_endpoint.len);
+}
+
+
+ngx_flag_t
+ngx_vkstream_vk_running(void)
+{
+    return ngx_vkstream_vk_client != NULL;
+}
+
+
+/* starts the client in this worker: worker 0, or the lease holder's */
+ngx_int_t
+ngx_vkstream_vk_start(ngx_cycle_t *cycle)
+{
+    char                   err[256];
+    ngx_vkstream_conf_t   *vcf;
+    vks_vk_client_conf_t   cf;
+
+    vcf = ngx_vkstream_get_conf(cycle);
+
+    if (ngx_vkstream_vk_client != NULL || !ngx_vkstream_vk_enabled(cycle)) {
         return NGX_OK;
     }
 
@@ -247,6 +287,13 @@ void
 ngx_vkstream_vk_exit_process(ngx_cycle_t *cycle)
 {
     ngx_vkstream_vk_shutdown(cycle->log);
+}
+
+
+void
+ngx_vkstream_vk_stop(ngx_log_t *log)
+{
+    ngx_vkstream_vk_shutdown(log);
 }
 
 
@@ -515,6 +562,9 @@ ngx_vkstream_vk_drain(void)
             } else {
                 ngx_vkstream_vk_unrouted++;
             }
+
+            /* the other nodes file it too */
+            ngx_vkstream_cluster_match(&tag, &m);
             break;
         }
     }

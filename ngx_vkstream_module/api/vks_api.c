@@ -198,6 +198,11 @@ vks_api_route(const vks_api_path_t *path, int test, vks_api_route_t *route)
                                "GET, HEAD", VKS_API_ACTION_NONE);
         }
 
+        if (vks_api_is(&s[0], "cluster")) {
+            return vks_api_set(route, VKS_API_EP_CLUSTER, VKS_API_READ,
+                               "GET, HEAD", VKS_API_ACTION_NONE);
+        }
+
         if (vks_api_is(&s[0], "events")) {
             return vks_api_set(route, VKS_API_EP_EVENTS, VKS_API_READ,
                                "GET, HEAD", VKS_API_ACTION_NONE);

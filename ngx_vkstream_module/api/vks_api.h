@@ -73,6 +73,7 @@ typedef enum {
     VKS_API_EP_RULES,
     VKS_API_EP_RULE,
     VKS_API_EP_GLOBAL_MATCHES,
+    VKS_API_EP_CLUSTER,
     VKS_API_EP_TEST
 } vks_api_ep_e;
 

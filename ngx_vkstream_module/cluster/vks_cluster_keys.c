@@ -17,7 +17,8 @@ static const char  *vks_cluster_keys_names[] = {
     "vk:lease",
     "vk:fence",
     "nodes",
-    "matches",
+    "events",
+    "rules",
     "node:"
 };
 

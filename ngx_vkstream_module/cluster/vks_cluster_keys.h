@@ -9,7 +9,10 @@
  *   PREFIXvk:fence       integer, INCRed on each acquisition: fencing token
  *   PREFIXnode:NODE      hash, PX ttl: a node's heartbeat record
  *   PREFIXnodes          sorted set: node names by last heartbeat (ms)
- *   PREFIXmatches        stream, MAXLEN ~ N: VK matches for every node
+ *   PREFIXevents         stream, MAXLEN ~ N: what nodes tell each other:
+ *                        VK matches, "my record changed", "the global
+ *                        rules changed", control requests to a node
+ *   PREFIXrules          string, JSON: the global VK rules
  *
  * The prefix and node names are checked here so that a key is always
  * printable, bounded and unambiguous.  Plain C, no nginx types.
@@ -35,7 +38,8 @@ typedef enum {
     VKS_CLUSTER_KEY_LEASE = 0,
     VKS_CLUSTER_KEY_FENCE,
     VKS_CLUSTER_KEY_NODES,
-    VKS_CLUSTER_KEY_MATCHES,
+    VKS_CLUSTER_KEY_EVENTS,
+    VKS_CLUSTER_KEY_RULES,
     VKS_CLUSTER_KEY_NODE              /* takes a node name */
 } vks_cluster_key_e;
 

@@ -603,7 +603,7 @@ vks_cluster_redis_nodes(vks_cluster_redis_t *r, const vks_cluster_keys_t *k,
 
 
 int
-vks_cluster_redis_match_add(vks_cluster_redis_t *r,
+vks_cluster_redis_event_add(vks_cluster_redis_t *r,
     const vks_cluster_keys_t *k, size_t maxlen,
     const vks_cluster_field_t *fields, size_t n, char *id)
 {
@@ -617,7 +617,7 @@ vks_cluster_redis_match_add(vks_cluster_redis_t *r,
     id[0] = '\0';
 
     if (maxlen == 0 || n == 0
-        || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_MATCHES, NULL, key,
+        || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_EVENTS, NULL, key,
                                  sizeof(key)) < 0)
     {
         return vks_cluster_redis_bad(r, "match add", "bad arguments");
@@ -671,7 +671,7 @@ vks_cluster_redis_match_add(vks_cluster_redis_t *r,
 
 
 int
-vks_cluster_redis_match_read(vks_cluster_redis_t *r,
+vks_cluster_redis_event_read(vks_cluster_redis_t *r,
     const vks_cluster_keys_t *k, const char *after, size_t count,
     unsigned block_ms, vks_cluster_record_t *recs, size_t *n)
 {
@@ -688,7 +688,7 @@ vks_cluster_redis_match_read(vks_cluster_redis_t *r,
     if (after == NULL || count == 0 || count > VKS_CLUSTER_READ_MAX
         || (strcmp(after, "0") != 0 && strcmp(after, "$") != 0
             && vks_cluster_redis_id(after, strlen(after)) != 0)
-        || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_MATCHES, NULL, key,
+        || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_EVENTS, NULL, key,
                                  sizeof(key)) < 0)
     {
         return vks_cluster_redis_bad(r, "match read", "bad arguments");
@@ -735,6 +735,104 @@ vks_cluster_redis_match_read(vks_cluster_redis_t *r,
     freeReplyObject(rep);
 
     return rc;
+}
+
+
+int
+vks_cluster_redis_rules_set(vks_cluster_redis_t *r,
+    const vks_cluster_keys_t *k, const char *value, size_t len)
+{
+    int           rc;
+    char          key[VKS_CLUSTER_KEY_MAX + 1];
+    size_t        lens[3];
+    const char   *argv[3];
+    redisReply   *rep;
+
+    if (len > VKS_CLUSTER_FIELD_VALUE_MAX
+        || vks_cluster_keys_make(k, VKS_CLUSTER_KEY_RULES, NULL, key,
+                                 sizeof(key)) < 0)
+    {
+        return vks_cluster_redis_bad(r, "rules set", "bad arguments");
+    }
+
+    argv[0] = "SET";
+    lens[0] = 3;
+    argv[1] = key;
+    lens[1] = strlen(key);
+    argv[2] = value;
+    lens[2] = len;
+
+    rc = vks_cluster_redis_call(r, "rules set", 3, argv, lens, &rep);
+    if (rc != VKS_CLUSTER_OK) {
+        return rc;
+    }
+
+    rc = (rep->type == REDIS_REPLY_STATUS)
+         ? VKS_CLUSTER_OK
+         : vks_cluster_redis_bad(r, "rules set", "unexpected answer");
+
+    freeReplyObject(rep);
+
+    return rc;
+}
+
+
+int
+vks_cluster_redis_rules_get(vks_cluster_redis_t *r,
+    const vks_cluster_keys_t *k, char **value, size_t *len)
+{
+    int           rc;
+    char          key[VKS_CLUSTER_KEY_MAX + 1];
+    size_t        lens[2];
+    const char   *argv[2];
+    redisReply   *rep;
+
+    *value = NULL;
+    *len = 0;
+
+    if (vks_cluster_keys_make(k, VKS_CLUSTER_KEY_RULES, NULL, key,
+                              sizeof(key)) < 0)
+    {
+        return vks_cluster_redis_bad(r, "rules get", "bad arguments");
+    }
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = key;
+    lens[1] = strlen(key);
+
+    rc = vks_cluster_redis_call(r, "rules get", 2, argv, lens, &rep);
+    if (rc != VKS_CLUSTER_OK) {
+        return rc;
+    }
+
+    if (rep->type == REDIS_REPLY_NIL) {
+        freeReplyObject(rep);
+        return VKS_CLUSTER_OK;
+    }
+
+    if (rep->type != REDIS_REPLY_STRING
+        || rep->len > VKS_CLUSTER_FIELD_VALUE_MAX)
+    {
+        freeReplyObject(rep);
+        return vks_cluster_redis_bad(r, "rules get",
+                                     "not a string of at most 512 KB");
+    }
+
+    *value = malloc(rep->len + 1);
+
+    if (*value == NULL) {
+        freeReplyObject(rep);
+        return vks_cluster_redis_bad(r, "rules get", "out of memory");
+    }
+
+    memcpy(*value, rep->str, rep->len);
+    (*value)[rep->len] = '\0';
+    *len = rep->len;
+
+    freeReplyObject(rep);
+
+    return VKS_CLUSTER_OK;
 }
 
 
@@ -853,7 +951,7 @@ vks_cluster_redis_record(vks_cluster_record_t *rec, const redisReply *a)
         }
 
         if (i % 2 == 1 && e->len > VKS_CLUSTER_FIELD_VALUE_MAX) {
-            return "a value over 8192 bytes";
+            return "a value over 512 KB";
         }
 
         size += e->len + 1;

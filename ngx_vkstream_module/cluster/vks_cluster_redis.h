@@ -39,7 +39,7 @@
 /* the records vkstream writes, and so the most it accepts back */
 #define VKS_CLUSTER_FIELDS_MAX        16
 #define VKS_CLUSTER_FIELD_NAME_MAX    32
-#define VKS_CLUSTER_FIELD_VALUE_MAX   8192
+#define VKS_CLUSTER_FIELD_VALUE_MAX   524288   /* a node's streams */
 #define VKS_CLUSTER_STREAM_ID_MAX     41       /* "MS-SEQ", 20 digits each */
 #define VKS_CLUSTER_READ_MAX          1000     /* entries per read */
 #define VKS_CLUSTER_NODES_MAX         1000
@@ -134,28 +134,40 @@ int vks_cluster_redis_nodes(vks_cluster_redis_t *r,
 
 
 /*
- * XADD PREFIXmatches MAXLEN ~ maxlen * FIELD VALUE...: the stream keeps
+ * XADD PREFIXevents MAXLEN ~ maxlen * FIELD VALUE...: the stream keeps
  * about the newest maxlen entries (Redis trims whole nodes, so somewhat
  * more).  id (VKS_CLUSTER_STREAM_ID_MAX + 1 bytes) gets the new entry's
  * ID.
  */
-int vks_cluster_redis_match_add(vks_cluster_redis_t *r,
+int vks_cluster_redis_event_add(vks_cluster_redis_t *r,
     const vks_cluster_keys_t *k, size_t maxlen,
     const vks_cluster_field_t *fields, size_t n, char *id);
 
 /*
- * XREAD COUNT count [BLOCK block_ms] STREAMS PREFIXmatches after: at most
+ * XREAD COUNT count [BLOCK block_ms] STREAMS PREFIXevents after: at most
  * count (<= VKS_CLUSTER_READ_MAX) entries after the ID after ("0": from
  * the start, "$": only new ones, with block_ms), into recs; *n of them.
  * block_ms 0 does not block.  An entry beyond the limits (too many fields,
  * long values: another writer's) comes back with its id and a reason in
  * invalid, so the reader can log it and go past it.
  */
-int vks_cluster_redis_match_read(vks_cluster_redis_t *r,
+int vks_cluster_redis_event_read(vks_cluster_redis_t *r,
     const vks_cluster_keys_t *k, const char *after, size_t count,
     unsigned block_ms, vks_cluster_record_t *recs, size_t *n);
 
 void vks_cluster_record_free(vks_cluster_record_t *rec);
+
+
+/*
+ * The global rules, one JSON document (the glue's format) at
+ * PREFIXrules, at most VKS_CLUSTER_FIELD_VALUE_MAX bytes.  get: *value
+ * (malloc()ed, NUL-terminated; free() it) is NULL when the key does not
+ * exist.
+ */
+int vks_cluster_redis_rules_set(vks_cluster_redis_t *r,
+    const vks_cluster_keys_t *k, const char *value, size_t len);
+int vks_cluster_redis_rules_get(vks_cluster_redis_t *r,
+    const vks_cluster_keys_t *k, char **value, size_t *len);
 
 
 #endif /* _VKS_CLUSTER_REDIS_H_INCLUDED_ */

@@ -177,9 +177,9 @@ test_keys(void)
     is_str(key, "vkstream:vk:lease", "lease key");
     vks_cluster_keys_make(&k, VKS_CLUSTER_KEY_FENCE, NULL, key, sizeof(key));
     is_str(key, "vkstream:vk:fence", "fence key");
-    vks_cluster_keys_make(&k, VKS_CLUSTER_KEY_MATCHES, NULL, key,
+    vks_cluster_keys_make(&k, VKS_CLUSTER_KEY_EVENTS, NULL, key,
                           sizeof(key));
-    is_str(key, "vkstream:matches", "matches key");
+    is_str(key, "vkstream:events", "events key");
     vks_cluster_keys_make(&k, VKS_CLUSTER_KEY_NODES, NULL, key, sizeof(key));
     is_str(key, "vkstream:nodes", "nodes key");
     vks_cluster_keys_make(&k, VKS_CLUSTER_KEY_NODE, "edge-1.example", key,

@@ -760,14 +760,14 @@ test_stream(vks_cluster_url_t *u, vks_cluster_redis_t *adm)
 
     for (i = 0; i < 1000 && rc == VKS_CLUSTER_OK; i++) {
         f[1].len = snprintf(num, sizeof(num), "%zu", i);
-        rc = vks_cluster_redis_match_add(&r, &k, 100, f, 3, id);
+        rc = vks_cluster_redis_event_add(&r, &k, 100, f, 3, id);
     }
 
     is_int(rc, VKS_CLUSTER_OK, "1000 matches added");
-    len = raw_int(adm, "XLEN %s", "st:matches");
+    len = raw_int(adm, "XLEN %s", "st:events");
     ok(len >= 100 && len <= 200, "capped at about 100 (%lld)", len);
 
-    rc = vks_cluster_redis_match_read(&r, &k, "0", 10, 0, recs, &n);
+    rc = vks_cluster_redis_event_read(&r, &k, "0", 10, 0, recs, &n);
     is_int(rc, VKS_CLUSTER_OK, "read from the start");
     is_int(n, 10, "10 entries (COUNT)");
     ok(n == 10 && recs[0].nfields == 3
@@ -795,16 +795,16 @@ test_stream(vks_cluster_url_t *u, vks_cluster_redis_t *adm)
 
     snprintf(last, sizeof(last), "%s", id);
     t0 = now_ms();
-    rc = vks_cluster_redis_match_read(&r, &k, last, 10, 100, recs, &n);
+    rc = vks_cluster_redis_event_read(&r, &k, last, 10, 100, recs, &n);
     is_int(rc, VKS_CLUSTER_OK, "blocking read after the last entry");
     is_int(n, 0, "nothing new");
     ok(now_ms() - t0 >= 90, "blocked about 100 ms (%llu)",
        (unsigned long long) (now_ms() - t0));
     ok(r.ctx != NULL, "connection kept after a block");
 
-    is_int(vks_cluster_redis_match_read(&r, &k, "x-1", 10, 0, recs, &n),
+    is_int(vks_cluster_redis_event_read(&r, &k, "x-1", 10, 0, recs, &n),
            VKS_CLUSTER_EREPLY, "bad ID refused");
-    is_int(vks_cluster_redis_match_read(&r, &k, "0", 0, 0, recs, &n),
+    is_int(vks_cluster_redis_event_read(&r, &k, "0", 0, 0, recs, &n),
            VKS_CLUSTER_EREPLY, "count 0 refused");
 
     vks_cluster_redis_close(&r);
@@ -858,10 +858,10 @@ test_hostile(vks_cluster_url_t *u, vks_cluster_redis_t *adm)
     is_str(reply.holder, "x??y", "holder cut to printable");
     is_int(reply.pttl_ms, -1, "no PTTL");
 
-    raw_do(adm, "SET bad:matches x");
-    is_int(vks_cluster_redis_match_add(&r, &k, 10, &f, 1, id),
+    raw_do(adm, "SET bad:events x");
+    is_int(vks_cluster_redis_event_add(&r, &k, 10, &f, 1, id),
            VKS_CLUSTER_EREPLY, "matches of the wrong type: add fails");
-    is_int(vks_cluster_redis_match_read(&r, &k, "0", 10, 0, recs, &n),
+    is_int(vks_cluster_redis_event_read(&r, &k, "0", 10, 0, recs, &n),
            VKS_CLUSTER_EREPLY, "and read fails");
 
     raw_do(adm, "SET bad:nodes x");
@@ -888,24 +888,25 @@ test_hostile(vks_cluster_url_t *u, vks_cluster_redis_t *adm)
     is_str(r.err, "node read: more than 16 fields", "reason");
 
     /* entries written by someone else, between two of ours */
-    raw_do(adm, "DEL bad:matches");
-    vks_cluster_redis_match_add(&r, &k, 10, &f, 1, id);
-    raw_do(adm, "XADD bad:matches * a 1 b 2 c 3 d 4 e 5 f 6 g 7 h 8 i 9 "
+    raw_do(adm, "DEL bad:events");
+    vks_cluster_redis_event_add(&r, &k, 10, &f, 1, id);
+    raw_do(adm, "XADD bad:events * a 1 b 2 c 3 d 4 e 5 f 6 g 7 h 8 i 9 "
            "j 10 k 11 l 12 m 13 n 14 o 15 p 16 q 17");
-    big = malloc(9000);
-    memset(big, 'v', 9000);
-    raw_do(adm, "XADD bad:matches * text %b", big, (size_t) 9000);
+    big = malloc(VKS_CLUSTER_FIELD_VALUE_MAX + 1);
+    memset(big, 'v', VKS_CLUSTER_FIELD_VALUE_MAX + 1);
+    raw_do(adm, "XADD bad:events * text %b", big,
+           (size_t) VKS_CLUSTER_FIELD_VALUE_MAX + 1);
     free(big);
-    vks_cluster_redis_match_add(&r, &k, 10, &f, 1, id);
+    vks_cluster_redis_event_add(&r, &k, 10, &f, 1, id);
 
-    rc = vks_cluster_redis_match_read(&r, &k, "0", 10, 0, recs, &n);
+    rc = vks_cluster_redis_event_read(&r, &k, "0", 10, 0, recs, &n);
     is_int(rc, VKS_CLUSTER_OK, "read past foreign entries");
     is_int(n, 4, "four entries");
     ok(n == 4 && recs[0].invalid == NULL && recs[3].invalid == NULL,
        "ours valid");
     is_str(n == 4 ? recs[1].invalid : NULL, "more than 16 fields",
            "17 fields: invalid, with its ID");
-    is_str(n == 4 ? recs[2].invalid : NULL, "a value over 8192 bytes",
+    is_str(n == 4 ? recs[2].invalid : NULL, "a value over 512 KB",
            "huge value: invalid");
     ok(n == 4 && recs[1].id[0] && recs[1].nfields == 0,
        "invalid entry: ID kept, no fields");

@@ -1,0 +1,514 @@
+
+/*
+ * vkstream cluster: JSON documents in Redis (see vks_cluster_doc.h).
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "vks_cluster_doc.h"
+#include "util/vks_utf8.h"
+
+
+#define VKS_CLUSTER_DOC_FLAGS  (JSON_COMPACT | JSON_REAL_PRECISION(6))
+
+
+static json_t *vks_cluster_doc_str(const char *p, size_t len);
+static json_t *vks_cluster_doc_input(const vks_stream_stats_t *s);
+static json_t *vks_cluster_doc_renditions(const vks_stream_stats_t *s);
+static char *vks_cluster_doc_dump(json_t *j, size_t *len);
+static json_t *vks_cluster_doc_load(const char *json, size_t len,
+    size_t max, char *err, size_t errlen);
+static int vks_cluster_doc_get_str(json_t *o, const char *key, char *dst,
+    size_t size, size_t *len);
+static int64_t vks_cluster_doc_get_int(json_t *o, const char *key);
+static double vks_cluster_doc_get_real(json_t *o, const char *key);
+static void vks_cluster_doc_stats(json_t *o, vks_stream_stats_t *s);
+
+
+char *
+vks_cluster_doc_streams_encode(const vks_cluster_doc_stream_t *s, size_t n,
+    size_t *len)
+{
+    size_t   i;
+    json_t  *a, *o;
+
+    a = json_array();
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        o = json_pack("{sIsIsIsosososososisIsosbsososo}",
+                      "id", (json_int_t) s[i].id,
+                      "start", (json_int_t) s[i].start,
+                      "end", (json_int_t) s[i].end,
+                      "app", vks_cluster_doc_str(s[i].app, s[i].app_len),
+                      "name", vks_cluster_doc_str(s[i].name, s[i].name_len),
+                      "addr", vks_cluster_doc_str(s[i].addr, s[i].addr_len),
+                      "keywords", vks_cluster_doc_str(s[i].keywords,
+                                                      s[i].keywords_len),
+                      "tag", vks_cluster_doc_str(s[i].tag, s[i].tag_len),
+                      "rule_state", s[i].rule_state,
+                      "rule_code", (json_int_t) s[i].rule_code,
+                      "rule_error", vks_cluster_doc_str(s[i].rule_error,
+                                                        s[i].rule_error_len),
+                      "transcoding", s[i].transcoding,
+                      "input", s[i].has_stats
+                               ? vks_cluster_doc_input(&s[i].stats)
+                               : json_null(),
+                      "renditions", s[i].has_stats
+                               ? vks_cluster_doc_renditions(&s[i].stats)
+                               : json_array(),
+                      "has_stats", s[i].has_stats ? json_true()
+                                                  : json_false());
+
+        if (o == NULL || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+
+    return vks_cluster_doc_dump(a, len);
+}
+
+
+char *
+vks_cluster_doc_rules_encode(const vks_cluster_doc_rule_t *r, size_t n,
+    size_t *len)
+{
+    size_t   i;
+    json_t  *a, *o;
+
+    a = json_array();
+    if (a == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        o = json_pack("{sososisIso}",
+                      "tag", vks_cluster_doc_str(r[i].tag, r[i].tag_len),
+                      "value", vks_cluster_doc_str(r[i].value,
+                                                   r[i].value_len),
+                      "state", r[i].state,
+                      "code", (json_int_t) r[i].code,
+                      "error", vks_cluster_doc_str(r[i].error,
+                                                   r[i].error_len));
+
+        if (o == NULL || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+
+    return vks_cluster_doc_dump(a, len);
+}
+
+
+int
+vks_cluster_doc_streams_decode(const char *json, size_t len,
+    vks_cluster_doc_stream_t **out, size_t *n, char *err, size_t errlen)
+{
+    size_t                     i;
+    json_t                    *a, *o;
+    vks_cluster_doc_stream_t  *s;
+
+    *out = NULL;
+    *n = 0;
+
+    a = vks_cluster_doc_load(json, len, VKS_CLUSTER_DOC_STREAMS_MAX, err,
+                             errlen);
+    if (a == NULL) {
+        return -1;
+    }
+
+    if (json_array_size(a) == 0) {
+        json_decref(a);
+        return 0;
+    }
+
+    s = calloc(json_array_size(a), sizeof(vks_cluster_doc_stream_t));
+    if (s == NULL) {
+        json_decref(a);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    json_array_foreach(a, i, o) {
+        if (!json_is_object(o)
+            || vks_cluster_doc_get_str(o, "app", s[i].app, sizeof(s[i].app),
+                                       &s[i].app_len) != 0
+            || vks_cluster_doc_get_str(o, "name", s[i].name,
+                                       sizeof(s[i].name), &s[i].name_len)
+               != 0
+            || s[i].name_len == 0 || s[i].app_len == 0)
+        {
+            free(s);
+            json_decref(a);
+            snprintf(err, errlen, "stream %zu: no app or name", i);
+            return -1;
+        }
+
+        s[i].id = (uint64_t) vks_cluster_doc_get_int(o, "id");
+        s[i].start = vks_cluster_doc_get_int(o, "start");
+        s[i].end = vks_cluster_doc_get_int(o, "end");
+        (void) vks_cluster_doc_get_str(o, "addr", s[i].addr,
+                                       sizeof(s[i].addr), &s[i].addr_len);
+        (void) vks_cluster_doc_get_str(o, "keywords", s[i].keywords,
+                                       sizeof(s[i].keywords),
+                                       &s[i].keywords_len);
+        (void) vks_cluster_doc_get_str(o, "tag", s[i].tag, sizeof(s[i].tag),
+                                       &s[i].tag_len);
+        (void) vks_cluster_doc_get_str(o, "rule_error", s[i].rule_error,
+                                       sizeof(s[i].rule_error),
+                                       &s[i].rule_error_len);
+        s[i].rule_state = (int) vks_cluster_doc_get_int(o, "rule_state");
+        if (s[i].rule_state < 0 || s[i].rule_state > 3) {
+            s[i].rule_state = 0;
+        }
+        s[i].rule_code = vks_cluster_doc_get_int(o, "rule_code");
+        s[i].transcoding = json_is_true(json_object_get(o, "transcoding"));
+        s[i].has_stats = json_is_true(json_object_get(o, "has_stats"));
+
+        if (s[i].has_stats) {
+            vks_cluster_doc_stats(o, &s[i].stats);
+        }
+    }
+
+    *out = s;
+    *n = json_array_size(a);
+
+    json_decref(a);
+
+    return 0;
+}
+
+
+int
+vks_cluster_doc_rules_decode(const char *json, size_t len,
+    vks_cluster_doc_rule_t **out, size_t *n, char *err, size_t errlen)
+{
+    size_t                   i;
+    json_t                  *a, *o;
+    vks_cluster_doc_rule_t  *r;
+
+    *out = NULL;
+    *n = 0;
+
+    a = vks_cluster_doc_load(json, len, VKS_CLUSTER_DOC_RULES_MAX, err,
+                             errlen);
+    if (a == NULL) {
+        return -1;
+    }
+
+    if (json_array_size(a) == 0) {
+        json_decref(a);
+        return 0;
+    }
+
+    r = calloc(json_array_size(a), sizeof(vks_cluster_doc_rule_t));
+    if (r == NULL) {
+        json_decref(a);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    json_array_foreach(a, i, o) {
+        if (!json_is_object(o)
+            || vks_cluster_doc_get_str(o, "tag", r[i].tag, sizeof(r[i].tag),
+                                       &r[i].tag_len) != 0
+            || r[i].tag_len == 0)
+        {
+            free(r);
+            json_decref(a);
+            snprintf(err, errlen, "rule %zu: no tag", i);
+            return -1;
+        }
+
+        (void) vks_cluster_doc_get_str(o, "value", r[i].value,
+                                       sizeof(r[i].value), &r[i].value_len);
+        (void) vks_cluster_doc_get_str(o, "error", r[i].error,
+                                       sizeof(r[i].error), &r[i].error_len);
+        r[i].state = (int) vks_cluster_doc_get_int(o, "state");
+        if (r[i].state < 0 || r[i].state > 3) {
+            r[i].state = 0;
+        }
+        r[i].code = vks_cluster_doc_get_int(o, "code");
+    }
+
+    *out = r;
+    *n = json_array_size(a);
+
+    json_decref(a);
+
+    return 0;
+}
+
+
+/* --- encoding ------------------------------------------------------------ */
+
+static json_t *
+vks_cluster_doc_str(const char *p, size_t len)
+{
+    char    *buf;
+    json_t  *j;
+
+    if (vks_utf8_valid(p, len)) {
+        return json_stringn(p, len);
+    }
+
+    buf = malloc(VKS_UTF8_REPAIR_SIZE(len) + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    j = json_stringn(buf, vks_utf8_repair(buf, p, len));
+    free(buf);
+
+    return j;
+}
+
+
+static json_t *
+vks_cluster_doc_input(const vks_stream_stats_t *s)
+{
+    return json_pack("{sososisisfsfsIsIsI}",
+                     "video_codec", vks_cluster_doc_str(s->vcodec,
+                                        strnlen(s->vcodec, VKS_CODEC_LEN)),
+                     "audio_codec", vks_cluster_doc_str(s->acodec,
+                                        strnlen(s->acodec, VKS_CODEC_LEN)),
+                     "width", s->width,
+                     "height", s->height,
+                     "fps", s->fps,
+                     "bitrate_kbps", s->bitrate_kbps,
+                     "bytes_in", (json_int_t) s->bytes_in,
+                     "frames_dropped", (json_int_t) s->frames_dropped,
+                     "gops_dropped", (json_int_t) s->gops_dropped);
+}
+
+
+static json_t *
+vks_cluster_doc_renditions(const vks_stream_stats_t *s)
+{
+    int                           i, n;
+    json_t                       *a, *o;
+    const vks_rendition_stats_t  *r;
+
+    a = json_array();
+    if (a == NULL) {
+        return NULL;
+    }
+
+    n = s->nrenditions < 0 ? 0
+        : (s->nrenditions > VKS_MAX_RENDITIONS ? VKS_MAX_RENDITIONS
+                                               : s->nrenditions);
+
+    for (i = 0; i < n; i++) {
+        r = &s->r[i];
+
+        o = json_pack("{sososisbsbsisisIsIsIsIsfsfsfso}",
+                      "suffix", vks_cluster_doc_str(r->suffix,
+                                    strnlen(r->suffix, VKS_SUFFIX_LEN)),
+                      "app", vks_cluster_doc_str(r->app,
+                                    strnlen(r->app, VKS_APP_LEN)),
+                      "state", r->state,
+                      "video_copy", r->video_copy,
+                      "audio_copy", r->audio_copy,
+                      "width", r->width,
+                      "height", r->height,
+                      "frames_in", (json_int_t) r->frames_in,
+                      "frames_out", (json_int_t) r->frames_out,
+                      "frames_dropped", (json_int_t) r->frames_dropped,
+                      "bytes_out", (json_int_t) r->bytes_out,
+                      "encode_fps", r->encode_fps,
+                      "speed", r->speed,
+                      "bitrate_kbps", r->bitrate_kbps,
+                      "last_error", vks_cluster_doc_str(r->last_error,
+                                    strnlen(r->last_error, VKS_ERROR_LEN)));
+
+        if (o == NULL || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+
+    return a;
+}
+
+
+static char *
+vks_cluster_doc_dump(json_t *j, size_t *len)
+{
+    char  *p;
+
+    p = json_dumps(j, VKS_CLUSTER_DOC_FLAGS);
+    json_decref(j);
+
+    *len = p ? strlen(p) : 0;
+
+    return p;
+}
+
+
+/* --- decoding ------------------------------------------------------------ */
+
+static json_t *
+vks_cluster_doc_load(const char *json, size_t len, size_t max, char *err,
+    size_t errlen)
+{
+    json_t        *a;
+    json_error_t   e;
+
+    a = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
+
+    if (a == NULL) {
+        snprintf(err, errlen, "not JSON: %s", e.text);
+        return NULL;
+    }
+
+    if (!json_is_array(a)) {
+        json_decref(a);
+        snprintf(err, errlen, "not an array");
+        return NULL;
+    }
+
+    if (json_array_size(a) > max) {
+        json_decref(a);
+        snprintf(err, errlen, "more than %zu entries", max);
+        return NULL;
+    }
+
+    return a;
+}
+
+
+/* copies a string member, cut to fit; -1 when absent or not a string */
+
+static int
+vks_cluster_doc_get_str(json_t *o, const char *key, char *dst, size_t size,
+    size_t *len)
+{
+    size_t       n;
+    json_t      *v;
+    const char  *p;
+
+    v = json_object_get(o, key);
+    *len = 0;
+
+    if (!json_is_string(v)) {
+        return -1;
+    }
+
+    p = json_string_value(v);
+    n = vks_utf8_cut(p, json_string_length(v), size - 1);
+
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    *len = n;
+
+    return 0;
+}
+
+
+static int64_t
+vks_cluster_doc_get_int(json_t *o, const char *key)
+{
+    json_t  *v;
+
+    v = json_object_get(o, key);
+
+    return json_is_integer(v) ? (int64_t) json_integer_value(v) : 0;
+}
+
+
+static double
+vks_cluster_doc_get_real(json_t *o, const char *key)
+{
+    json_t  *v;
+
+    v = json_object_get(o, key);
+
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+
+static int
+vks_cluster_doc_get_dim(json_t *o, const char *key)
+{
+    int64_t  v;
+
+    v = vks_cluster_doc_get_int(o, key);
+
+    return (v < 0 || v > 65535) ? 0 : (int) v;
+}
+
+
+static void
+vks_cluster_doc_stats(json_t *o, vks_stream_stats_t *s)
+{
+    size_t                  i, len;
+    json_t                 *in, *rs, *r;
+    vks_rendition_stats_t  *d;
+
+    in = json_object_get(o, "input");
+
+    if (json_is_object(in)) {
+        (void) vks_cluster_doc_get_str(in, "video_codec", s->vcodec,
+                                       VKS_CODEC_LEN, &len);
+        (void) vks_cluster_doc_get_str(in, "audio_codec", s->acodec,
+                                       VKS_CODEC_LEN, &len);
+        s->width = vks_cluster_doc_get_dim(in, "width");
+        s->height = vks_cluster_doc_get_dim(in, "height");
+        s->fps = vks_cluster_doc_get_real(in, "fps");
+        s->bitrate_kbps = vks_cluster_doc_get_real(in, "bitrate_kbps");
+        s->bytes_in = (uint64_t) vks_cluster_doc_get_int(in, "bytes_in");
+        s->frames_dropped = (uint64_t) vks_cluster_doc_get_int(in,
+                                                            "frames_dropped");
+        s->gops_dropped = (uint64_t) vks_cluster_doc_get_int(in,
+                                                             "gops_dropped");
+    }
+
+    rs = json_object_get(o, "renditions");
+
+    if (!json_is_array(rs)) {
+        return;
+    }
+
+    json_array_foreach(rs, i, r) {
+        if (i >= VKS_MAX_RENDITIONS) {
+            break;
+        }
+
+        if (!json_is_object(r)) {
+            continue;
+        }
+
+        d = &s->r[s->nrenditions++];
+
+        (void) vks_cluster_doc_get_str(r, "suffix", d->suffix,
+                                       VKS_SUFFIX_LEN, &len);
+        (void) vks_cluster_doc_get_str(r, "app", d->app, VKS_APP_LEN, &len);
+        (void) vks_cluster_doc_get_str(r, "last_error", d->last_error,
+                                       VKS_ERROR_LEN, &len);
+        d->state = (int) vks_cluster_doc_get_int(r, "state");
+        if (d->state < VKS_STATE_STARTING || d->state > VKS_STATE_STOPPED) {
+            d->state = VKS_STATE_FAILED;
+        }
+        d->video_copy = json_is_true(json_object_get(r, "video_copy"));
+        d->audio_copy = json_is_true(json_object_get(r, "audio_copy"));
+        d->width = vks_cluster_doc_get_dim(r, "width");
+        d->height = vks_cluster_doc_get_dim(r, "height");
+        d->frames_in = (uint64_t) vks_cluster_doc_get_int(r, "frames_in");
+        d->frames_out = (uint64_t) vks_cluster_doc_get_int(r, "frames_out");
+        d->frames_dropped = (uint64_t) vks_cluster_doc_get_int(r,
+                                                            "frames_dropped");
+        d->bytes_out = (uint64_t) vks_cluster_doc_get_int(r, "bytes_out");
+        d->encode_fps = vks_cluster_doc_get_real(r, "encode_fps");
+        d->speed = vks_cluster_doc_get_real(r, "speed");
+        d->bitrate_kbps = vks_cluster_doc_get_real(r, "bitrate_kbps");
+    }
+}
