@@ -66,6 +66,7 @@ static ngx_msec_t                   ngx_vkstream_cluster_record_at;
 static uint64_t                     ngx_vkstream_cluster_global_synced;
 static ngx_flag_t                   ngx_vkstream_cluster_rules_known;
 static uint64_t                     ngx_vkstream_cluster_token_seen;
+static uint64_t                     ngx_vkstream_cluster_lease_seen;
 static ngx_uint_t                   ngx_vkstream_cluster_verdict;
 static ngx_vkstream_cluster_t       ngx_vkstream_cluster_state;
 static uint64_t                     ngx_vkstream_cluster_cpu_idle;
@@ -491,6 +492,9 @@ ngx_vkstream_cluster_run(void)
     } else if (ngx_vkstream_vk_running()) {
         ngx_vkstream_vk_stop(ngx_cycle->log);
     }
+
+    /* the newest holder's token is the fence for the matches heard */
+    ngx_vkstream_cluster_lease_seen = st.seen;
 
     if (st.seen > ngx_vkstream_cluster_token_seen) {
         ngx_vkstream_cluster_token_seen = st.seen;
@@ -962,7 +966,12 @@ ngx_vkstream_cluster_events(void)
                 continue;
             }
 
-            /* a holder that lost the lease (fencing token) is not heard */
+            /*
+             * A holder that lost the lease (an older fencing token) is
+             * not heard.  The fence moves only as far as a token the
+             * lease itself showed, so that another writer's huge token
+             * cannot silence the real holder.
+             */
             token = ngx_vkstream_cluster_num(&recs[i], "token");
 
             if (token < ngx_vkstream_cluster_token_seen) {
@@ -970,7 +979,9 @@ ngx_vkstream_cluster_events(void)
                 continue;
             }
 
-            ngx_vkstream_cluster_token_seen = token;
+            ngx_vkstream_cluster_token_seen =
+                ngx_max(ngx_vkstream_cluster_token_seen,
+                        ngx_min(token, ngx_vkstream_cluster_lease_seen));
 
             tag.data = (u_char *) vks_cluster_record_get(&recs[i], "tag",
                                                          &tag.len);
