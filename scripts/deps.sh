@@ -8,14 +8,17 @@ set -eu
 PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   libswresample-dev libx264-dev libwebsockets-dev libjansson-dev
-  libhiredis-dev redis-server
+  libhiredis-dev redis-server haproxy
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
   procps curl chromium fonts-dejavu-core clang libclang-rt-dev"
 
 # redis-server is for the cluster unit tests, which start their own
 # instances (unix socket, free loopback port); Debian's system instance on
-# 6379, if its service starts, is never used.
+# 6379, if its service starts, is never used.  Likewise haproxy is for
+# the placement example (examples/haproxy.cfg, t/92-placement.t), which
+# the test runs as its own foreground process; the system service and
+# /etc/haproxy/haproxy.cfg are not used.
 
 # Node (for the dashboard's build and browser test) may come from another
 # apt source than Debian's (e.g. a newer nodejs that bundles npm): install

@@ -208,7 +208,8 @@ sub start {
     $self->{log_checked} = 0;
     $LIVE{$self + 0} = $self;
     weaken($LIVE{$self + 0});
-    for my $port ($self->{rtmp_port}, $self->{http_port}) {
+    # (an nginx without rtmp, an HLS edge, is made with rtmp_port => undef)
+    for my $port (grep { defined } $self->{rtmp_port}, $self->{http_port}) {
         $self->wait_port($port, 10) or do {
             $self->dump_log;
             die "nginx does not listen on $port\n";
