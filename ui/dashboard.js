@@ -474,10 +474,11 @@
     }
     v.node.dataset.playerMode = '';
     v.stopBtn.hidden = true;
-    renderIdle(v, why);
+    v.idleWhy = why || '';
+    renderIdle(v);
   }
 
-  function renderIdle(v, why) {
+  function renderIdle(v) {
     const s = v.data;
     const ended = s.state !== 'live';
     const running = (s.renditions || []).filter((r) => r.state === 'running');
@@ -495,7 +496,7 @@
     v.playBtn.title = ended ? 'the stream has ended' : 'play ' + s.app + '/'
       + s.name;
     setPlayer(v, ended ? 'ended' : 'idle',
-              ended ? 'stream ended' : why || 'not playing');
+              ended ? 'stream ended' : v.idleWhy || 'not playing');
   }
 
   function running() {
