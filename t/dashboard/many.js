@@ -11,8 +11,9 @@
 // What the page does is recorded in the page, on its own clock
 // (performance.now()), by an init script (test instrumentation, not a
 // change of the page): every hls.js instance (made, its source, destroyed),
-// and every 50 ms the hls.js instances alive, the <video>s holding media
-// and the ones playing.  With the Resource Timing entries this tells
+// every start of a card's player (its data-player-mode set), and every
+// 50 ms the hls.js instances alive, the <video>s holding media and the
+// ones playing.  With the Resource Timing entries this tells
 // whether each playlist or segment request was made while its stream's
 // player existed.  Playwright's request events count requests by URL.
 'use strict';
@@ -59,7 +60,7 @@ function streamOf(url) {
 // Runs in the page before its scripts.
 function instrument() {
   const st = window.__vks = {
-    hlog: [], created: 0, destroyed: 0, alive: 0,
+    hlog: [], starts: [], created: 0, destroyed: 0, alive: 0,
     maxAlive: 0, maxAttached: 0, maxPlaying: 0,
   };
   try {
@@ -107,6 +108,18 @@ function instrument() {
     st.maxPlaying = Math.max(st.maxPlaying, playing);
   };
   setInterval(sample, 50);
+  document.addEventListener('DOMContentLoaded', () => {
+    new MutationObserver((ms) => {
+      for (const m of ms) {
+        const mode = m.target.dataset.playerMode;
+        if (mode && mode !== m.oldValue) {
+          st.starts.push({ key: m.target.dataset.stream, mode });
+        }
+      }
+    }).observe(document.body, { subtree: true, attributes: true,
+                                attributeOldValue: true,
+                                attributeFilter: ['data-player-mode'] });
+  });
 }
 
 // Page-side queries (run with page.evaluate).
@@ -266,14 +279,14 @@ async function main() {
       const idle = cs.find((c) => c.shown && !c.mode && c.player === 'idle');
       if (!idle) throw new Error('no shown idle card to click');
       out.clicked = idle.key;
-      // The oldest auto-started player: its hls.js instance is the oldest
-      // alive one (each start makes one, in order).
-      const hlog = await page.evaluate(() => window.__vks.hlog);
-      const alive = hlog.filter((h) => h.t1 === null)
-        .sort((a, b) => a.seq - b.seq);
-      out.click_oldest_auto = alive.length
-        ? 'live/' + streamOf(alive[0].url) : null;
+      // The oldest auto-started of the running players: the one whose
+      // last start came first.
       const runningBefore = cs.filter((c) => c.mode).map((c) => c.key);
+      const starts = await page.evaluate(() => window.__vks.starts);
+      const last = new Map();
+      starts.forEach((s, i) => last.set(s.key, i));
+      out.click_oldest_auto = cs.filter((c) => c.mode === 'auto')
+        .map((c) => c.key).sort((a, b) => last.get(a) - last.get(b))[0];
       await page.click('[data-stream="' + idle.key + '"] button.play');
       out.clicked_advance = await advance([idle.key], 1, 30000);
       const after = await until(MAX + ' playing after the click', (cs) =>
