@@ -4,7 +4,15 @@
  * Data flow: GET /streams and /status once, then the /events SSE feed says
  * what changed and only that is fetched again (one stream, its new matches,
  * the rules).  Statistics (speed, bitrate, drops) have no events, so the list
- * and the status are refreshed every STATS_MS while the tab is visible.
+ * and the status are refreshed every STATS_MS while the tab is visible
+ * (and /cluster, while cluster mode is on).  Events of many streams at once
+ * (a burst of publishes) fold into one list request.
+ *
+ * Players are lazy: a card's hls.js player runs only while the card is shown
+ * (IntersectionObserver), at most MAX_AUTO at once, or after a click on its
+ * play button; a card scrolled away stops its player and frees its
+ * MediaSource.
+ *
  * Everything from the API is written with textContent, never as HTML.
  */
 'use strict';
@@ -26,10 +34,13 @@
   const STATS_MS = 5000;
   const RETRY_MS = 2000;
   const MAX_MATCHES = 100;
+  const MAX_AUTO = 4;               // players started by being shown
+  const BATCH_MS = 100;             // events folded into one refresh
   const TOKEN_KEY = 'vkstream.token';
 
   const $ = (id) => document.getElementById(id);
   const views = new Map();          // "app/name" -> stream view
+  const byNode = new WeakMap();     // card element -> stream view
   let token = sessionStorage.getItem(TOKEN_KEY) || '';
   let apiOk = false;
   let sseAbort = null;
@@ -168,6 +179,110 @@
     $('vk').dataset.state = vk.state || 'unknown';
   }
 
+  // ---- cluster: the Nodes panel ------------------------------------------------
+  //
+  // GET /cluster answers in cluster mode only (404 otherwise): it is asked
+  // on every (re)connect of the event feed, and then every STATS_MS only
+  // while it answers or a stream names its node.
+
+  let clusterOn = null;             // null: not known yet
+  let clusterAt = 0;                // when the ages below were read
+  const nodeAges = [];              // [<td>, age_ms]
+
+  function clusterWanted() {
+    return clusterOn !== false
+      || [...views.values()].some((v) => v.data.node);
+  }
+
+  function fmtAge(ms) {
+    if (typeof ms !== 'number' || ms < 0) return '–';
+    if (ms < 10000) return (ms / 1000).toFixed(1) + ' s ago';
+    if (ms < 120000) return Math.round(ms / 1000) + ' s ago';
+    return Math.round(ms / 60000) + ' min ago';
+  }
+
+  function hideCluster() {
+    clusterOn = false;
+    $('nodes').hidden = true;
+    $('cluster-badge').hidden = true;
+    nodeAges.length = 0;
+  }
+
+  async function loadCluster() {
+    try {
+      const c = await api('GET', 'cluster');
+      if (!c || c.enabled === false || !Array.isArray(c.nodes)) {
+        hideCluster();
+        return;
+      }
+      clusterOn = true;
+      renderCluster(c);
+    } catch (e) {
+      hideCluster();                // cluster mode off, or no answer
+    }
+  }
+
+  function renderCluster(c) {
+    const state = c.state || 'unknown';
+    const vk = c.vk || {};
+    $('nodes').hidden = false;
+    $('nodes').dataset.state = state;
+    badge($('cluster-state'), state);
+    const down = state !== 'connected';
+    $('cluster-down').hidden = !down;
+    $('cluster-down').textContent = 'cluster: ' + state
+      + (down ? ' (this node serves its own streams; the view may be stale)'
+        : '');
+    // prominent in the page's header too
+    $('cluster-badge').hidden = !down;
+    badge($('cluster-badge'), 'cluster: ' + state, state);
+
+    clusterAt = Date.now();
+    nodeAges.length = 0;
+    $('nodes-table').tBodies[0].replaceChildren(...c.nodes.map((n) => {
+      const tr = el('tr');
+      tr.dataset.node = n.name;
+      if (n.self) tr.classList.add('self');
+      const name = tr.appendChild(el('td'));
+      const url = safeUrl(n.url);
+      const a = name.appendChild(el(url ? 'a' : 'span', 'name', n.name));
+      if (url) {
+        a.href = url;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.title = url + (n.version ? ' (vkstream ' + n.version + ')' : '');
+      }
+      if (n.vk || (vk.holder && vk.holder === n.name)) {
+        const b = name.appendChild(el('span', 'badge vk-holder', 'VK'));
+        b.title = 'holds the VK connection'
+          + (vk.token !== undefined && vk.token !== null
+            ? ' (lease token ' + vk.token + ')' : '');
+      }
+      if (n.self) name.append(el('span', 'badge self', 'this node'));
+      tr.append(el('td', 'live', n.live === undefined ? '–' : n.live));
+      const max = n.max_transcodes;
+      const tc = tr.appendChild(el('td', 'transcodes',
+        (n.transcodes === undefined ? '–' : n.transcodes) + ' / '
+        + (max ? max : '∞')));
+      if (!max) tc.title = 'no maximum (vkstream_max_transcodes_total 0)';
+      tr.append(el('td', 'cpu', typeof n.cpu_busy === 'number'
+        ? Math.round(n.cpu_busy * 100) + ' %' : '–'));
+      const age = tr.appendChild(el('td', 'age', fmtAge(n.age_ms)));
+      if (n.heartbeat_ms) {
+        age.title = new Date(n.heartbeat_ms).toLocaleString();
+      }
+      if (typeof n.age_ms === 'number') nodeAges.push([age, n.age_ms]);
+      return tr;
+    }));
+    const meta = [];
+    if (c.node) meta.push('this node: ' + c.node);
+    if (c.redis) meta.push('redis: ' + c.redis);
+    meta.push(vk.holder ? 'VK held by ' + vk.holder
+      + (vk.token !== undefined && vk.token !== null
+        ? ' (token ' + vk.token + ')' : '') : 'VK: no holder');
+    $('cluster-meta').textContent = meta.join(' · ');
+  }
+
   async function loadRules() {
     try {
       const r = await api('GET', 'rules');
@@ -244,6 +359,13 @@
     empty.hidden = list.children.length > 0;
   }
 
+  // Only a stream that has matches needs them fetched (a "match" event
+  // fetches the new ones).
+  function hasMatches(s) {
+    return !s.vk || typeof s.vk.matches_total !== 'number'
+      || s.vk.matches_total > 0;
+  }
+
   async function loadMatches(v) {
     if (v.matchesBusy) {
       v.matchesAgain = true;
@@ -293,6 +415,16 @@
   }
 
   // ---- player ----------------------------------------------------------------
+  //
+  // v.mode says whether a card's player runs: null (idle: the card shows its
+  // play button), 'auto' (started because the card is shown) or 'click'
+  // (started by its play button).  A running player holds a slot while it
+  // loads, retries or plays; at most MAX_AUTO are started by being shown,
+  // more only by clicks, and a click when MAX_AUTO run stops the oldest
+  // auto-started one.  The card's data-player attribute says where it is:
+  // idle, ended, waiting (for a rendition or a retry), loading, playing.
+
+  let startSeq = 0;
 
   function sources(s) {
     const out = [];
@@ -305,6 +437,19 @@
     return out;
   }
 
+  function setPlayer(v, state, text) {
+    v.node.dataset.player = state;
+    if (text !== undefined) v.playerState.textContent = text;
+  }
+
+  // The running rendition exists (playlists appear with its first segment,
+  // not before it runs) and a playlist is chosen.
+  function startable(v) {
+    return v.data.state === 'live' && !!v.sourceSel.value
+      && (v.data.renditions || []).some((r) => r.state === 'running');
+  }
+
+  // Tears the hls.js instance down: its MediaSource, buffers and loaders.
   function stopPlayer(v, why) {
     clearTimeout(v.retry);
     v.retry = null;
@@ -320,10 +465,109 @@
     if (why) v.playerState.textContent = why;
   }
 
+  // Stops a running player and gives its slot back.
+  function release(v, why) {
+    stopPlayer(v);
+    if (v.mode) {
+      v.mode = null;
+      scheduleSoon();
+    }
+    v.node.dataset.playerMode = '';
+    v.stopBtn.hidden = true;
+    v.idleWhy = why || '';
+    renderIdle(v);
+  }
+
+  function renderIdle(v) {
+    const s = v.data;
+    const ended = s.state !== 'live';
+    const running = (s.renditions || []).filter((r) => r.state === 'running');
+    let info;
+    if (ended) {
+      info = 'stream ended';
+    } else if (!running.length) {
+      info = 'live · waiting for a running rendition';
+    } else {
+      info = 'live · ' + running.map((r) => r.suffix
+        + (r.width ? ' ' + r.width + '×' + r.height : '')).join(', ');
+    }
+    v.playBtn.disabled = ended;
+    v.playInfo.textContent = info;
+    v.playBtn.title = ended ? 'the stream has ended' : 'play ' + s.app + '/'
+      + s.name;
+    setPlayer(v, ended ? 'ended' : 'idle',
+              ended ? 'stream ended' : v.idleWhy || 'not playing');
+  }
+
+  function running() {
+    return [...views.values()].filter((v) => v.mode);
+  }
+
+  function start(v, mode) {
+    v.mode = mode;
+    v.startSeq = ++startSeq;
+    v.userStopped = false;
+    v.node.dataset.playerMode = mode;
+    v.stopBtn.hidden = false;
+    updatePlayer(v);
+  }
+
+  // Shown cards, top first, take the free slots.
+  let scheduled = false;
+  function scheduleSoon() {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      let n = running().length;
+      for (const node of $('streams').children) {
+        if (n >= MAX_AUTO) break;
+        const v = byNode.get(node);
+        if (v && v.shown && !v.mode && !v.userStopped && startable(v)) {
+          start(v, 'auto');
+          n++;
+        }
+      }
+    });
+  }
+
+  function onPlayClick(v) {
+    if (v.mode || v.data.state !== 'live') return;
+    const r = running();
+    if (r.length >= MAX_AUTO) {
+      const auto = r.filter((x) => x.mode === 'auto')
+        .sort((a, b) => a.startSeq - b.startSeq);
+      if (auto.length) {
+        release(auto[0], 'stopped to play ' + v.data.app + '/'
+                + v.data.name);
+      }
+    }
+    start(v, 'click');
+  }
+
+  // A card is shown when most of it is in the viewport, or, for a card
+  // taller than that, when it fills half the viewport.
+  const observer = 'IntersectionObserver' in window
+    ? new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        const v = byNode.get(e.target);
+        if (!v) continue;
+        const vh = e.rootBounds ? e.rootBounds.height : window.innerHeight;
+        v.shown = e.isIntersecting && (e.intersectionRatio >= 0.5
+          || e.intersectionRect.height >= vh * 0.5);
+        if (!v.shown) {
+          v.userStopped = false;
+          if (v.mode) release(v, 'stopped: scrolled out of view');
+        }
+      }
+      scheduleSoon();
+    }, { threshold: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] })
+    : null;
+
   function play(v, url) {
     stopPlayer(v);
     v.playing = url;
-    v.playerState.textContent = 'loading…';
+    setPlayer(v, 'loading', 'loading…');
     const video = v.video;
     if (window.Hls && window.Hls.isSupported()) {
       const hls = new window.Hls({ liveDurationInfinity: true });
@@ -332,14 +576,13 @@
         video.play().catch(() => {});
       });
       hls.on(window.Hls.Events.ERROR, (ev, data) => {
-        if (!data.fatal) return;
+        if (!data.fatal || v.hls !== hls) return;
         // Mostly a playlist that has no segment yet: try again shortly.
         stopPlayer(v, 'waiting for HLS (' + data.details + ')');
+        setPlayer(v, 'waiting');
         v.retry = setTimeout(() => {
           v.retry = null;
-          if (v.data.state === 'live' && v.sourceSel.value) {
-            play(v, v.sourceSel.value);
-          }
+          if (v.mode && startable(v)) play(v, v.sourceSel.value);
         }, RETRY_MS);
       });
       hls.loadSource(url);
@@ -348,7 +591,7 @@
       video.src = url;
       video.play().catch(() => {});
     } else {
-      v.playerState.textContent = 'this browser cannot play HLS';
+      setPlayer(v, 'waiting', 'this browser cannot play HLS');
     }
   }
 
@@ -366,14 +609,13 @@
       }));
       if (list.some((x) => x.url === prev)) sel.value = prev;
     }
-    if (s.state !== 'live') {
-      if (v.playing || v.retry) stopPlayer(v, 'stream ended');
-      else v.playerState.textContent = 'stream ended';
-    } else if (!sel.value || !(s.renditions || []).some(
-      (r) => r.state === 'running')) {
-      // Playlists appear with a rendition's first segment: not before
-      // it runs.
-      v.playerState.textContent = 'waiting for a running rendition…';
+    if (!v.mode || s.state !== 'live') {
+      if (v.mode || v.playing || v.retry) release(v);
+      else renderIdle(v);
+      if (s.state === 'live') scheduleSoon();
+    } else if (!startable(v)) {
+      if (v.playing || v.retry) stopPlayer(v);
+      setPlayer(v, 'waiting', 'waiting for a running rendition…');
     } else if (v.playing !== sel.value && !v.retry) {
       play(v, sel.value);
     }
@@ -386,7 +628,9 @@
     const q = (sel) => node.querySelector(sel);
     const v = {
       node, data: s, lastMatch: 0, hls: null, playing: null, retry: null,
-      video: q('video'), sourceSel: q('.source'),
+      mode: null, shown: false, userStopped: false, startSeq: 0,
+      video: q('video'), sourceSel: q('.source'), playBtn: q('button.play'),
+      playInfo: q('.play-info'), stopBtn: q('button.stop'),
       playerState: q('.player-state'), facts: q('.facts'),
       rendBody: q('.renditions tbody'), kwForm: q('.keywords'),
       kwInput: q('.keywords input'), kwMsg: q('.kw-msg'),
@@ -395,15 +639,24 @@
       kwDirty: false,
     };
     v.video.addEventListener('playing', () => {
+      if (!v.hls && !v.video.getAttribute('src')) return;
       const o = v.sourceSel.selectedOptions[0];
-      v.playerState.textContent = 'playing ' + (o ? o.textContent : '');
+      setPlayer(v, 'playing', 'playing ' + (o ? o.textContent : ''));
     });
     v.video.addEventListener('waiting', () => {
-      v.playerState.textContent = 'buffering…';
+      if (v.mode) v.playerState.textContent = 'buffering…';
     });
     v.sourceSel.addEventListener('change', () => {
-      if (v.data.state === 'live') play(v, v.sourceSel.value);
+      // The chosen playlist plays now if the player runs, else when it
+      // starts.
+      if (v.mode && startable(v)) play(v, v.sourceSel.value);
     });
+    v.playBtn.addEventListener('click', () => onPlayClick(v));
+    v.stopBtn.addEventListener('click', () => {
+      v.userStopped = true;         // until it is scrolled away and back
+      release(v, 'stopped');
+    });
+    byNode.set(node, v);
     v.kwInput.addEventListener('input', () => { v.kwDirty = true; });
     v.kwForm.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -439,6 +692,11 @@
     badge(q('.state'), s.state);
     q('.meta').textContent = 'from ' + (s.publisher || '?') + ' · worker '
       + s.worker_pid + ' · started ' + fmtTime(s.start_time);
+    // Cluster mode: the node that has the stream (its links are on it).
+    const nodeBadge = q('.node');
+    nodeBadge.hidden = !s.node;
+    nodeBadge.textContent = s.node ? 'node ' + s.node : '';
+    nodeBadge.title = s.node_url || '';
 
     const i = s.input;
     const video = i && i.video_codec
@@ -487,6 +745,9 @@
     for (const c of v.kwForm.elements) c.disabled = s.state !== 'live';
     badge(v.ruleState, 'rule ' + (vk.rule_state || 'none'),
           vk.rule_state || 'none');
+    if (typeof vk.matches_total === 'number' && !v.matchesBusy) {
+      v.matchCount.textContent = '(' + vk.matches_total + ')';
+    }
     v.ruleState.title = vk.rule_error
       ? vk.rule_code + ': ' + vk.rule_error : '';
 
@@ -502,14 +763,16 @@
       // Newest first; existing cards are never moved (a moved <video>
       // would pause).
       $('streams').prepend(v.node);
-      loadMatches(v);
+      if (observer) observer.observe(v.node);
+      else v.shown = true;
+      if (hasMatches(s)) loadMatches(v);
     } else if (v.data.id !== s.id) {
       // Republished: a new stream with its own matches.
       v.lastMatch = 0;
       v.matchList.replaceChildren();
       v.matchesEmpty.hidden = false;
       v.data = s;
-      loadMatches(v);
+      if (hasMatches(s)) loadMatches(v);
     }
     v.data = s;
     v.fetchedAt = Date.now();
@@ -520,7 +783,8 @@
   function remove(key) {
     const v = views.get(key);
     if (!v) return;
-    stopPlayer(v);
+    release(v);
+    if (observer) observer.unobserve(v.node);
     v.node.remove();
     views.delete(key);
     renderEmpty();
@@ -557,26 +821,72 @@
     }
   }
 
-  async function loadAll() {
+  // Events of one or two streams re-fetch those streams; more within
+  // BATCH_MS (many publishers starting at once) fold into one list request.
+  const batch = new Map();
+  let batchTimer = null;
+  function queueRefresh(app, name) {
+    batch.set(app + '/' + name, [app, name]);
+    if (!batchTimer) batchTimer = setTimeout(flushRefresh, BATCH_MS);
+  }
+
+  function flushRefresh() {
+    batchTimer = null;
+    const items = [...batch.values()];
+    batch.clear();
+    if (items.length > 2) loadAll(false);
+    else for (const [app, name] of items) refreshStream(app, name);
+  }
+
+  function applyList(list) {
+    const seen = new Set();
+    // The list is newest first; inserting at the top goes oldest first.
+    for (const s of list.streams.slice().reverse()) {
+      seen.add(s.app + '/' + s.name);
+      upsert(s);
+    }
+    for (const key of [...views.keys()]) {
+      if (!seen.has(key)) remove(key);
+    }
+    renderEmpty();
+  }
+
+  // The list, the status and (while cluster mode is on, or to find out)
+  // the cluster; withStatus false: the list only.  One at a time; calls
+  // meanwhile fold into one more.
+  let loading = null, loadAgain = null;
+  async function loadAll(withStatus) {
+    withStatus = withStatus !== false;
+    if (loading) {
+      loadAgain = loadAgain || withStatus;
+      return loading;
+    }
+    loading = (async () => {
+      let ok = false;
+      try {
+        const wantCluster = withStatus && clusterWanted();
+        const [list, status] = await Promise.all([
+          api('GET', 'streams'),
+          withStatus ? api('GET', 'status') : null,
+          wantCluster ? loadCluster() : null]);
+        setApiError(null);
+        if (status) renderStatus(status);
+        applyList(list);
+        ok = true;
+      } catch (e) {
+        setApiError(e);
+      }
+      return ok;
+    })();
     try {
-      const [list, status] = await Promise.all([api('GET', 'streams'),
-                                                api('GET', 'status')]);
-      setApiError(null);
-      renderStatus(status);
-      const seen = new Set();
-      // The list is newest first; inserting at the top goes oldest first.
-      for (const s of list.streams.slice().reverse()) {
-        seen.add(s.app + '/' + s.name);
-        upsert(s);
+      return await loading;
+    } finally {
+      loading = null;
+      if (loadAgain !== null) {
+        const again = loadAgain;
+        loadAgain = null;
+        loadAll(again);
       }
-      for (const key of [...views.keys()]) {
-        if (!seen.has(key)) remove(key);
-      }
-      renderEmpty();
-      return true;
-    } catch (e) {
-      setApiError(e);
-      return false;
     }
   }
 
@@ -589,14 +899,14 @@
     case 'unpublish':
     case 'rendition':
     case 'keywords':
-      if (s) refreshStream(s.app, s.name);
+      if (s) queueRefresh(s.app, s.name);
       if (type === 'publish' || type === 'unpublish') scheduleStatus();
       break;
     case 'match':
       if (s) {
         const v = views.get(s.app + '/' + s.name);
         if (v && v.data.id === s.id) loadMatches(v);
-        else refreshStream(s.app, s.name);
+        else queueRefresh(s.app, s.name);
       } else {
         loadGlobalMatches();
       }
@@ -607,6 +917,7 @@
       scheduleStatus();
       break;
     case 'gap':
+      clusterOn = null;
       loadAll();
       break;
     }
@@ -674,6 +985,7 @@
           throw e;
         }
         setConn('live', 'live');
+        clusterOn = null;           // cluster mode may have changed
         // Subscribed first, loaded second: nothing falls in between.
         await Promise.all([loadAll(), loadRules(), loadGlobalMatches()]);
         await readEvents(res.body, idle);
@@ -695,6 +1007,9 @@
   // ---- timers, token -----------------------------------------------------------
 
   setInterval(() => {
+    for (const [td, ms] of nodeAges) {
+      td.textContent = fmtAge(ms + Date.now() - clusterAt);
+    }
     for (const v of views.values()) {
       if (v.uptime && v.data.state === 'live') {
         v.uptime.textContent = fmtDuration(

@@ -132,6 +132,7 @@ async function main() {
     });
     out.vk_off_shown = await page.isVisible('#vk-off');
     out.console_errors_at_load = out.console_errors.length;
+    out.load_console_errors = out.console_errors.slice();
 
     // --- a stream appears ---------------------------------------------------
     const appeared = await step('stream_appears', async () => {
