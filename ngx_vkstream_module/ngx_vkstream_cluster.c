@@ -365,6 +365,12 @@ ngx_vkstream_cluster_init_process(ngx_cycle_t *cycle)
 
     ngx_add_timer(&ngx_vkstream_cluster_timer, NGX_VKSTREAM_CLUSTER_TICK);
 
+    if (vcf->cluster_url.len == 0) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "vkstream: no \"vkstream_cluster_url\": the other "
+                      "nodes link this node's streams to themselves");
+    }
+
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "vkstream: cluster node \"%V\" on %*s, prefix \"%V\"",
                   &vcf->cluster_node, (size_t) cl->redis_len, cl->redis,

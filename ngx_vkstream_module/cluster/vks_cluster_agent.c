@@ -390,7 +390,9 @@ vks_cluster_agent_take_view(vks_cluster_agent_t *a, vks_cluster_view_t *view)
 
     if (rc) {
         *view = a->view;
-        memset(&a->view, 0, sizeof(vks_cluster_view_t));
+        a->view.n = 0;
+        a->view.names = NULL;
+        a->view.recs = NULL;
         a->view_new = 0;
     }
 
