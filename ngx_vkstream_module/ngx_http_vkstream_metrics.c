@@ -120,6 +120,7 @@ ngx_int_t
 ngx_http_vkstream_metrics(ngx_http_request_t *r)
 {
     int                      k;
+    ngx_vkstream_cluster_t  *cl;
     u_char                  *p;
     size_t                   len;
     ngx_buf_t               *b;
@@ -175,7 +176,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
         }
     }
 
-    len = 8192 + (nrend * ngx_http_vkstream_m_last + ninput * 2)
+    len = 12288 + (nrend * ngx_http_vkstream_m_last + ninput * 2)
                  * (NGX_HTTP_VKSTREAM_LABELS_LEN + 64 + NGX_INT64_LEN);
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -300,6 +301,45 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
             sum.vk.received, sum.vk.stored, sum.vk.dropped, sum.vk.malformed,
             sum.vk.reconnects, sum.nrules, nstream_rules, sum.event_seq,
             sum.zone_size, sum.zone_size - sum.zone_free, sum.zone_free);
+
+    cl = ngx_palloc(r->pool, sizeof(ngx_vkstream_cluster_t));
+
+    if (cl != NULL && ngx_vkstream_table_cluster(cl) == NGX_OK
+        && cl->enabled)
+    {
+        p = ngx_sprintf(p,
+                "# HELP vkstream_cluster_up Connected to the cluster's "
+                "Redis.\n"
+                "# TYPE vkstream_cluster_up gauge\n"
+                "vkstream_cluster_up %d\n"
+                "# HELP vkstream_cluster_vk_lease This node holds the VK "
+                "lease.\n"
+                "# TYPE vkstream_cluster_vk_lease gauge\n"
+                "vkstream_cluster_vk_lease %d\n"
+                "# HELP vkstream_cluster_nodes Live nodes seen, this one "
+                "included.\n"
+                "# TYPE vkstream_cluster_nodes gauge\n"
+                "vkstream_cluster_nodes %ui\n"
+                "# HELP vkstream_cluster_streams_remote Live streams of "
+                "the other nodes.\n"
+                "# TYPE vkstream_cluster_streams_remote gauge\n"
+                "vkstream_cluster_streams_remote %ui\n"
+                "# HELP vkstream_cluster_events_total Entries of the "
+                "cluster's events stream.\n"
+                "# TYPE vkstream_cluster_events_total counter\n"
+                "vkstream_cluster_events_total{direction=\"sent\"} %uL\n"
+                "vkstream_cluster_events_total{direction=\"received\"} "
+                "%uL\n"
+                "vkstream_cluster_events_total{direction=\"dropped\"} "
+                "%uL\n"
+                "# HELP vkstream_cluster_reconnects_total Redis "
+                "reconnections.\n"
+                "# TYPE vkstream_cluster_reconnects_total counter\n"
+                "vkstream_cluster_reconnects_total %uL\n",
+                cl->state == NGX_VKSTREAM_CLUSTER_CONNECTED, cl->mine,
+                cl->nnodes, sum.streams_remote, cl->sent, cl->received,
+                cl->dropped, cl->reconnects);
+    }
 
     b->last = p;
     b->last_buf = (r == r->main) ? 1 : 0;

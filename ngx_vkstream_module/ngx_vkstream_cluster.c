@@ -1370,7 +1370,7 @@ ngx_vkstream_cluster_record(ngx_flag_t changed,
     ngx_vkstream_cluster_setnum("pid", "%P", ngx_pid);
     ngx_vkstream_cluster_setnum("time_ms", "%uL",
                                 (uint64_t) ngx_time() * 1000
-                                + ngx_timeofday()->msec);
+                                + (ngx_timeofday())->msec);
     ngx_vkstream_cluster_setnum("live", "%ui", sum.streams_live);
     ngx_vkstream_cluster_setnum("transcodes", "%ui", sum.transcodes);
     ngx_vkstream_cluster_setnum("max_transcodes", "%ui", sum.max_transcodes);
