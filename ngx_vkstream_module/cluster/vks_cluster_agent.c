@@ -4,7 +4,10 @@
  *
  * Everything shared between the threads and the event loop is under
  * a->mutex, never held across a Redis call; a->cond wakes the agent
- * thread for new work or a stop.
+ * thread for new work or a stop.  The reader thread waits on a->cond too
+ * (its reconnection backoff, for a stop only), so new work is always a
+ * broadcast: a signal could wake just the reader, which goes back to
+ * sleep, and the agent thread would not see the work until its timeout.
  */
 
 
@@ -266,7 +269,7 @@ vks_cluster_agent_set_record(vks_cluster_agent_t *a,
 
     if (changed) {
         a->record_changed = 1;
-        pthread_cond_signal(&a->cond);
+        pthread_cond_broadcast(&a->cond);
     }
 
     pthread_mutex_unlock(&a->mutex);
@@ -301,7 +304,7 @@ vks_cluster_agent_send(vks_cluster_agent_t *a,
     *a->outbox_tail = m;
     a->outbox_tail = &m->next;
     a->noutbox++;
-    pthread_cond_signal(&a->cond);
+    pthread_cond_broadcast(&a->cond);
 
     pthread_mutex_unlock(&a->mutex);
 
@@ -333,7 +336,7 @@ vks_cluster_agent_set_rules(vks_cluster_agent_t *a, const char *json,
     a->rules_out = p;
     a->rules_out_len = len;
     a->rules_out_set = 1;
-    pthread_cond_signal(&a->cond);
+    pthread_cond_broadcast(&a->cond);
 
     pthread_mutex_unlock(&a->mutex);
 
@@ -1166,7 +1169,7 @@ vks_cluster_agent_reader_main(void *arg)
         }
 
         if (wake) {
-            pthread_cond_signal(&a->cond);
+            pthread_cond_broadcast(&a->cond);
         }
 
         pthread_mutex_unlock(&a->mutex);
