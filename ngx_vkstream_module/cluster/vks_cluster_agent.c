@@ -121,6 +121,7 @@ vks_cluster_agent_start(const vks_cluster_agent_conf_t *conf, char *err,
 {
     int                   rc;
     size_t                len;
+    pthread_condattr_t    ca;
     vks_cluster_agent_t  *a;
 
     a = calloc(1, sizeof(vks_cluster_agent_t));
@@ -166,7 +167,18 @@ vks_cluster_agent_start(const vks_cluster_agent_conf_t *conf, char *err,
     a->st.redis_since_ms = vks_cluster_agent_wall();
 
     pthread_mutex_init(&a->mutex, NULL);
-    pthread_cond_init(&a->cond, NULL);
+
+    /*
+     * vks_cluster_agent_wait() counts its deadline on CLOCK_MONOTONIC: the
+     * condition must too (by default it is CLOCK_REALTIME, to which a
+     * monotonic deadline is decades past, so every wait returned at once
+     * and both threads spun, reconnecting without a pause when Redis was
+     * down)
+     */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cond, &ca);
+    pthread_condattr_destroy(&ca);
 
     rc = vks_thread_create(&a->agent_thread, vks_cluster_agent_main, a);
     if (rc != 0) {
