@@ -502,11 +502,13 @@ vks_cluster_record_get(const vks_cluster_record_t *rec, const char *name,
 static void *
 vks_cluster_agent_main(void *arg)
 {
-    int                  rc, changed, rules_set;
-    uint64_t             now, hb_next, view_next, wait, w;
-    const char          *value;
-    vks_vk_backoff_t     backoff;
-    vks_cluster_agent_t *a;
+    int                          rc, changed, rules_set;
+    uint64_t                     now, hb_next, view_next, wait, w;
+    const char                  *value;
+    vks_vk_backoff_t             backoff;
+    vks_cluster_agent_t         *a;
+    vks_cluster_lease_reply_t    reply;
+    vks_cluster_lease_action_e   action;
 
     a = arg;
 
@@ -525,9 +527,26 @@ vks_cluster_agent_main(void *arg)
             if (rc != VKS_CLUSTER_OK) {
                 vks_cluster_agent_failed(a, rc, a->redis.err);
 
-                /* the verdict may change meanwhile: wake for that too */
+                /*
+                 * a lease command due now would fail the same way: the
+                 * machine is told so, or a THEIRS verdict (whose last
+                 * command had an answer) would stay THEIRS, naming the
+                 * old holder, for as long as Redis is away, whenever
+                 * another command than the lease's met the lost
+                 * connection first
+                 */
                 now = vks_cluster_agent_mono();
                 pthread_mutex_lock(&a->mutex);
+
+                action = vks_cluster_lease_action(&a->lease, now);
+                if (action != VKS_CLUSTER_LEASE_WAIT) {
+                    memset(&reply, 0, sizeof(reply));
+                    reply.status = VKS_CLUSTER_LEASE_ERROR;
+                    vks_cluster_lease_result(&a->lease, action, now, now,
+                                             &reply);
+                }
+
+                /* the verdict may change meanwhile: wake for that too */
                 w = vks_cluster_lease_wait(&a->lease, now);
                 pthread_mutex_unlock(&a->mutex);
 
