@@ -1023,7 +1023,7 @@ static void
 test_redis_lost(int holder)
 {
     int                         i, h, rc, mine_seen_late, all_lost;
-    uint64_t                    t_kill, last_mine, t, old_seen;
+    uint64_t                    t_kill, last_mine, last_theirs, t, old_seen;
     vks_cluster_agent_status_t  st;
     unsigned long               before[NAGENTS];
 
@@ -1037,9 +1037,10 @@ test_redis_lost(int holder)
     stop_redis(SIGKILL);
     t_kill = now_ms();               /* it is gone by now */
     last_mine = t_kill;
+    last_theirs = t_kill;
     mine_seen_late = 0;
 
-    /* poll: the last moment anyone was MINE, and everyone disconnected */
+    /* poll: the last moments anyone was MINE or THEIRS; all disconnected */
     rc = WAIT_FOR(WAIT_MS, ({
         int  done_ = 1;
 
@@ -1054,6 +1055,10 @@ test_redis_lost(int holder)
             if (st.verdict == VKS_CLUSTER_LEASE_MINE) {
                 last_mine = t;
                 done_ = 0;
+
+            } else if (st.verdict == VKS_CLUSTER_LEASE_THEIRS) {
+                last_theirs = t;
+                done_ = 0;
             }
 
             if (st.redis != VKS_CLUSTER_REDIS_DISCONNECTED) {
@@ -1064,10 +1069,14 @@ test_redis_lost(int holder)
         done_;
     }));
 
-    ok(rc, "every agent: redis DISCONNECTED, none MINE");
+    ok(rc, "every agent: redis DISCONNECTED, verdict UNKNOWN");
     ok(last_mine - t_kill < TTL,
        "the holder was last seen MINE %llu ms after the kill (< TTL)",
        (unsigned long long) (last_mine - t_kill));
+    /* the others' next acquisition (at most TTL/3 away) fails */
+    ok(last_theirs - t_kill < TTL,
+       "the others were last seen THEIRS %llu ms after the kill (< TTL)",
+       (unsigned long long) (last_theirs - t_kill));
 
     for (i = 0, all_lost = 1; i < NAGENTS; i++) {
         if (nodes[i].a == NULL) {
@@ -1078,6 +1087,9 @@ test_redis_lost(int holder)
         all_lost &= st.verdict == VKS_CLUSTER_LEASE_UNKNOWN
                     && st.token == 0 && st.holder[0] == '\0'
                     && st.errors > 0 && st.last_error[0] != '\0';
+        printf("# %s: redis %d verdict %d holder \"%s\" errors %llu "
+               "last_error \"%s\"\n", nodes[i].name, st.redis, st.verdict,
+               st.holder, (unsigned long long) st.errors, st.last_error);
         ok(notified(&nodes[i]) > before[i], "%s: notified of the loss",
            nodes[i].name);
     }
@@ -1099,6 +1111,18 @@ test_redis_lost(int holder)
     }
 
     ok(!mine_seen_late, "no agent MINE while Redis is down");
+
+    /*
+     * reconnections back off (0.2 s doubling) and the lease retries every
+     * TTL/10: a few dozen errors at most in these 2 s, not a spin
+     */
+    for (i = 0; i < NAGENTS; i++) {
+        if (nodes[i].a) {
+            st = status(&nodes[i]);
+            ok(st.errors < 60, "%s: %llu errors while Redis was down",
+               nodes[i].name, (unsigned long long) st.errors);
+        }
+    }
 
     /* back, empty (no persistence), on the same socket */
     if (!ok(start_redis(), "redis-server started again")) {
