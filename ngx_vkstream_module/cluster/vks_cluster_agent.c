@@ -4,7 +4,10 @@
  *
  * Everything shared between the threads and the event loop is under
  * a->mutex, never held across a Redis call; a->cond wakes the agent
- * thread for new work or a stop.
+ * thread for new work or a stop.  The reader thread waits on a->cond too
+ * (its reconnection backoff, for a stop only), so new work is always a
+ * broadcast: a signal could wake just the reader, which goes back to
+ * sleep, and the agent thread would not see the work until its timeout.
  */
 
 
@@ -118,6 +121,7 @@ vks_cluster_agent_start(const vks_cluster_agent_conf_t *conf, char *err,
 {
     int                   rc;
     size_t                len;
+    pthread_condattr_t    ca;
     vks_cluster_agent_t  *a;
 
     a = calloc(1, sizeof(vks_cluster_agent_t));
@@ -163,7 +167,18 @@ vks_cluster_agent_start(const vks_cluster_agent_conf_t *conf, char *err,
     a->st.redis_since_ms = vks_cluster_agent_wall();
 
     pthread_mutex_init(&a->mutex, NULL);
-    pthread_cond_init(&a->cond, NULL);
+
+    /*
+     * vks_cluster_agent_wait() counts its deadline on CLOCK_MONOTONIC: the
+     * condition must too (by default it is CLOCK_REALTIME, to which a
+     * monotonic deadline is decades past, so every wait returned at once
+     * and both threads spun, reconnecting without a pause when Redis was
+     * down)
+     */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cond, &ca);
+    pthread_condattr_destroy(&ca);
 
     rc = vks_thread_create(&a->agent_thread, vks_cluster_agent_main, a);
     if (rc != 0) {
@@ -266,7 +281,7 @@ vks_cluster_agent_set_record(vks_cluster_agent_t *a,
 
     if (changed) {
         a->record_changed = 1;
-        pthread_cond_signal(&a->cond);
+        pthread_cond_broadcast(&a->cond);
     }
 
     pthread_mutex_unlock(&a->mutex);
@@ -301,7 +316,7 @@ vks_cluster_agent_send(vks_cluster_agent_t *a,
     *a->outbox_tail = m;
     a->outbox_tail = &m->next;
     a->noutbox++;
-    pthread_cond_signal(&a->cond);
+    pthread_cond_broadcast(&a->cond);
 
     pthread_mutex_unlock(&a->mutex);
 
@@ -333,7 +348,7 @@ vks_cluster_agent_set_rules(vks_cluster_agent_t *a, const char *json,
     a->rules_out = p;
     a->rules_out_len = len;
     a->rules_out_set = 1;
-    pthread_cond_signal(&a->cond);
+    pthread_cond_broadcast(&a->cond);
 
     pthread_mutex_unlock(&a->mutex);
 
@@ -489,11 +504,13 @@ vks_cluster_record_get(const vks_cluster_record_t *rec, const char *name,
 static void *
 vks_cluster_agent_main(void *arg)
 {
-    int                  rc, changed, rules_set;
-    uint64_t             now, hb_next, view_next, wait, w;
-    const char          *value;
-    vks_vk_backoff_t     backoff;
-    vks_cluster_agent_t *a;
+    int                          rc, changed, rules_set;
+    uint64_t                     now, hb_next, view_next, wait, w;
+    const char                  *value;
+    vks_vk_backoff_t             backoff;
+    vks_cluster_agent_t         *a;
+    vks_cluster_lease_reply_t    reply;
+    vks_cluster_lease_action_e   action;
 
     a = arg;
 
@@ -512,9 +529,26 @@ vks_cluster_agent_main(void *arg)
             if (rc != VKS_CLUSTER_OK) {
                 vks_cluster_agent_failed(a, rc, a->redis.err);
 
-                /* the verdict may change meanwhile: wake for that too */
+                /*
+                 * a lease command due now would fail the same way: the
+                 * machine is told so, or a THEIRS verdict (whose last
+                 * command had an answer) would stay THEIRS, naming the
+                 * old holder, for as long as Redis is away, whenever
+                 * another command than the lease's met the lost
+                 * connection first
+                 */
                 now = vks_cluster_agent_mono();
                 pthread_mutex_lock(&a->mutex);
+
+                action = vks_cluster_lease_action(&a->lease, now);
+                if (action != VKS_CLUSTER_LEASE_WAIT) {
+                    memset(&reply, 0, sizeof(reply));
+                    reply.status = VKS_CLUSTER_LEASE_ERROR;
+                    vks_cluster_lease_result(&a->lease, action, now, now,
+                                             &reply);
+                }
+
+                /* the verdict may change meanwhile: wake for that too */
                 w = vks_cluster_lease_wait(&a->lease, now);
                 pthread_mutex_unlock(&a->mutex);
 
@@ -1168,7 +1202,7 @@ vks_cluster_agent_reader_main(void *arg)
         }
 
         if (wake) {
-            pthread_cond_signal(&a->cond);
+            pthread_cond_broadcast(&a->cond);
         }
 
         pthread_mutex_unlock(&a->mutex);

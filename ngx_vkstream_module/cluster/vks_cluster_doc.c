@@ -4,6 +4,7 @@
  */
 
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 
 static json_t *vks_cluster_doc_str(const char *p, size_t len);
+static json_t *vks_cluster_doc_real(double v);
 static json_t *vks_cluster_doc_input(const vks_stream_stats_t *s);
 static json_t *vks_cluster_doc_renditions(const vks_stream_stats_t *s);
 static char *vks_cluster_doc_dump(json_t *j, size_t *len);
@@ -26,6 +28,8 @@ static json_t *vks_cluster_doc_load(const char *json, size_t len,
 static int vks_cluster_doc_get_str(json_t *o, const char *key, char *dst,
     size_t size, size_t *len);
 static int64_t vks_cluster_doc_get_int(json_t *o, const char *key);
+static int vks_cluster_doc_get_enum(json_t *o, const char *key, int max,
+    int dflt);
 static double vks_cluster_doc_get_real(json_t *o, const char *key);
 static void vks_cluster_doc_stats(json_t *o, vks_stream_stats_t *s);
 
@@ -166,10 +170,7 @@ vks_cluster_doc_streams_decode(const char *json, size_t len,
         (void) vks_cluster_doc_get_str(o, "rule_error", s[i].rule_error,
                                        sizeof(s[i].rule_error),
                                        &s[i].rule_error_len);
-        s[i].rule_state = (int) vks_cluster_doc_get_int(o, "rule_state");
-        if (s[i].rule_state < 0 || s[i].rule_state > 3) {
-            s[i].rule_state = 0;
-        }
+        s[i].rule_state = vks_cluster_doc_get_enum(o, "rule_state", 3, 0);
         s[i].rule_code = vks_cluster_doc_get_int(o, "rule_code");
         s[i].transcoding = json_is_true(json_object_get(o, "transcoding"));
         s[i].has_stats = json_is_true(json_object_get(o, "has_stats"));
@@ -233,10 +234,7 @@ vks_cluster_doc_rules_decode(const char *json, size_t len,
                                        sizeof(r[i].value), &r[i].value_len);
         (void) vks_cluster_doc_get_str(o, "error", r[i].error,
                                        sizeof(r[i].error), &r[i].error_len);
-        r[i].state = (int) vks_cluster_doc_get_int(o, "state");
-        if (r[i].state < 0 || r[i].state > 3) {
-            r[i].state = 0;
-        }
+        r[i].state = vks_cluster_doc_get_enum(o, "state", 3, 0);
         r[i].code = vks_cluster_doc_get_int(o, "code");
     }
 
@@ -273,18 +271,30 @@ vks_cluster_doc_str(const char *p, size_t len)
 }
 
 
+/*
+ * jansson refuses NaN and infinities (json_real() gives NULL, and so the
+ * whole document would fail as if out of memory): they go out as 0
+ */
+
+static json_t *
+vks_cluster_doc_real(double v)
+{
+    return json_real(isfinite(v) ? v : 0.0);
+}
+
+
 static json_t *
 vks_cluster_doc_input(const vks_stream_stats_t *s)
 {
-    return json_pack("{sososisisfsfsIsIsI}",
+    return json_pack("{sososisisososIsIsI}",
                      "video_codec", vks_cluster_doc_str(s->vcodec,
                                         strnlen(s->vcodec, VKS_CODEC_LEN)),
                      "audio_codec", vks_cluster_doc_str(s->acodec,
                                         strnlen(s->acodec, VKS_CODEC_LEN)),
                      "width", s->width,
                      "height", s->height,
-                     "fps", s->fps,
-                     "bitrate_kbps", s->bitrate_kbps,
+                     "fps", vks_cluster_doc_real(s->fps),
+                     "bitrate_kbps", vks_cluster_doc_real(s->bitrate_kbps),
                      "bytes_in", (json_int_t) s->bytes_in,
                      "frames_dropped", (json_int_t) s->frames_dropped,
                      "gops_dropped", (json_int_t) s->gops_dropped);
@@ -310,7 +320,7 @@ vks_cluster_doc_renditions(const vks_stream_stats_t *s)
     for (i = 0; i < n; i++) {
         r = &s->r[i];
 
-        o = json_pack("{sososisbsbsisisIsIsIsIsfsfsfso}",
+        o = json_pack("{sososisbsbsisisIsIsIsIsosososo}",
                       "suffix", vks_cluster_doc_str(r->suffix,
                                     strnlen(r->suffix, VKS_SUFFIX_LEN)),
                       "app", vks_cluster_doc_str(r->app,
@@ -324,9 +334,9 @@ vks_cluster_doc_renditions(const vks_stream_stats_t *s)
                       "frames_out", (json_int_t) r->frames_out,
                       "frames_dropped", (json_int_t) r->frames_dropped,
                       "bytes_out", (json_int_t) r->bytes_out,
-                      "encode_fps", r->encode_fps,
-                      "speed", r->speed,
-                      "bitrate_kbps", r->bitrate_kbps,
+                      "encode_fps", vks_cluster_doc_real(r->encode_fps),
+                      "speed", vks_cluster_doc_real(r->speed),
+                      "bitrate_kbps", vks_cluster_doc_real(r->bitrate_kbps),
                       "last_error", vks_cluster_doc_str(r->last_error,
                                     strnlen(r->last_error, VKS_ERROR_LEN)));
 
@@ -363,7 +373,12 @@ vks_cluster_doc_load(const char *json, size_t len, size_t max, char *err,
     json_t        *a;
     json_error_t   e;
 
-    a = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
+    /*
+     * strings are bytes (with lengths) and the encoders write a NUL byte
+     * as \u0000: without JSON_ALLOW_NUL a stream name with one would make
+     * the node's whole document unreadable
+     */
+    a = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &e);
 
     if (a == NULL) {
         snprintf(err, errlen, "not JSON: %s", e.text);
@@ -436,6 +451,29 @@ vks_cluster_doc_get_real(json_t *o, const char *key)
 }
 
 
+/*
+ * an integer member within 0..max, else dflt; compared as int64_t before
+ * the cast (4294967298 is not state 2)
+ */
+
+static int
+vks_cluster_doc_get_enum(json_t *o, const char *key, int max, int dflt)
+{
+    json_t   *v;
+    int64_t   n;
+
+    v = json_object_get(o, key);
+
+    if (!json_is_integer(v)) {
+        return 0;
+    }
+
+    n = (int64_t) json_integer_value(v);
+
+    return (n < 0 || n > max) ? dflt : (int) n;
+}
+
+
 static int
 vks_cluster_doc_get_dim(json_t *o, const char *key)
 {
@@ -494,10 +532,8 @@ vks_cluster_doc_stats(json_t *o, vks_stream_stats_t *s)
         (void) vks_cluster_doc_get_str(r, "app", d->app, VKS_APP_LEN, &len);
         (void) vks_cluster_doc_get_str(r, "last_error", d->last_error,
                                        VKS_ERROR_LEN, &len);
-        d->state = (int) vks_cluster_doc_get_int(r, "state");
-        if (d->state < VKS_STATE_STARTING || d->state > VKS_STATE_STOPPED) {
-            d->state = VKS_STATE_FAILED;
-        }
+        d->state = vks_cluster_doc_get_enum(r, "state", VKS_STATE_STOPPED,
+                                            VKS_STATE_FAILED);
         d->video_copy = json_is_true(json_object_get(r, "video_copy"));
         d->audio_copy = json_is_true(json_object_get(r, "audio_copy"));
         d->width = vks_cluster_doc_get_dim(r, "width");
