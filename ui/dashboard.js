@@ -715,8 +715,10 @@
     v.node.dataset.state = s.state;
     q('.title').textContent = s.app + '/' + s.name;
     badge(q('.state'), s.state);
-    q('.meta').textContent = 'from ' + (s.publisher || '?') + ' · worker '
-      + s.worker_pid + ' · started ' + fmtTime(s.start_time);
+    // Another node's stream has no worker here (worker_pid null).
+    q('.meta').textContent = 'from ' + (s.publisher || '?')
+      + (s.worker_pid ? ' · worker ' + s.worker_pid : '')
+      + ' · started ' + fmtTime(s.start_time);
     // Cluster mode: the node that has the stream (its links are on it).
     const nodeBadge = q('.node');
     nodeBadge.hidden = !s.node;
