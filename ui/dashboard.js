@@ -295,7 +295,11 @@
     meta.push(vk.holder ? 'VK held by ' + vk.holder
       + (vk.token !== undefined && vk.token !== null
         ? ' (token ' + vk.token + ')' : '') : 'VK: no holder');
-    if (c.last_error) meta.push('last error: ' + c.last_error);
+    // The last failure stays in /cluster after Redis answers again: shown
+    // while the cluster is not connected only.
+    if (c.last_error && c.state !== 'connected') {
+      meta.push('last error: ' + c.last_error);
+    }
     $('cluster-meta').textContent = meta.join(' · ');
   }
 

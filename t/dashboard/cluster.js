@@ -384,15 +384,19 @@ async function main() {
       out.header_badge_color = await page.$eval('#cluster-badge', (b) =>
         getComputedStyle(b).backgroundColor);
       // The other nodes' records expire in Redis after the TTL: this node
-      // ends their streams, and the page shows them ended.
-      const count = () => page.textContent('#stream-count');
+      // ends their streams and lists itself only, and the page shows that
+      // (the list may be read before the panel's next read: both waited
+      // for).
       const perNode = cfg.live_per_node;
       const want = '(' + perNode + ' live, ' + (N - perNode) + ' ended)';
-      out.count_text_down = await until('the other nodes\' streams ended',
-        count, (t) => t === want, 60000);
+      const r = await until('the other nodes\' streams ended, ' + cfg.self
+        + ' alone in the panel', async () => ({
+        count: await page.textContent('#stream-count'), panel: await panel(),
+      }), (r) => r.count === want && r.panel.rows.length === 1, 60000);
+      out.count_text_down = r.count;
+      out.panel_down_ended = r.panel;
       out.ended_ms = Date.now() - at;
       out.cards_down = (await cards()).length;
-      out.panel_down_ended = await panel();
       fs.mkdirSync(path.dirname(cfg.screenshot_down), { recursive: true });
       await page.screenshot({ path: cfg.screenshot_down });
       out.screenshot_down_bytes = fs.statSync(cfg.screenshot_down).size;
