@@ -104,32 +104,27 @@ ok($nreq > 0 && $nreq / $secs < 3,
     or diag(explain($o->{api_requests}));
 
 # Page load, empty state
-# Chromium logs every HTTP error as a console error.  Three kinds are
+# Chromium logs every HTTP error as a console error.  Two kinds are
 # expected: a live playlist exists only from its first segment on (about
-# 2 s after the rendition starts) and the player retries it every 2 s; the
-# keywords save this test makes without a token is answered 401; and the
-# page asks GET /cluster once per connection of its event feed (the load
-# and the reconnect with the token), answered 404 without cluster mode, and
-# then no more.
+# 2 s after the rendition starts) and the player retries it every 2 s; and
+# the keywords save this test makes without a token is answered 401.
+# Without cluster mode ("cluster": null in /status) the page never asks
+# GET /cluster.
 my $hls404 = qr{status of 404 .* \@ http://[^/]+/hls/[^/]+\.m3u8$};
 my $kw401 = qr{status of 401 .* \@ http://[^/]+/vkstream/streams/live/$name/keywords$};
-my $cluster404 = qr{status of 404 .* \@ http://[^/]+/vkstream/cluster$};
 my @hls404 = grep { /$hls404/ } @{ $o->{console_errors} };
 my @kw401 = grep { /$kw401/ } @{ $o->{console_errors} };
-my @cluster404 = grep { /$cluster404/ } @{ $o->{console_errors} };
-my @errors = grep { !/$hls404/ && !/$kw401/ && !/$cluster404/ }
-             @{ $o->{console_errors} };
+my @errors = grep { !/$hls404/ && !/$kw401/ } @{ $o->{console_errors} };
 is(scalar @kw401, 1, 'the one 401 the test provokes');
-my $connects = $o->{api_requests}{'GET events'} // 0;
-ok($connects >= 1 && @cluster404 == $connects, 'GET /cluster asked once per '
-   . "event feed connection ($connects), 404 without cluster mode")
-    or diag(explain(\@cluster404));
+is($o->{api_requests}{'GET cluster'} // 0, 0,
+   'no GET /cluster without cluster mode')
+    or diag(explain($o->{api_requests}));
 is_deeply(\@errors, [], 'no console errors')
     or diag(explain($o->{console_errors}));
 ok(@hls404 <= 3, 'at most 3 playlist 404s while the first segment is made ('
    . scalar(@hls404) . ')') or diag(explain(\@hls404));
-is_deeply([grep { !/$cluster404/ } @{ $o->{load_console_errors} // [] }],
-          [], 'no console error on page load but the /cluster probe');
+is_deeply($o->{load_console_errors} // ['none recorded'], [],
+          'no console error on page load');
 is_deeply($o->{page_errors}, [], 'no page errors');
 is_deeply($o->{foreign_requests}, [], 'the page loads nothing from outside');
 like($o->{empty_text} // '', qr/No streams yet/, 'empty state before a publish');

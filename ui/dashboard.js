@@ -5,7 +5,7 @@
  * what changed and only that is fetched again (one stream, its new matches,
  * the rules).  Statistics (speed, bitrate, drops) have no events, so the list
  * and the status are refreshed every STATS_MS while the tab is visible
- * (and /cluster, while cluster mode is on).  Events of many streams at once
+ * (and /cluster, when the status says cluster mode is on).  Events of many streams at once
  * (a burst of publishes) fold into one list request.
  *
  * Players are lazy: a card's hls.js player runs only while the card is shown
@@ -177,22 +177,23 @@
     dds.state.className = 'badge';
     dds.state.dataset.state = vk.state || 'unknown';
     $('vk').dataset.state = vk.state || 'unknown';
+    // "cluster": null without cluster mode, else its short form.
+    if (st.cluster && st.cluster.enabled !== false) {
+      renderClusterState(st.cluster);
+    } else if ('cluster' in st) {
+      hideCluster();
+    }
   }
 
   // ---- cluster: the Nodes panel ------------------------------------------------
   //
-  // GET /cluster answers in cluster mode only (404 otherwise): it is asked
-  // on every (re)connect of the event feed, and then every STATS_MS only
-  // while it answers or a stream names its node.
+  // GET /status says whether cluster mode is on ("cluster": null when off,
+  // else its state, node and VK holder); only then is GET /cluster asked,
+  // with the status, every STATS_MS.  Without cluster mode the page makes
+  // no /cluster request at all.
 
-  let clusterOn = null;             // null: not known yet
   let clusterAt = 0;                // when the ages below were read
   const nodeAges = [];              // [<td>, age_ms]
-
-  function clusterWanted() {
-    return clusterOn !== false
-      || [...views.values()].some((v) => v.data.node);
-  }
 
   function fmtAge(ms) {
     if (typeof ms !== 'number' || ms < 0) return '–';
@@ -202,7 +203,6 @@
   }
 
   function hideCluster() {
-    clusterOn = false;
     $('nodes').hidden = true;
     $('cluster-badge').hidden = true;
     nodeAges.length = 0;
@@ -215,16 +215,18 @@
         hideCluster();
         return;
       }
-      clusterOn = true;
       renderCluster(c);
     } catch (e) {
-      hideCluster();                // cluster mode off, or no answer
+      // 404: cluster mode went off since the status was read; otherwise
+      // the status's state stays shown until the next read.
+      if (e.status === 404) hideCluster();
     }
   }
 
-  function renderCluster(c) {
+  // The state, from /status (short form) or /cluster: the panel's badge and
+  // alert, and the header's badge when it is not "connected".
+  function renderClusterState(c) {
     const state = c.state || 'unknown';
-    const vk = c.vk || {};
     $('nodes').hidden = false;
     $('nodes').dataset.state = state;
     badge($('cluster-state'), state);
@@ -236,10 +238,23 @@
     // prominent in the page's header too
     $('cluster-badge').hidden = !down;
     badge($('cluster-badge'), 'cluster: ' + state, state);
+    $('cluster-badge').title = down
+      ? 'Redis ' + (c.redis || '') + ' is not reachable from node '
+        + (c.node || '?') + (c.last_error ? ': ' + c.last_error : '')
+      : '';
+  }
+
+  function renderCluster(c) {
+    const vk = c.vk || {};
+    renderClusterState(c);
 
     clusterAt = Date.now();
     nodeAges.length = 0;
-    $('nodes-table').tBodies[0].replaceChildren(...c.nodes.map((n) => {
+    // By name: rows keep their place from one read to the next.
+    const nodes = c.nodes.slice().sort((x, y) =>
+      String(x.name) < String(y.name) ? -1 : String(x.name) > String(y.name)
+        ? 1 : 0);
+    $('nodes-table').tBodies[0].replaceChildren(...nodes.map((n) => {
       const tr = el('tr');
       tr.dataset.node = n.name;
       if (n.self) tr.classList.add('self');
@@ -280,6 +295,11 @@
     meta.push(vk.holder ? 'VK held by ' + vk.holder
       + (vk.token !== undefined && vk.token !== null
         ? ' (token ' + vk.token + ')' : '') : 'VK: no holder');
+    // The last failure stays in /cluster after Redis answers again: shown
+    // while the cluster is not connected only.
+    if (c.last_error && c.state !== 'connected') {
+      meta.push('last error: ' + c.last_error);
+    }
     $('cluster-meta').textContent = meta.join(' · ');
   }
 
@@ -314,6 +334,15 @@
         setApiError(e);
       }
     }, 300);
+  }
+
+  // The status, then the cluster if the status says cluster mode is on.
+  async function loadStatus() {
+    const st = await api('GET', 'status');
+    renderStatus(st);
+    if (st && st.cluster && st.cluster.enabled !== false) {
+      await loadCluster();
+    }
   }
 
   // ---- matches ----------------------------------------------------------------
@@ -690,8 +719,10 @@
     v.node.dataset.state = s.state;
     q('.title').textContent = s.app + '/' + s.name;
     badge(q('.state'), s.state);
-    q('.meta').textContent = 'from ' + (s.publisher || '?') + ' · worker '
-      + s.worker_pid + ' · started ' + fmtTime(s.start_time);
+    // Another node's stream has no worker here (worker_pid null).
+    q('.meta').textContent = 'from ' + (s.publisher || '?')
+      + (s.worker_pid ? ' · worker ' + s.worker_pid : '')
+      + ' · started ' + fmtTime(s.start_time);
     // Cluster mode: the node that has the stream (its links are on it).
     const nodeBadge = q('.node');
     nodeBadge.hidden = !s.node;
@@ -851,7 +882,7 @@
     renderEmpty();
   }
 
-  // The list, the status and (while cluster mode is on, or to find out)
+  // The list, the status and (when the status says cluster mode is on)
   // the cluster; withStatus false: the list only.  One at a time; calls
   // meanwhile fold into one more.
   let loading = null, loadAgain = null;
@@ -864,13 +895,10 @@
     loading = (async () => {
       let ok = false;
       try {
-        const wantCluster = withStatus && clusterWanted();
-        const [list, status] = await Promise.all([
+        const [list] = await Promise.all([
           api('GET', 'streams'),
-          withStatus ? api('GET', 'status') : null,
-          wantCluster ? loadCluster() : null]);
+          withStatus ? loadStatus() : null]);
         setApiError(null);
-        if (status) renderStatus(status);
         applyList(list);
         ok = true;
       } catch (e) {
@@ -917,7 +945,6 @@
       scheduleStatus();
       break;
     case 'gap':
-      clusterOn = null;
       loadAll();
       break;
     }
@@ -985,7 +1012,6 @@
           throw e;
         }
         setConn('live', 'live');
-        clusterOn = null;           // cluster mode may have changed
         // Subscribed first, loaded second: nothing falls in between.
         await Promise.all([loadAll(), loadRules(), loadGlobalMatches()]);
         await readEvents(res.body, idle);
