@@ -21,12 +21,13 @@
  *
  * TEMPLATE_FILE holds one stream entry of a real node's "streams" field
  * (JSON object); "@ID@" and "@NAME@" in it are replaced per stream.  At
- * the end it prints one JSON line: counts and the view read's duration
+ * the end (SECONDS, or SIGTERM) it prints one JSON line: counts and the view read's duration
  * (ZRANGEBYSCORE + all HGETALLs) p50/p99/max in ms.
  */
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,7 @@ static int          nnodes = 10, nstreams = 20;
 static long         ttl_ms = 5000;
 static double       duration = 10, churn;
 static char        *tmpl;
-static volatile int stop;
+static volatile sig_atomic_t stop;
 static char         k_nodes[256], k_lease[256], k_fence[256], k_events[256];
 
 
@@ -418,6 +419,14 @@ reader(void *arg)
 }
 
 
+static void
+on_term(int sig)
+{
+    (void) sig;
+    stop = 1;
+}
+
+
 static int
 cmp(const void *a, const void *b)
 {
@@ -524,7 +533,14 @@ main(int argc, char **argv)
         pthread_create(&th[2 * i], &a, agent, &nodes[i]);
         pthread_create(&th[2 * i + 1], &a, reader, &nodes[i]);
     }
-    usleep((useconds_t) (duration * 1e6));
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    {
+        double end = mono() + duration;
+        while (!stop && mono() < end) {
+            usleep(50000);
+        }
+    }
     stop = 1;
     for (i = 0; i < nnodes; i++) {
         pthread_mutex_lock(&nodes[i].mu);
