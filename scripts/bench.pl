@@ -1816,6 +1816,8 @@ sub cluster_rows {
             . fmt(1, map { $_->{p99} } @l) . ' ms; emulator to filed on '
             . "$l[0]{node} p50 " . fmt(1, map { $_->{store_p50} } @l)
             . ' ms, p99 ' . fmt(1, map { $_->{store_p99} } @l) . ' ms; Redis '
+            . 'over the run and its read-back '
+            . fmt(0, map { $_->{redis}{secs} } @l) . ' s: '
             . fmt(0, map { $_->{redis}{ops} } @l) . ' ops/s ('
             . fmt(0, map { $_->{xadd} } @l) . ' XADD/s), CPU '
             . fmt(1, map { 100 * $_->{redis}{cpu} } @l) . '%'
