@@ -44,10 +44,17 @@ my $T_START = time;
 
 my %NGINX_PGID;     # master pid => prefix
 my %PUBLISHERS;     # pid => 1
-my $EMU;            # the VK emulator (scenario 7)
+my $EMU;            # the VK emulator (scenarios 7, 8)
+my $REDIS;          # redis-server (scenario 8)
+my %SIMS;           # pid => 1: cluster simulators (scenario 8)
 
 sub cleanup {
     if ($EMU) { eval { $EMU->stop }; undef $EMU; }
+    for my $pid (keys %SIMS) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    %SIMS = ();
     for my $pid (keys %PUBLISHERS) {
         kill 'KILL', $pid;
         waitpid $pid, 0;
@@ -61,6 +68,7 @@ sub cleanup {
         waitpid $pid, 0;
     }
     %NGINX_PGID = ();
+    if ($REDIS) { eval { $REDIS->stop }; undef $REDIS; }
 }
 
 $SIG{INT} = $SIG{TERM} = $SIG{HUP} = $SIG{PIPE} = sub {
@@ -221,14 +229,14 @@ sub total_cpu_ticks {
 # ---- media ----
 
 sub publish {
-    my ($url, $dur) = @_;
+    my ($url, $dur, $src) = @_;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$B/publishers.log";
         open STDERR, '>>', "$B/publishers.log";
         exec('ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin',
-             '-re', '-stream_loop', '-1', '-i', $SRC, '-t', $dur,
+             '-re', '-stream_loop', '-1', '-i', $src // $SRC, '-t', $dur,
              '-c', 'copy', '-f', 'flv', $url) or POSIX::_exit(127);
     }
     $PUBLISHERS{$pid} = 1;
@@ -1343,6 +1351,524 @@ sub vk_feed {
                                   : 'goal p99 < 50 ms: MISSED');
 }
 
+# ---- 8 cluster ----
+#
+# Three nginx nodes (one worker each) with the same VK key on one
+# redis-server of our own (t/lib/VKStream/Redis.pm), the VK emulator behind
+# them, streams published as copies of a tiny clip (a "_src" copy
+# rendition: the point is the cluster's traffic, not CPU).
+# (1) publish on node a to the stream listed live by GET /streams on c;
+# (2) failover: SIGKILL of the VK holder's process group (master and
+#     workers) to the emulator's next accepted VK connection, at the
+#     default TTL (5 s) and at 2 s;
+# (3) match latency from the emulator to SSE on a node that does not hold
+#     VK (the holder XADDs each match, the node's reader XREADs it), as 7's
+#     latency run;
+# (4) Redis operations and bytes per second with 0, 10, 30 streams live
+#     over the three nodes (INFO deltas), per stream;
+# (5) scale: scripts/bench-cluster-sim.c simulates 10, 50, 100 more nodes
+#     of 20 streams each (the agent's commands per TTL/3, a change of each
+#     node's streams about once a minute): redis-server CPU and ops/s, the
+#     view read's duration, and the real nodes' publish-to-view time.
+
+my $CL_TINY = "$B/cluster-tiny.flv";
+
+sub cl_tiny_clip {
+    return if -s $CL_TINY;
+    system('ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+           '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10',
+           '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=22050',
+           '-t', 10, '-c:v', 'libx264', '-preset', 'ultrafast', '-g', 20,
+           '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '32k',
+           '-f', 'flv', "$CL_TINY.tmp") == 0
+        or die "bench: making $CL_TINY failed\n";
+    rename "$CL_TINY.tmp", $CL_TINY;
+}
+
+sub cl_get {
+    my ($n, $path) = @_;
+    my $r = HTTP::Tiny->new(timeout => 3)
+        ->get("http://127.0.0.1:$n->{http}/vkstream$path");
+    return undef unless $r->{success};
+    return eval { decode_json($r->{content}) };
+}
+
+sub cl_load { (split ' ', `cat /proc/loadavg`)[0] }
+
+sub cl_node_start {
+    my ($cl, $name) = @_;
+    my $e = $EMU;
+    my $main = join "\n",
+        'vkstream_vk_token ' . $e->token . ';',
+        'vkstream_vk_api ' . $e->api_url . ';',
+        'vkstream_vk_ca ' . $e->ca . ';',
+        "vkstream_matches $cl->{matches};",
+        "vkstream_zone $cl->{zone};",
+        'vkstream_cluster ' . $REDIS->url . ';',
+        "vkstream_cluster_node $name;",
+        'vkstream_cluster_url http://127.0.0.1:%%HTTP_PORT%%;',
+        "vkstream_cluster_prefix $cl->{prefix};",
+        ($cl->{ttl} ? "vkstream_cluster_ttl $cl->{ttl}s;" : '');
+    (my $dir = $cl->{prefix}) =~ s/\W//g;
+    my $n = nginx_start(name => "cluster-$dir-$name", main => $main,
+        live => "vkstream on; vkstream_rendition _src $cl->{rendition};");
+    $n->{name} = $name;
+    $cl->{n}{$name} = $n;
+    return $n;
+}
+
+# The holder's name once exactly one node says it holds VK, every node
+# names it and the emulator has exactly one open connection.
+sub cl_holder {
+    my ($cl, $secs) = @_;
+    my $h;
+    vk_wait($secs, sub {
+        my @mine = grep { ((cl_get($_, '/cluster') // {})->{vk} // {})
+                          ->{mine} } values %{ $cl->{n} };
+        return 0 unless @mine == 1;
+        $h = $mine[0]{name};
+        return 0 if grep { (((cl_get($_, '/cluster') // {})->{vk} // {})
+                            ->{holder} // '') ne $h } values %{ $cl->{n} };
+        return ($EMU->stats->{open} // 0) == 1
+            && (vk_status($mine[0])->{state} // '') eq 'connected';
+    }) or return undef;
+    return $h;
+}
+
+sub cl_up {
+    my (%o) = @_;
+    # (every node's stream table holds every node's streams: the
+    # simulated ones need room, hence few matches per stream there)
+    my $cl = { prefix => $o{prefix}, ttl => $o{ttl}, n => {},
+               matches => $o{matches} // 5000, zone => $o{zone} // '64m',
+               rendition => $o{rendition} // 'video=copy audio=copy' };
+    $EMU->admin(DELETE => '/admin/rules');
+    cl_node_start($cl, $_) for qw(a b c);
+    vk_wait(20, sub {
+        @{ (cl_get($cl->{n}{c}, '/cluster') // {})->{nodes} // [] } == 3
+    }) or die "bench: cluster: c does not list three nodes (see "
+        . "$cl->{n}{c}{prefix}/logs/error.log)\n";
+    defined cl_holder($cl, 30)
+        or die "bench: cluster: no single VK holder within 30 s\n";
+    return $cl;
+}
+
+sub cl_down {
+    my ($cl) = @_;
+    nginx_stop($_) for values %{ $cl->{n} };
+    $cl->{n} = {};
+}
+
+sub cl_is_live {
+    my ($n, $name, $one) = @_;
+    if ($one) {         # GET /streams/live/NAME: light under a big view
+        my $s = cl_get($n, "/streams/live/$name");
+        return $s && ($s->{state} // '') eq 'live';
+    }
+    my $l = cl_get($n, '/streams') // {};
+    return scalar grep { $_->{name} eq $name && $_->{state} eq 'live' }
+        @{ $l->{streams} // [] };
+}
+
+# (1) publish on a, polled every 20 ms on a and c; [a, c] seconds from the
+# publisher's start
+sub cl_publish_view {
+    my ($cl, $name, $one) = @_;
+    my ($a, $c) = @{ $cl->{n} }{qw(a c)};
+    my $t0 = time;
+    my $pid = publish("rtmp://127.0.0.1:$a->{rtmp}/live/$name", 600,
+                      $CL_TINY);
+    my ($ta, $tc);
+    my $end = $t0 + 20;
+    while (time < $end && !defined $tc) {
+        $ta //= time - $t0 if cl_is_live($a, $name, $one);
+        $tc //= time - $t0 if cl_is_live($c, $name, $one);
+        sleep 0.02;
+    }
+    $ta //= $tc;
+    return ($pid, $ta, $tc);
+}
+
+sub cl_view_samples {
+    my ($cl, $tag, $count, $one) = @_;
+    my (@a, @c, @d);
+    for my $i (1 .. $count) {
+        my ($pid, $ta, $tc) = cl_publish_view($cl, "$tag$i", $one);
+        push @a, $ta;
+        push @c, $tc;
+        push @d, $tc - $ta if defined $tc && defined $ta;
+        note(sprintf 'cluster: %s%d listed on a after %s s, on c after %s s',
+             $tag, $i, map { defined $_ ? sprintf('%.3f', $_) : 'never' }
+             $ta, $tc);
+        stop_publisher($pid);
+        sleep 0.5;
+    }
+    return { a => \@a, c => \@c, d => \@d };
+}
+
+sub cl_info {
+    my $s = $REDIS->info('stats');
+    my $c = $REDIS->info('commandstats');
+    my %calls;
+    for my $k (keys %$c) {
+        next unless $k =~ /^cmdstat_(\w+)$/;
+        my $cmd = $1;
+        $calls{$cmd} = $1 if $c->{$k} =~ /calls=(\d+)/;
+    }
+    return { t => time, ticks => proc_ticks($REDIS->{pid}),
+             ops => $s->{total_commands_processed},
+             in => $s->{total_net_input_bytes},
+             out => $s->{total_net_output_bytes}, calls => \%calls };
+}
+
+sub cl_delta {
+    my ($x, $y) = @_;
+    my $dt = $y->{t} - $x->{t};
+    my %calls = map { $_ => (($y->{calls}{$_} // 0) - ($x->{calls}{$_} // 0))
+                            / $dt } keys %{ $y->{calls} };
+    # our own two INFOs (stats, commandstats) per snapshot
+    $calls{info} -= 2 / $dt if exists $calls{info};
+    return { secs => $dt, ops => ($y->{ops} - $x->{ops} - 2) / $dt,
+             in => ($y->{in} - $x->{in}) / $dt,
+             out => ($y->{out} - $x->{out}) / $dt,
+             cpu => ($y->{ticks} - $x->{ticks}) / $TICK / $dt,
+             calls => \%calls };
+}
+
+# (4) N streams spread over the nodes, INFO deltas over $secs
+sub cl_traffic {
+    my ($cl, $counts, $secs) = @_;
+    my (@pids, @out);
+    my @names = qw(a b c);
+    my $live = 0;
+    for my $want (@$counts) {
+        while ($live < $want) {
+            my $n = $cl->{n}{ $names[$live % 3] };
+            push @pids, publish("rtmp://127.0.0.1:$n->{rtmp}/live/t$live",
+                                600, $CL_TINY);
+            $live++;
+        }
+        vk_wait(30, sub {
+            my $l = cl_get($cl->{n}{c}, '/streams') // {};
+            (grep { $_->{state} eq 'live' && $_->{name} =~ /^t\d+$/ }
+             @{ $l->{streams} // [] }) == $want;
+        }) or note("cluster: not all $want streams live in c's view");
+        sleep 3;        # renditions started, records settled
+        my $x = cl_info();
+        sleep $secs;
+        my $d = cl_delta($x, cl_info());
+        $d->{streams} = $want;
+        $d->{load} = cl_load();
+        note(sprintf 'cluster: %d streams: %.1f ops/s, in %.0f B/s, out %.0f '
+             . 'B/s, redis CPU %.1f%%; %s', $want, $d->{ops}, $d->{in},
+             $d->{out}, 100 * $d->{cpu}, join ' ', map {
+                 sprintf '%s %.1f', $_, $d->{calls}{$_} }
+             grep { $d->{calls}{$_} >= 0.05 } sort keys %{ $d->{calls} });
+        push @out, $d;
+    }
+    # one real stream entry, the simulator's template
+    my $rec = eval { decode_json($REDIS->cmd('HGET', "$cl->{prefix}node:a",
+                                             'streams')) } // [];
+    if (@$rec) {
+        my $j = JSON::PP->new->canonical->encode($rec->[0]);
+        $j =~ s/"id":\d+/"id":\@ID\@/;
+        $j =~ s/"name":"[^"]*"/"name":"\@NAME\@"/;
+        $j =~ s/"tag":"vks:s:live\/[^"]*"/"tag":""/;
+        open my $f, '>', "$B/cluster-stream.json" or die $!;
+        print $f $j;
+        close $f;
+        $cl->{entry_bytes} = length $j;
+    }
+    stop_publisher($_) for @pids;
+    return \@out;
+}
+
+# (3) at $rate events/s on a node that is not the holder
+sub cl_latency {
+    my ($cl, $rate, $secs) = @_;
+    my $h = cl_holder($cl, 10) // 'a';
+    my ($x) = grep { $_ ne $h } qw(c b a);
+    my $r = HTTP::Tiny->new(timeout => 5)->post(
+        "http://127.0.0.1:$cl->{n}{a}{http}/vkstream/rules",
+        { content => '{"tag":"bench","value":"бенчмарк"}',
+          headers => { 'Content-Type' => 'application/json' } });
+    die "bench: POST /vkstream/rules: $r->{status} $r->{content}\n"
+        unless $r->{success};
+    vk_wait(15, sub {
+        grep { $_->{tag} eq 'vks:g:bench' }
+            @{ $EMU->admin(GET => '/admin/rules')->{rules} // [] }
+    }) or die "bench: cluster: the global rule does not reach the emulator\n";
+    vk_wait(10, sub {
+        ((cl_get($cl->{n}{$x}, '/rules/bench') // {})->{state} // '')
+            eq 'active' });
+    my $i0 = cl_info();
+    my $l = vk_latency($cl->{n}{$x}, $rate, $secs);
+    my $d = cl_delta($i0, cl_info());
+    $l->{holder} = $h;
+    $l->{node} = $x;
+    $l->{redis} = $d;
+    $l->{load} = cl_load();
+    $l->{xadd} = $d->{calls}{xadd} // 0;
+    HTTP::Tiny->new(timeout => 5)->delete(
+        "http://127.0.0.1:$cl->{n}{a}{http}/vkstream/rules/bench");
+    return $l;
+}
+
+# (2) SIGKILL of the holder: seconds to the emulator's next accepted VK
+# connection (and to a survivor naming a new holder); the killed node is
+# started again afterwards
+sub cl_failover {
+    my ($cl) = @_;
+    my $h = cl_holder($cl, 30) // die "bench: cluster: no holder\n";
+    my @others = grep { $_ ne $h } qw(a b c);
+    my $st = $EMU->stats;
+    my $acc = $st->{counters}{ws_accepted} // 0;
+    my $rej = $st->{counters}{ws_rejected} // 0;
+    my $n = $cl->{n}{$h};
+    my $pid = $n->{pid};
+    # at a random point of the renewal period, as a crash would be
+    sleep rand(($cl->{ttl} // 5) / 3);
+    my $t0 = time;
+    kill 'KILL', -$pid;
+    waitpid $pid, 0;
+    delete $NGINX_PGID{$pid};
+    my ($t_lease, $t_vk, $t_view);
+    my $end = $t0 + ($cl->{ttl} // 5) + 20;
+    while (time < $end && !(defined $t_vk && defined $t_view)) {
+        my $s = $EMU->stats;
+        $t_vk //= time - $t0
+            if ($s->{counters}{ws_accepted} // 0) > $acc && $s->{open} == 1;
+        my $c = cl_get($cl->{n}{ $others[0] }, '/cluster') // {};
+        my $x = ($c->{vk} // {})->{holder} // '';
+        $t_lease //= time - $t0 if $x ne '' && $x ne $h;
+        $t_view //= time - $t0
+            if $c->{nodes} && !grep { $_->{name} eq $h } @{ $c->{nodes} };
+        sleep 0.02;
+    }
+    my $rej1 = $EMU->stats->{counters}{ws_rejected} // 0;
+    note(sprintf 'cluster: ttl %ss: SIGKILL of holder %s: lease moved after '
+         . '%s s, new VK connection after %s s, node gone from the view '
+         . 'after %s s; refused VK connections %d', $cl->{ttl} // 5, $h,
+         map({ defined $_ ? sprintf('%.2f', $_) : 'never' }
+             $t_lease, $t_vk, $t_view), $rej1 - $rej);
+    delete $cl->{n}{$h};
+    cl_node_start($cl, $h);
+    vk_wait(20, sub {
+        @{ (cl_get($cl->{n}{$h}, '/cluster') // {})->{nodes} // [] } == 3
+    });
+    return { holder => $h, lease => $t_lease, vk => $t_vk, view => $t_view,
+             refused => $rej1 - $rej };
+}
+
+# (5) $nodes simulated nodes of 20 streams: how long until node c lists
+# them, then a steady window of $secs, then publishes on a seen from c;
+# the simulator runs until told to stop (SIGTERM)
+sub cl_scale {
+    my ($cl, $nodes, $secs) = @_;
+    my $out = "$B/cluster-sim.out";
+    unlink $out;
+    my $churn = $nodes / 60;
+    my @cmd = ("$B/bench-cluster-sim", '-p', $REDIS->port, '-x',
+               $cl->{prefix}, '-n', $nodes, '-k', 20, '-t',
+               1000 * ($cl->{ttl} // 5), '-d', 600, '-c', $churn,
+               (-s "$B/cluster-stream.json"
+                ? ('-s', "$B/cluster-stream.json") : ()));
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out;
+        open STDERR, '>>', "$B/cluster-sim.log";
+        exec(@cmd) or POSIX::_exit(127);
+    }
+    $SIMS{$pid} = 1;
+    my $t0 = time;
+    my $t_listed;
+    vk_wait(15, sub {
+        @{ (cl_get($cl->{n}{c}, '/cluster') // {})->{nodes} // [] }
+            >= $nodes + 3 }) and $t_listed = time - $t0;
+    sleep 1;
+    my $i0 = cl_info();
+    my $s0 = proc_ticks($pid);
+    my ($a0, $id0) = total_cpu_ticks();
+    sleep $secs;
+    my $d = cl_delta($i0, cl_info());
+    my ($a1, $id1) = total_cpu_ticks();
+    $d->{sim_cpu} = (proc_ticks($pid) - $s0) / $TICK / $d->{secs};
+    $d->{busy} = ($a1 - $a0) ? 1 - ($id1 - $id0) / ($a1 - $a0) : 0;
+    my $c = cl_get($cl->{n}{c}, '/cluster') // {};
+    $d->{listed} = scalar @{ $c->{nodes} // [] };
+    $d->{invalid} = ($c->{counters} // {})->{invalid};
+    $d->{t_listed} = $t_listed;
+    my $view = cl_view_samples($cl, "sc${nodes}_", 3, 1);
+    kill 'TERM', $pid;
+    my $end = time + 10;
+    sleep 0.1 while waitpid($pid, WNOHANG) == 0 && time < $end;
+    if (kill 0, $pid) {
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+    }
+    delete $SIMS{$pid};
+    my $sim = eval {
+        open my $f, '<', $out or die;
+        local $/;
+        decode_json(<$f>);
+    } // {};
+    $d->{sim} = $sim;
+    $d->{nodes} = $nodes;
+    $d->{view_c} = $view->{c};
+    $d->{view_d} = $view->{d};
+    $d->{load} = cl_load();
+    note(sprintf 'cluster: %d simulated nodes (x20 streams, churn %.2f/s): '
+         . 'redis CPU %.1f%%, %.0f ops/s, out %.2f MB/s; sim CPU %.0f%%, '
+         . 'view read p50 %.1f ms p99 %.1f ms (%s reads, %s late); c listed '
+         . '%d nodes (all after %s s; %s invalid); publish to view on c %s '
+         . 's; machine %.0f%% busy', $nodes, $churn, 100 * $d->{cpu},
+         $d->{ops}, $d->{out} / 1e6, 100 * $d->{sim_cpu},
+         $sim->{view_p50_ms} // -1, $sim->{view_p99_ms} // -1,
+         $sim->{views} // '?', $sim->{late} // '?', $d->{listed},
+         defined $t_listed ? sprintf('%.1f', $t_listed) : 'never',
+         $d->{invalid} // '?', fmt(2, @{ $view->{c} }), 100 * $d->{busy});
+    # the simulated records expire after the TTL
+    sleep(($cl->{ttl} // 5) + 1);
+    return $d;
+}
+
+sub cluster {
+    require VKStream::Redis;
+    require VKStream::Emulator;
+    my $t = time;
+    cl_tiny_clip();
+    -x "$B/bench-cluster-sim" or die "bench: $B/bench-cluster-sim missing "
+        . "(scripts/bench.sh builds it)\n";
+    my $samples = $ENV{BENCH_CL_SAMPLES} // ($QUICK ? 3 : 5);
+    my $fo = $ENV{BENCH_CL_FAILOVERS} // ($QUICK ? 1 : 3);
+    my $tsecs = $ENV{BENCH_CL_SECS} // ($QUICK ? 6 : 10);
+    my @counts = split /[, ]+/, ($ENV{BENCH_CL_STREAMS} // '0,10,30');
+    my @sims = split /[, ]+/, ($ENV{BENCH_CL_SIM} // '10,50,100');
+    my $simsecs = $ENV{BENCH_CL_SIM_SECS} // ($QUICK ? 10 : 15);
+    my $lat_rate = $ENV{BENCH_VK_LAT_RATE} // 1000;
+    my $lat_secs = $ENV{BENCH_VK_LAT_SECS} // 4;
+    my %r = (load0 => cl_load());
+
+    $EMU = VKStream::Emulator->new(args => ['--ping-interval', 0]);
+    $REDIS = VKStream::Redis->new;
+    note("cluster: redis-server " . $REDIS->port . ', load ' . cl_load());
+
+    # default TTL (5 s), 5000 matches kept (the latency run reads them)
+    my $cl = cl_up(prefix => 'bc5:');
+    $r{view} = cl_view_samples($cl, 'v', $samples);
+    $r{latency} = [map { cl_latency($cl, $lat_rate, $lat_secs) } 1 .. $RUNS];
+    $r{failover}{5} = [map { cl_failover($cl) } 1 .. $fo];
+    cl_down($cl);
+    # vkstream_cluster_ttl 2s
+    $cl = cl_up(prefix => 'bc2:', ttl => 2);
+    $r{failover}{2} = [map { cl_failover($cl) } 1 .. $fo];
+    cl_down($cl);
+    # Redis traffic and scale: room for 2,000+ streams in every table, an
+    # audio-only copy rendition (the cheapest live stream)
+    if (@counts || @sims) {
+        $cl = cl_up(prefix => 'bcs:', matches => 10, zone => '512m',
+                    rendition => 'video=none audio=copy');
+        $r{traffic} = cl_traffic($cl, \@counts, $tsecs) if @counts;
+        $r{entry_bytes} = $cl->{entry_bytes};
+        $r{scale} = [map { cl_scale($cl, $_, $simsecs) } @sims];
+        cl_down($cl);
+    }
+    $r{refused} = $EMU->stats->{counters}{ws_rejected} // 0;
+    $EMU->stop;
+    undef $EMU;
+    $REDIS->stop;
+    undef $REDIS;
+    $r{secs} = time - $t;
+    $R{cluster} = \%r;
+    note(sprintf 'cluster: took %.0f s', $r{secs});
+    cluster_rows(\%r);
+}
+
+sub cluster_rows {
+    my ($r) = @_;
+    my $S = '8 cluster';
+    my $v = $r->{view};
+    row($S, sprintf('publish on node a (ffmpeg start) to the stream live in '
+        . 'GET /streams on node c (%d samples, polled every 20 ms)',
+        scalar @{ $v->{c} }),
+        fmt(3, @{ $v->{c} }) . ' s; on a itself ' . fmt(3, @{ $v->{a} })
+        . ' s; c after a ' . fmt(3, @{ $v->{d} }) . ' s',
+        "load $r->{load0} at start");
+    for my $ttl (5, 2) {
+        my @f = @{ $r->{failover}{$ttl} // [] } or next;
+        row($S, "failover, vkstream_cluster_ttl ${ttl}s: SIGKILL of the VK "
+            . 'holder (master and worker) to the next VK connection accepted '
+            . 'by the emulator (' . @f . ' kills)',
+            fmt(2, map { $_->{vk} } @f) . ' s; lease named on a survivor '
+            . fmt(2, map { $_->{lease} } @f) . ' s; dead node gone from '
+            . '/cluster ' . fmt(2, map { $_->{view} } @f) . ' s; VK '
+            . 'connections refused: ' . sum(map { $_->{refused} } @f),
+            'goal: within TTL + 2 s');
+    }
+    my @l = grep { $_->{n} } @{ $r->{latency} };
+    if (@l) {
+        row($S, sprintf('match latency at %d events/s, emulator send to SSE '
+            . 'on node %s (VK holder %s; %d events per run)',
+            $ENV{BENCH_VK_LAT_RATE} // 1000, $l[0]{node}, $l[0]{holder},
+            median(map { $_->{n} } @l)),
+            'p50 ' . fmt(1, map { $_->{p50} } @l) . ' ms, p99 '
+            . fmt(1, map { $_->{p99} } @l) . ' ms; emulator to filed on '
+            . "$l[0]{node} p50 " . fmt(1, map { $_->{store_p50} } @l)
+            . ' ms, p99 ' . fmt(1, map { $_->{store_p99} } @l) . ' ms; Redis '
+            . 'over the run and its read-back '
+            . fmt(0, map { $_->{redis}{secs} } @l) . ' s: '
+            . fmt(0, map { $_->{redis}{ops} } @l) . ' ops/s ('
+            . fmt(0, map { $_->{xadd} } @l) . ' XADD/s), CPU '
+            . fmt(1, map { 100 * $_->{redis}{cpu} } @l) . '%'
+            . (sum(map { $_->{missed} + $_->{gaps} } @l)
+               ? sprintf('; %d not seen, %d gaps',
+                         sum(map { $_->{missed} } @l),
+                         sum(map { $_->{gaps} } @l)) : ''),
+            'load ' . join('/', map { $_->{load} } @l));
+    }
+    my @t = @{ $r->{traffic} // [] };
+    for my $d (@t) {
+        row($S, "Redis with $d->{streams} streams live over 3 nodes "
+            . sprintf('(%.0f s)', $d->{secs}),
+            sprintf('%.1f ops/s, in %.0f B/s, out %.0f B/s, redis-server '
+                    . 'CPU %.2f%%', $d->{ops}, $d->{in}, $d->{out},
+                    100 * $d->{cpu}), "load $d->{load}");
+    }
+    my ($z) = grep { $_->{streams} == 0 } @t;
+    if ($z) {
+        for my $d (grep { $_->{streams} } @t) {
+            my $k = $d->{streams};
+            row($S, "Redis per stream per second ($k streams minus 0)",
+                sprintf('%.3f ops, in %.0f B, out %.0f B',
+                        ($d->{ops} - $z->{ops}) / $k,
+                        ($d->{in} - $z->{in}) / $k,
+                        ($d->{out} - $z->{out}) / $k),
+                "stream entry in a node record: $r->{entry_bytes} B");
+        }
+    }
+    for my $d (@{ $r->{scale} // [] }) {
+        my $s = $d->{sim};
+        row($S, "scale: 3 nodes + $d->{nodes} simulated x 20 streams "
+            . sprintf('(streams change %.2f/s; %.0f s)', $s->{churn} // 0,
+                      $d->{secs}),
+            sprintf('redis-server CPU %.1f%%, %.0f ops/s, out %.2f MB/s; '
+                    . 'view read (ZRANGEBYSCORE + HGETALL of every node) '
+                    . 'p50 %.1f ms, p99 %.1f ms, max %.1f ms; simulator CPU '
+                    . '%.0f%%; real node c lists %d nodes (all %s s after the '
+                    . 'start); publish on a to '
+                    . 'GET /streams/live/NAME on c %s s',
+                    100 * $d->{cpu}, $d->{ops}, $d->{out} / 1e6,
+                    $s->{view_p50_ms} // -1, $s->{view_p99_ms} // -1,
+                    $s->{view_max_ms} // -1, 100 * $d->{sim_cpu},
+                    $d->{listed}, defined $d->{t_listed}
+                    ? sprintf('%.1f', $d->{t_listed}) : 'never',
+                    fmt(2, @{ $d->{view_c} })),
+            sprintf('machine %.0f%% busy, load %s', 100 * $d->{busy},
+                    $d->{load}));
+    }
+}
+
 # ---- main ----
 
 die "bench: $SRC missing (run scripts/bench.sh)\n" unless -f $SRC;
@@ -1357,6 +1883,7 @@ ladder() if want('ladder');
 capacity() if want('capacity');
 isolation() if want('isolation');
 vk_feed() if want('vk');
+cluster() if want('cluster');
 cleanup();
 
 my $elapsed = time - $T_START;

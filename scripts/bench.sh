@@ -16,13 +16,20 @@
 #   BENCH_ISO_CONF='...'   directives added to the isolation application
 #                          (e.g. 'vkstream_sched idle;')
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
-#                          capacity isolation vk
+#                          capacity isolation vk cluster
 #   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until
 #                          one fails (1000,2000,5000,10000,20000,40000)
 #   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)
 #   BENCH_VK_LAT_RATE=N    VK feed: events/s of the latency run (1000)
 #   BENCH_VK_LAT_SECS=S    VK feed: seconds of the latency run (4)
 #   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
+#   BENCH_CL_SAMPLES=N     cluster: publish-to-view samples (5)
+#   BENCH_CL_FAILOVERS=N   cluster: holder kills per TTL (3)
+#   BENCH_CL_STREAMS=a,b   cluster: stream counts of the Redis traffic
+#                          figures (0,10,30)
+#   BENCH_CL_SECS=S        cluster: seconds per traffic figure (10)
+#   BENCH_CL_SIM=a,b       cluster: simulated node counts (10,50,100)
+#   BENCH_CL_SIM_SECS=S    cluster: seconds per simulation (15)
 #   BENCH_TUNED_IN='...'   input flags of exec (tuned)
 set -euo pipefail
 
@@ -32,7 +39,7 @@ PKGS="libavcodec libavformat libavutil libswscale"
 
 mkdir -p "$B"
 
-for tool in ffmpeg ffprobe pkg-config perl cc; do
+for tool in ffmpeg ffprobe pkg-config perl cc redis-server; do
     command -v "$tool" >/dev/null || {
         echo "bench: $tool missing (make deps)" >&2
         exit 1
@@ -47,6 +54,11 @@ fi
 # shellcheck disable=SC2046
 cc -O2 -Wall -Wextra -Werror -o "$B/bench-floor" \
     "$ROOT/scripts/bench-floor.c" $(pkg-config --cflags --libs $PKGS)
+# the cluster scenario's simulated nodes
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror -o "$B/bench-cluster-sim" \
+    "$ROOT/scripts/bench-cluster-sim.c" $(pkg-config --cflags --libs hiredis) \
+    -lpthread
 
 # The source every side gets: 1280x720, 30 fps, 2 s GOP, yuv420p H.264
 # (2.5 Mbit/s, as a streamer would send) + AAC, 20 s, looped by the
