@@ -48,6 +48,8 @@ static void ngx_vkstream_cluster_view(vks_cluster_agent_status_t *st,
     ngx_vkstream_cluster_t *cl);
 static void ngx_vkstream_cluster_node(vks_cluster_record_t *rec,
     ngx_str_t *name, ngx_vkstream_node_t *nd, ngx_flag_t holder);
+static uint64_t ngx_vkstream_cluster_num(vks_cluster_record_t *rec,
+    const char *field);
 static void ngx_vkstream_cluster_rules_in(void);
 static void ngx_vkstream_cluster_rules_out(void);
 static void ngx_vkstream_cluster_events(void);
@@ -72,6 +74,9 @@ static ngx_vkstream_cluster_t       ngx_vkstream_cluster_state;
 static uint64_t                     ngx_vkstream_cluster_cpu_idle;
 static uint64_t                     ngx_vkstream_cluster_cpu_total;
 static double                       ngx_vkstream_cluster_cpu_busy;
+static u_char                       ngx_vkstream_cluster_view_holder[
+                                        NGX_VKSTREAM_NODE_LEN];
+static size_t                       ngx_vkstream_cluster_view_holder_len;
 
 
 static char *
@@ -335,6 +340,7 @@ ngx_vkstream_cluster_init_process(ngx_cycle_t *cycle)
     cf.notify = ngx_vkstream_notify;
     cf.notify_data = NULL;
     cf.seed = (uint32_t) ngx_pid ^ (uint32_t) ngx_time();
+    cf.contend = ngx_vkstream_vk_enabled(cycle);
 
     ngx_vkstream_cluster_agent = vks_cluster_agent_start(&cf, err,
                                                          sizeof(err));
@@ -538,6 +544,13 @@ ngx_vkstream_cluster_run(void)
     cl->losses = st.losses;
 
     ngx_vkstream_cluster_view(&st, cl);
+
+    /* a node without VK knows the holder from the holder's record */
+    if (cl->holder_len == 0 && st.redis == VKS_CLUSTER_REDIS_CONNECTED) {
+        cl->holder_len = (u_short) ngx_vkstream_cluster_view_holder_len;
+        ngx_memcpy(cl->holder, ngx_vkstream_cluster_view_holder,
+                   cl->holder_len);
+    }
     ngx_vkstream_cluster_rules_in();
     ngx_vkstream_cluster_rules_out();
     ngx_vkstream_cluster_events();
@@ -628,6 +641,8 @@ ngx_vkstream_cluster_view(vks_cluster_agent_status_t *st,
         return;
     }
 
+    ngx_vkstream_cluster_view_holder_len = 0;
+
     keep = ngx_alloc((v.n + 1) * sizeof(ngx_str_t), ngx_cycle->log);
     if (keep == NULL) {
         vks_cluster_view_free(&v);
@@ -642,8 +657,16 @@ ngx_vkstream_cluster_view(vks_cluster_agent_status_t *st,
         name.len = ngx_strlen(v.names[i]);
         keep[nkeep++] = name;
 
-        holder = (st->verdict == VKS_CLUSTER_LEASE_THEIRS
-                  && ngx_strcmp(v.names[i], st->holder) == 0);
+        /* the holder says so in its record (read by nodes without VK) */
+        holder = (ngx_vkstream_cluster_num(&v.recs[i], "vk") == 1
+                  && st->verdict != VKS_CLUSTER_LEASE_MINE);
+
+        if (holder) {
+            ngx_vkstream_cluster_view_holder_len = ngx_min(name.len,
+                                                       NGX_VKSTREAM_NODE_LEN);
+            ngx_memcpy(ngx_vkstream_cluster_view_holder, name.data,
+                       ngx_vkstream_cluster_view_holder_len);
+        }
 
         ngx_vkstream_cluster_node(&v.recs[i], &name,
                                   cl->nnodes < NGX_VKSTREAM_MAX_NODES
@@ -1233,6 +1256,8 @@ ngx_vkstream_cluster_record(ngx_flag_t changed,
 {
     char                      *streams, *rules;
     u_char                     num[VKS_CLUSTER_FIELDS_MAX][NGX_INT64_LEN];
+
+    /* at most VKS_CLUSTER_FIELDS_MAX fields: 8, and 8 more as holder */
     size_t                     slen, rlen;
     ngx_uint_t                 i, n, nr, k;
     ngx_pool_t                *pool;
@@ -1367,7 +1392,6 @@ ngx_vkstream_cluster_record(ngx_flag_t changed,
                              vcf->cluster_url.len);
     ngx_vkstream_cluster_set("version", NGX_VKSTREAM_VERSION,
                              sizeof(NGX_VKSTREAM_VERSION) - 1);
-    ngx_vkstream_cluster_setnum("pid", "%P", ngx_pid);
     ngx_vkstream_cluster_setnum("time_ms", "%uL",
                                 (uint64_t) ngx_time() * 1000
                                 + (ngx_timeofday())->msec);
@@ -1380,6 +1404,7 @@ ngx_vkstream_cluster_record(ngx_flag_t changed,
     ngx_vkstream_cluster_set("streams", streams, slen);
 
     if (ast->verdict == VKS_CLUSTER_LEASE_MINE) {
+        ngx_vkstream_cluster_set("vk", "1", 1);
         ngx_vkstream_cluster_setnum("vk_state", "%ui", sum.vk.state);
         ngx_vkstream_cluster_setnum("vk_since", "%T", sum.vk.since);
         ngx_vkstream_cluster_setnum("vk_received", "%uL", sum.vk.received);

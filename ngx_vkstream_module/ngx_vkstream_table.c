@@ -1734,8 +1734,15 @@ static void
 ngx_vkstream_table_remote_end_locked(ngx_vkstream_shctx_t *sh,
     ngx_vkstream_stream_t *st)
 {
+    int  i;
+
     st->end = ngx_time();
     st->nactions = 0;
+
+    /* its node is gone or ended it: nothing of it runs any more */
+    for (i = 0; i < ngx_min(st->stats.nrenditions, VKS_MAX_RENDITIONS); i++) {
+        st->stats.r[i].state = VKS_STATE_STOPPED;
+    }
 
     if (st->keywords_len) {
         sh->rules_generation++;

@@ -14,8 +14,8 @@
 # clip without audio, encoded once and published 30 times with -c copy,
 # and one rendition as small.  VK is not configured (VK is optional here):
 # the panel's VK badge and "VK held by" follow the lease holder that
-# /cluster names.  Without a VK client there should be none; the module
-# takes the lease all the same today (a TODO test below says so).
+# /cluster names.  Without a VK client no node takes the lease, so there
+# is none.
 use strict;
 use warnings;
 use utf8;
@@ -162,11 +162,7 @@ my $holder = $cl->{vk}{holder};
 is(scalar(grep { $_->{vk} } @{ $cl->{nodes} }), defined $holder ? 1 : 0,
    '/cluster marks the VK holder\'s node, if any ('
    . ($holder // 'none') . ')');
-TODO: {
-    local $TODO = 'the module takes the VK lease on a node without a VK '
-        . 'client (no vkstream_vk_token): a node with one could not get it';
-    is($holder, undef, 'without VK configured no node holds VK');
-}
+is($holder, undef, 'without VK configured no node holds VK');
 
 my %cfg = (
     url => $n{$SELF}->http_url('/vkstream/ui/'),

@@ -31,18 +31,20 @@ my $rurl = 'redis://:s3cr%3Aet%40pw@127.0.0.1:' . $redis->port . '/0';
 sub node_conf {
     my ($name, %o) = @_;
     my $main = join "\n",
+        $o{no_vk} ? () : (
         "vkstream_vk_token ${\ $e->token };",
         "vkstream_vk_api ${\ $e->api_url };",
-        "vkstream_vk_ca ${\ $e->ca };",
+        "vkstream_vk_ca ${\ $e->ca };"),
         "vkstream_cluster $rurl;",
         "vkstream_cluster_node $name;",
         "vkstream_cluster_url http://127.0.0.1:%%HTTP_PORT%%;",
         "vkstream_cluster_prefix t90:;",
         "vkstream_cluster_ttl 2s;",
         $o{main} // '';
-    return VKStream::Nginx::standard_conf(workers => 2, main => $main,
+    return VKStream::Nginx::standard_conf(workers => $o{workers} // 2,
+        main => $main,
         live => 'vkstream on;
-                 vkstream_rendition _src video=copy audio=copy;');
+                 vkstream_rendition _tiny width=96 preset=ultrafast;');
 }
 
 # --- bad directives ------------------------------------------------------
@@ -76,6 +78,16 @@ sub node_conf {
 
 # --- three nodes ----------------------------------------------------------
 
+# A node without VK, started first: it must never take the lease (VK
+# would then run nowhere).
+my $d = VKStream::Nginx->new(conf => node_conf('d', no_vk => 1,
+                                                workers => 1));
+$d->start;
+ok(wait_until(10, sub {
+    my (undef, $x) = api($d, 'GET', '/vkstream/cluster');
+    ($x->{state} // '') eq 'connected';
+}), 'a node without VK joins');
+
 my %n;
 for my $name (qw(a b c)) {
     $n{$name} = VKStream::Nginx->new(conf => node_conf($name));
@@ -97,13 +109,22 @@ ok(wait_until(20, sub {
 }), 'one node holds the VK lease and is connected')
     or diag explain [map { cluster($_) } qw(a b c)];
 my ($holder) = grep { cluster($_)->{vk}{mine} } qw(a b c);
+{
+    my (undef, $x) = api($d, 'GET', '/vkstream/cluster');
+    ok(!$x->{vk}{mine}, 'the node without VK does not hold the lease');
+    ok(wait_until(10, sub {
+        (undef, $x) = api($d, 'GET', '/vkstream/cluster');
+        ($x->{vk}{holder} // '') eq $holder;
+    }), 'and names the holder from its record');
+}
+$d->stop;
 my $c = cluster('c');
 is($c->{state}, 'connected', '/cluster: connected to Redis');
 is($c->{node}, 'c', '/cluster: node name');
 is($c->{redis}, 'redis://:***@127.0.0.1:' . $redis->port . '/0',
    '/cluster: the Redis URL with the password redacted');
 ok(wait_until(10, sub { @{cluster('c')->{nodes} // []} == 3 }),
-   '/cluster on c lists three nodes');
+   '/cluster on c lists three nodes (d is gone)');
 $c = cluster('c');
 is_deeply([sort map { $_->{name} } @{$c->{nodes}}], [qw(a b c)],
           'the nodes by name');
@@ -113,6 +134,12 @@ is($byname{a}{url}, 'http://127.0.0.1:' . $n{a}->http_port,
 is(scalar(grep { $_->{vk} } @{$c->{nodes}}), 1, 'one node marked as VK');
 ok($byname{$holder}{vk}, 'the holder is that node');
 ok($byname{c}{self} && !$byname{a}{self}, 'self marks this node');
+my $now_ms = int(time * 1000);
+ok(abs($byname{a}{heartbeat_ms} - $now_ms) < 60_000,
+   'a node\'s heartbeat_ms is a wall-clock time')
+    or diag("$byname{a}{heartbeat_ms} vs $now_ms");
+cmp_ok($byname{a}{age_ms}, '<', 20_000, 'and its age is small');
+is($byname{a}{version}, j('c', '/status')->{version}, 'its version');
 is(j('c', '/status')->{cluster}{vk}{holder}, $holder,
    '/status names the holder on every node');
 unlike(join(' ', map { $n{$_}->log_text } qw(a b c)), qr/s3cr|et%40pw/,
@@ -143,8 +170,13 @@ ok(wait_until(15, sub {
     $s && @{$s->{renditions} // []} && $s->{renditions}[0]{hls};
 }), 'a1 shows its renditions on c');
 is(j('c', '/streams/live/a1')->{renditions}[0]{hls},
-   'http://127.0.0.1:' . $n{a}->http_port . '/hls/a1_src.m3u8',
+   'http://127.0.0.1:' . $n{a}->http_port . '/hls/a1_tiny.m3u8',
    'with HLS links on its node');
+ok(wait_until(15, sub {
+    my $r = (j('c', '/streams/live/a1') // {})->{renditions}[0] // {};
+    ($r->{state} // '') eq 'running' && ($r->{frames_out} // 0) > 0
+        && ($r->{width} // 0) == 96;
+}), 'and its rendition running, 96 wide, frames counted');
 my $own = j('a', '/streams/live/a1');
 is($own->{node}, 'a', 'on its own node too, "node" is set');
 like($own->{worker_pid}, qr/^\d+$/, 'with its worker');
@@ -205,10 +237,10 @@ ok(wait_until(10, sub {
 
 # Rendition restart of a1 through b, drop of b1 through c.
 ($r, $body) = api($n{b}, 'POST',
-                  '/vkstream/streams/live/a1/renditions/_src/restart');
+                  '/vkstream/streams/live/a1/renditions/_tiny/restart');
 is($r->{status}, 202, 'restart of a1\'s rendition on b: 202');
 is($body->{result}, 'requested', '  requested');
-ok($n{a}->wait_log(qr/restart rendition "_src" of "live\/a1" requested/, 10),
+ok($n{a}->wait_log(qr/restart rendition "_tiny" of "live\/a1" requested/, 10),
    'a restarts it');
 ($r, $body) = api($n{c}, 'POST', '/vkstream/streams/live/b1/drop');
 is($r->{status}, 202, 'drop of b1 on c: 202');
@@ -223,6 +255,16 @@ ok(wait_until(15, sub { !exists server_rules()->{'vks:s:live/b1'} }),
 ($r) = api($n{c}, 'POST', '/vkstream/streams/live/nope/drop');
 is($r->{status}, 404, 'drop of an unknown stream: 404');
 
+my ($mr, $metrics) = (undef, '');
+($mr) = api($n{c}, 'GET', '/vkstream/metrics');
+$metrics = $mr->{content} // '';
+like($metrics, qr/^vkstream_cluster_up 1$/m, 'metrics: cluster up');
+like($metrics, qr/^vkstream_cluster_nodes 3$/m, 'metrics: three nodes');
+like($metrics, qr/^vkstream_cluster_vk_lease ${\ ($holder eq 'c' ? 1 : 0) }$/m,
+     'metrics: the lease flag');
+unlike($metrics, qr/name="a1"/, 'metrics: no other node\'s stream');
+is(j('c', '/streams/live/b1')->{renditions}[0]{state}, 'stopped',
+   'an ended remote stream\'s rendition is not shown running');
 is(vk_open(), 1, 'one VK connection throughout');
 is($e->stats->{counters}{ws_accepted}, 1, 'never a second one');
 

@@ -152,6 +152,11 @@ vks_cluster_agent_start(const vks_cluster_agent_conf_t *conf, char *err,
         goto failed;
     }
 
+    /* a node without VK must not hold the lease: VK would run nowhere */
+    if (!conf->contend) {
+        (void) vks_cluster_lease_release(&a->lease);
+    }
+
     a->url = conf->url;
     snprintf(a->node, sizeof(a->node), "%s", conf->node);
     a->ttl_ms = a->lease.ttl_ms;

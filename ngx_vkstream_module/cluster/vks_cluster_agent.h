@@ -58,6 +58,8 @@ typedef struct {
     void               (*notify)(void *data);
     void                *notify_data;
     uint32_t             seed;             /* backoff jitter */
+    int                  contend;          /* 0: never takes the VK lease
+                                              (no VK on this node) */
 } vks_cluster_agent_conf_t;
 
 

@@ -57,6 +57,7 @@ typedef struct {
     int                          has_view;
     vks_cluster_record_t         ev[EV_MAX];   /* taken events */
     size_t                       nev;
+    int                          no_vk;        /* does not contend */
 } node_t;
 
 
@@ -342,6 +343,7 @@ agent_start(node_t *n, const char *prefix, uint64_t ttl, uint32_t seed)
     conf.notify = notify;
     conf.notify_data = n;
     conf.seed = seed;
+    conf.contend = !n->no_vk;
 
     n->a = vks_cluster_agent_start(&conf, err, sizeof(err));
 
@@ -1169,6 +1171,45 @@ test_redis_lost(int holder)
 }
 
 
+/*
+ * A node without VK never takes the lease, even alone first: VK would run
+ * nowhere.  A node with VK that comes later takes it.
+ */
+static void
+test_no_vk(void)
+{
+    static node_t               nv = { .name = "novk", .no_vk = 1 },
+                                wv = { .name = "withvk" };
+    vks_cluster_agent_status_t  st;
+
+    if (!ok(agent_start(&nv, "vkn:", TTL, 11) != NULL,
+            "an agent without VK started"))
+    {
+        return;
+    }
+
+    ok(WAIT_FOR(WAIT_MS, status(&nv).redis == VKS_CLUSTER_REDIS_CONNECTED),
+       "it connects");
+    nap(TTL);
+    st = status(&nv);
+    ok(st.verdict == VKS_CLUSTER_LEASE_UNKNOWN && st.acquisitions == 0
+       && st.token == 0, "alone for a TTL, it has not taken the lease");
+
+    if (ok(agent_start(&wv, "vkn:", TTL, 12) != NULL,
+           "an agent with VK started"))
+    {
+        ok(WAIT_FOR(WAIT_MS, status(&wv).verdict == VKS_CLUSTER_LEASE_MINE),
+           "the agent with VK holds the lease");
+        st = status(&nv);
+        ok(st.verdict != VKS_CLUSTER_LEASE_MINE && st.acquisitions == 0,
+           "the one without still does not");
+        agent_stop(&wv);
+    }
+
+    agent_stop(&nv);
+}
+
+
 int
 main(void)
 {
@@ -1237,6 +1278,7 @@ main(void)
     }
 
     test_changed_note();
+    test_no_vk();
 
     printf("# %llu ms\n", (unsigned long long) (now_ms() - t0));
 
