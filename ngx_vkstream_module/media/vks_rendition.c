@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
@@ -26,6 +27,7 @@
 #include <libswscale/swscale.h>
 
 #include "vks_clock.h"
+#include "vks_llhls_writer.h"
 #include "vks_rendition.h"
 #include "util/vks_thread.h"
 
@@ -48,6 +50,9 @@ struct vks_rendition_s {
     int                     sched;
     vks_log_pt              log;
     void                   *log_data;
+    char                   *llhls_dir;      /* NULL: no LL-HLS output */
+    unsigned                llhls_part_target_ms;
+    unsigned                llhls_window;
 
     pthread_t               thread;
     pthread_mutex_t         mutex;
@@ -91,7 +96,12 @@ struct vks_rendition_s {
     int64_t                 win_frames;
     int64_t                 win_bytes;
     int64_t                 media_ms;
+    vks_llhls_writer_t     *llhls;
+    int                     llhls_off;      /* failed or not possible */
 };
+
+
+static void vks_rendition_llhls_open(vks_rendition_t *r);
 
 
 static void
@@ -630,6 +640,8 @@ vks_rendition_open_output(vks_rendition_t *r)
     r->output_failed = 0;
     r->need_key = 1;
 
+    vks_rendition_llhls_open(r);
+
     vks_rendition_set_state(r, VKS_STATE_RUNNING);
     vks_rendition_log(r, VKS_LOG_INFO, "publishing %dx%d to the output",
                       r->out_w, r->out_h);
@@ -650,6 +662,111 @@ failed_quiet:
     vks_rendition_set_state(r, VKS_STATE_FAILED);
 
     return -1;
+}
+
+
+/* LL-HLS: the same packets again, as CMAF files nginx serves */
+
+static void
+vks_rendition_llhls_fail(vks_rendition_t *r, const char *err)
+{
+    /* the RTMP output is not touched: only this one stops */
+    vks_rendition_log(r, VKS_LOG_ERR, "LL-HLS: %s; LL-HLS is off for this "
+                      "rendition", err);
+
+    if (r->llhls) {
+        vks_llhls_writer_close(r->llhls, 0, NULL, 0);
+        r->llhls = NULL;
+    }
+
+    r->llhls_off = 1;
+}
+
+
+/* with the output's streams: the same parameters in both containers */
+static void
+vks_rendition_llhls_open(vks_rendition_t *r)
+{
+    char                     err[256];
+    vks_llhls_writer_conf_t  wc;
+
+    if (r->llhls_dir == NULL || r->llhls || r->llhls_off || r->oc == NULL) {
+        return;
+    }
+
+    if (r->vst == NULL || r->vst->codecpar->codec_id != AV_CODEC_ID_H264) {
+        vks_rendition_log(r, VKS_LOG_INFO, "LL-HLS: no H.264 video, no "
+                          "LL-HLS output");
+        r->llhls_off = 1;
+        return;
+    }
+
+    memset(&wc, 0, sizeof(vks_llhls_writer_conf_t));
+    wc.dir = r->llhls_dir;
+    wc.part_target_ms = r->llhls_part_target_ms;
+    wc.window = r->llhls_window;
+    wc.video = r->vst->codecpar;
+    wc.audio = r->ast ? r->ast->codecpar : NULL;
+
+    r->llhls = vks_llhls_writer_open(&wc, err, sizeof(err));
+    if (r->llhls == NULL) {
+        vks_rendition_llhls_fail(r, err);
+        return;
+    }
+
+    vks_rendition_log(r, VKS_LOG_INFO, "LL-HLS: writing \"%s\"",
+                      r->llhls_dir);
+}
+
+
+/* the stream ended here: the last part, EXT-X-ENDLIST */
+static void
+vks_rendition_llhls_close(vks_rendition_t *r)
+{
+    char  err[256];
+
+    if (r->llhls == NULL) {
+        return;
+    }
+
+    if (vks_llhls_writer_close(r->llhls, 1, err, sizeof(err)) != 0) {
+        vks_rendition_log(r, VKS_LOG_ERR, "LL-HLS: %s", err);
+    }
+
+    r->llhls = NULL;
+}
+
+
+/* the wall clock of a picture's media time, for PROGRAM-DATE-TIME */
+static void
+vks_rendition_llhls_anchor(vks_rendition_t *r, int64_t ms)
+{
+    struct timespec  ts;
+
+    if (r->llhls == NULL) {
+        return;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    vks_llhls_writer_anchor(r->llhls, ms,
+                            (int64_t) ts.tv_sec * 1000
+                            + ts.tv_nsec / 1000000);
+}
+
+
+static void
+vks_rendition_llhls_packet(vks_rendition_t *r, AVPacket *pkt, int video,
+    AVRational tb)
+{
+    int   rc;
+    char  err[256];
+
+    rc = video ? vks_llhls_writer_video(r->llhls, pkt, tb, err, sizeof(err))
+               : vks_llhls_writer_audio(r->llhls, pkt, tb, err, sizeof(err));
+
+    if (rc != 0) {
+        vks_rendition_llhls_fail(r, err);
+    }
 }
 
 
@@ -707,6 +824,10 @@ vks_rendition_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st,
 
     video = st == r->vst;
 
+    if (r->llhls) {
+        vks_rendition_llhls_packet(r, pkt, video, tb);
+    }
+
     av_packet_rescale_ts(pkt, tb, st->time_base);
     pkt->stream_index = st->index;
 
@@ -754,6 +875,32 @@ vks_rendition_drain(vks_rendition_t *r, AVCodecContext *enc, AVStream **st)
 
 
 /* media */
+
+/*
+ * An LL-HLS segment must not outgrow TARGETDURATION: the last picture
+ * that still fits becomes an IDR when the source's keyframe is late
+ */
+static int
+vks_rendition_llhls_idr_due(vks_rendition_t *r, int64_t ms)
+{
+    int64_t   frame;
+    uint32_t  limit;
+
+    if (r->llhls == NULL || r->last_idr_ms == INT64_MIN) {
+        return 0;
+    }
+
+    limit = vks_llhls_writer_segment_limit_ms(r->llhls);
+    if (limit == 0) {
+        return 0;
+    }
+
+    frame = r->venc->framerate.num > 0
+            ? 1000LL * r->venc->framerate.den / r->venc->framerate.num : 40;
+
+    return ms - r->last_idr_ms + frame > limit;
+}
+
 
 static int
 vks_rendition_want_output(vks_rendition_t *r, int keyframe)
@@ -805,6 +952,10 @@ vks_rendition_video_frame(vks_rendition_t *r, vks_item_t *item)
         key = 1;                        /* long source GOP: the backstop */
     }
 
+    if (!key && vks_rendition_llhls_idr_due(r, item->ms)) {
+        key = 1;
+    }
+
     if (r->conf.fps && !key && item->ms < r->next_frame_ms) {
         return -1;
     }
@@ -821,6 +972,8 @@ vks_rendition_video_frame(vks_rendition_t *r, vks_item_t *item)
         key = 1;
         r->need_key = 0;
     }
+
+    vks_rendition_llhls_anchor(r, item->ms);
 
     /* any source pixel format and size: always yuv420p at our size */
     r->sws = sws_getCachedContext(r->sws, in->width, in->height, in->format,
@@ -1014,6 +1167,10 @@ vks_rendition_copy_packet(vks_rendition_t *r, vks_item_t *item, int video)
         r->need_key = 0;
     }
 
+    if (video) {
+        vks_rendition_llhls_anchor(r, item->ms);
+    }
+
     vks_rendition_write(r, item->pkt, st, (AVRational) { 1, 1000 });
 
     return 0;
@@ -1032,6 +1189,8 @@ vks_rendition_new_config(vks_rendition_t *r, vks_item_t *item)
     vks_stream_info_free(r->info);
     r->info = info;
 
+    /* new parameters need a new init segment: this LL-HLS stream ends */
+    vks_rendition_llhls_close(r);
     vks_rendition_close_output(r, 1);
 }
 
@@ -1078,6 +1237,7 @@ static void
 vks_rendition_apply_control(vks_rendition_t *r, int control)
 {
     if (control == VKS_CONTROL_STOP && !r->stopped) {
+        vks_rendition_llhls_close(r);
         vks_rendition_close_output(r, 1);
         r->stopped = 1;
         vks_rendition_set_state(r, VKS_STATE_STOPPED);
@@ -1170,6 +1330,7 @@ vks_rendition_thread(void *data)
     }
 
     vks_rendition_finish_encoders(r);
+    vks_rendition_llhls_close(r);
     vks_rendition_close_output(r, 1);
 
     pthread_mutex_lock(&r->mutex);
@@ -1202,6 +1363,13 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
     r->log_data = env->log_data;
     r->pkt = av_packet_alloc();
 
+    if (env->llhls_dir) {
+        r->llhls_dir = strdup(env->llhls_dir);
+        r->llhls_part_target_ms = env->llhls_part_target_ms;
+        r->llhls_window = env->llhls_window;
+        r->llhls_off = r->llhls_dir == NULL;
+    }
+
     snprintf(r->stats.suffix, sizeof(r->stats.suffix), "%s", rc->suffix);
     snprintf(r->stats.app, sizeof(r->stats.app), "%s", rc->app);
     r->stats.state = VKS_STATE_STARTING;
@@ -1232,6 +1400,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
 failed:
 
     av_packet_free(&r->pkt);
+    free(r->llhls_dir);
     free(r->url);
     free(r);
 
@@ -1293,10 +1462,15 @@ vks_rendition_free(vks_rendition_t *r)
         av_audio_fifo_free(r->fifo);
     }
 
+    if (r->llhls) {
+        vks_llhls_writer_close(r->llhls, 0, NULL, 0);
+    }
+
     av_packet_free(&r->pkt);
     vks_stream_info_free(r->info);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mutex);
+    free(r->llhls_dir);
     free(r->url);
     free(r);
 }

@@ -23,6 +23,11 @@ typedef struct {
     int                 sched;              /* VKS_SCHED_* */
     vks_log_pt          log;
     void               *log_data;
+
+    /* LL-HLS output (vks_llhls_writer.h): its directory, NULL for none */
+    const char         *llhls_dir;
+    unsigned            llhls_part_target_ms;
+    unsigned            llhls_window;
 } vks_rendition_env_t;
 
 

@@ -174,7 +174,7 @@ vks_transcoder_t *
 vks_transcoder_start(const vks_transcoder_conf_t *conf)
 {
     int                          i;
-    char                         url[1024], msg[512];
+    char                         url[1024], msg[512], dir[1024];
     const char                  *host;
     vks_transcoder_t            *t;
     vks_decoder_conf_t           dc;
@@ -224,6 +224,24 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
     env.sched = conf->sched;
     env.log = conf->log;
     env.log_data = conf->log_data;
+    env.llhls_part_target_ms = conf->llhls_part_target_ms;
+    env.llhls_window = conf->llhls_window;
+    env.llhls_dir = NULL;
+
+    /* the name becomes a directory: nothing that leaves llhls_path */
+    if (conf->llhls_path[0]
+        && (conf->name[0] == '.' || strchr(conf->name, '/') != NULL))
+    {
+        if (conf->log) {
+            snprintf(msg, sizeof(msg), "vkstream: \"%s\": no LL-HLS output "
+                     "for a name with \"/\" or a leading \".\"",
+                     conf->name);
+            conf->log(conf->log_data, VKS_LOG_WARN, msg);
+        }
+
+        conf = &t->conf;
+        t->conf.llhls_path[0] = '\0';
+    }
 
     for (i = 0; i < conf->nrenditions && i < VKS_MAX_RENDITIONS; i++) {
         rc = &conf->renditions[i];
@@ -232,6 +250,12 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
         snprintf(url, sizeof(url), "rtmp://%s/%s/%s%s?%s", host, rc->app,
                  conf->name, rc->suffix, conf->marker);
         env.url = url;
+
+        if (conf->llhls_path[0]) {
+            snprintf(dir, sizeof(dir), "%s/%s%s", conf->llhls_path,
+                     conf->name, rc->suffix);
+            env.llhls_dir = dir;
+        }
 
         t->r[t->nr] = vks_rendition_start(rc, &env);
         if (t->r[t->nr] == NULL) {

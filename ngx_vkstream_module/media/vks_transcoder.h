@@ -35,6 +35,11 @@ typedef struct {
     int                    nice;
     int                    sched;           /* VKS_SCHED_* */
 
+    /* LL-HLS: files under llhls_path/NAMESUFFIX; "" for none */
+    char                   llhls_path[512];
+    unsigned               llhls_part_target_ms;
+    unsigned               llhls_window;
+
     /* from the publisher's metadata when known, else VKS_HINT_UNKNOWN */
     int                    hint_video;
     int                    hint_audio;
