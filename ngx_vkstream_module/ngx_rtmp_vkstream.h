@@ -28,6 +28,10 @@ typedef struct {
     ngx_uint_t                max_transcodes_total;
     ngx_str_t                 output;
     ngx_str_t                 vk_keywords;  /* template: $app, $name */
+    ngx_flag_t                llhls;
+    ngx_str_t                 llhls_path;
+    ngx_msec_t                llhls_part_target;
+    ngx_uint_t                llhls_window;
 } ngx_rtmp_vkstream_app_conf_t;
 
 

@@ -352,6 +352,14 @@ ngx_rtmp_vkstream_contexts_transcoder(ngx_rtmp_session_t *s,
     tc->max_delay_ms = (int) vacf->max_delay;
     tc->nice = (int) vacf->nice;
     tc->sched = (int) vacf->sched;
+
+    if (vacf->llhls) {
+        ngx_cpystrn((u_char *) tc->llhls_path, vacf->llhls_path.data,
+                    ngx_min(vacf->llhls_path.len + 1,
+                            sizeof(tc->llhls_path)));
+        tc->llhls_part_target_ms = (unsigned) vacf->llhls_part_target;
+        tc->llhls_window = (unsigned) vacf->llhls_window;
+    }
     /* the context's threads only queue lines and wake the event loop */
     tc->ended = ngx_vkstream_notify;
     tc->log = vks_logq_log;

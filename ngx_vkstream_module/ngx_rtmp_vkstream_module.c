@@ -16,6 +16,7 @@
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
 #include "ngx_rtmp_vkstream.h"
+#include "media/vks_llhls_playlist.h"
 #include "media/vks_transcoder.h"
 #include "vk/vks_vk_keywords.h"
 
@@ -28,6 +29,8 @@ static char *ngx_rtmp_vkstream_rendition(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_rtmp_vkstream_llhls_check(ngx_conf_t *cf,
+    ngx_rtmp_vkstream_app_conf_t *conf);
 
 
 static ngx_rtmp_publish_pt       next_publish;
@@ -36,6 +39,11 @@ static ngx_rtmp_close_stream_pt  next_close_stream;
 
 static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
     ngx_conf_check_num_bounds, 0, 19
+};
+
+
+static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_llhls_window_bounds = {
+    ngx_conf_check_num_bounds, 1, VKS_LLHLS_WINDOW_MAX
 };
 
 
@@ -125,6 +133,34 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       offsetof(ngx_rtmp_vkstream_app_conf_t, vk_keywords),
       NULL },
 
+    { ngx_string("vkstream_llhls"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, llhls),
+      NULL },
+
+    { ngx_string("vkstream_llhls_path"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, llhls_path),
+      NULL },
+
+    { ngx_string("vkstream_llhls_part_target"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, llhls_part_target),
+      NULL },
+
+    { ngx_string("vkstream_llhls_window"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, llhls_window),
+      &ngx_rtmp_vkstream_llhls_window_bounds },
+
       ngx_null_command
 };
 
@@ -174,6 +210,7 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
      *
      *     vacf->renditions = NULL;
      *     vacf->output = { 0, NULL };
+     *     vacf->llhls_path = { 0, NULL };
      */
 
     vacf->enable = NGX_CONF_UNSET;
@@ -184,6 +221,9 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
     vacf->sched = NGX_CONF_UNSET_UINT;
     vacf->max_transcodes = NGX_CONF_UNSET_UINT;
     vacf->max_transcodes_total = NGX_CONF_UNSET_UINT;
+    vacf->llhls = NGX_CONF_UNSET;
+    vacf->llhls_part_target = NGX_CONF_UNSET_MSEC;
+    vacf->llhls_window = NGX_CONF_UNSET_UINT;
 
     return vacf;
 }
@@ -209,6 +249,11 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->max_transcodes_total, 0);
     ngx_conf_merge_str_value(conf->output, prev->output, "");
     ngx_conf_merge_str_value(conf->vk_keywords, prev->vk_keywords, "");
+    ngx_conf_merge_value(conf->llhls, prev->llhls, 0);
+    ngx_conf_merge_str_value(conf->llhls_path, prev->llhls_path, "");
+    ngx_conf_merge_msec_value(conf->llhls_part_target,
+                              prev->llhls_part_target, 500);
+    ngx_conf_merge_uint_value(conf->llhls_window, prev->llhls_window, 6);
 
     if (conf->renditions == NULL) {
         conf->renditions = prev->renditions;
@@ -239,6 +284,51 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->queue_size < 256 * 1024) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"vkstream_queue_size\" must be at least 256k");
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_rtmp_vkstream_llhls_check(cf, conf);
+}
+
+
+/* LL-HLS parameters are checked where the values are final: merged */
+static char *
+ngx_rtmp_vkstream_llhls_check(ngx_conf_t *cf,
+    ngx_rtmp_vkstream_app_conf_t *conf)
+{
+    if (conf->llhls_part_target < 100 || conf->llhls_part_target > 2000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_llhls_part_target\" must be within "
+                           "100ms-2s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->llhls) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->llhls_path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_llhls\" needs \"vkstream_llhls_path\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /* relative to the prefix, as nginx's own paths */
+    if (ngx_conf_full_name(cf->cycle, &conf->llhls_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    while (conf->llhls_path.len > 1
+           && conf->llhls_path.data[conf->llhls_path.len - 1] == '/')
+    {
+        conf->llhls_path.len--;
+    }
+
+    /* the transcoder's copy holds 512 bytes; names and files come under */
+    if (conf->llhls_path.len > 400) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_llhls_path\" is longer than 400 "
+                           "bytes");
         return NGX_CONF_ERROR;
     }
 
