@@ -42,11 +42,6 @@ static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_nice_bounds = {
 };
 
 
-static ngx_conf_num_bounds_t  ngx_rtmp_vkstream_llhls_window_bounds = {
-    ngx_conf_check_num_bounds, 1, VKS_LLHLS_WINDOW_MAX
-};
-
-
 static ngx_conf_enum_t  ngx_rtmp_vkstream_sched_values[] = {
     { ngx_string("normal"), VKS_SCHED_NORMAL },
     { ngx_string("idle"), VKS_SCHED_IDLE },
@@ -159,7 +154,7 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       ngx_conf_set_num_slot,
       NGX_RTMP_APP_CONF_OFFSET,
       offsetof(ngx_rtmp_vkstream_app_conf_t, llhls_window),
-      &ngx_rtmp_vkstream_llhls_window_bounds },
+      NULL },
 
       ngx_null_command
 };
@@ -300,6 +295,13 @@ ngx_rtmp_vkstream_llhls_check(ngx_conf_t *cf,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"vkstream_llhls_part_target\" must be within "
                            "100ms-2s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->llhls_window < 1 || conf->llhls_window > VKS_LLHLS_WINDOW_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_llhls_window\" must be within 1-%d",
+                           VKS_LLHLS_WINDOW_MAX);
         return NGX_CONF_ERROR;
     }
 
