@@ -52,8 +52,6 @@ for my $c (['vkstream_llhls_part_target 50ms;', 'vkstream_llhls_part_target'],
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     live => $live, http => $http));
 my $ll = $n->prefix . '/ll';
-mkdir $ll or die "$ll: $!";
-system('chown', 'nobody:nogroup', $ll) if $> == 0;
 $n->start;
 
 my $pid = publish($n->rtmp_url('live/s'), size => '640x360', fps => 30,

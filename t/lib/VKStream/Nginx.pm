@@ -92,12 +92,13 @@ sub new {
         %opt,
     }, $class;
     my $p = $self->{prefix};
-    make_path("$p/logs", "$p/temp", "$p/hls", "$p/conf");
+    make_path("$p/logs", "$p/temp", "$p/hls", "$p/ll", "$p/conf");
     if ($> == 0) {
         # Workers run as nobody (see the config's user line): let them
-        # reach the prefix and write HLS and temp files.
+        # reach the prefix and write HLS, LL-HLS and temp files.
         chmod 0755, $p;
-        system('chown', '-R', 'nobody:nogroup', "$p/hls", "$p/temp");
+        system('chown', '-R', 'nobody:nogroup', "$p/hls", "$p/ll",
+               "$p/temp");
     }
     $self->write_conf($opt{conf}) if defined $opt{conf};
     return $self;
@@ -132,11 +133,14 @@ sub write_conf {
 
 # A typical config: live app with vkstream, hls app, http with the API.
 # Extra directives can be put into the live app, the hls app, the rtmp
-# server, main context and http server.
+# server, main context and http server.  VKSTREAM_TEST_LLHLS=1 runs the
+# tests with LL-HLS output on in the live app (into PREFIX/ll).
 sub standard_conf {
     my (%o) = @_;
     my $main = $o{main} // '';
     my $live = $o{live} // 'vkstream on;';
+    $live .= ' vkstream_llhls on; vkstream_llhls_path %%PREFIX%%/ll;'
+        if $ENV{VKSTREAM_TEST_LLHLS} && $live !~ /vkstream_llhls/;
     my $hls = $o{hls} // '';
     my $rtmp = $o{rtmp} // '';
     my $http = $o{http} // '';
