@@ -141,9 +141,12 @@ my (@notkey, @notconcat);
 for my $s (@segs) {
     my $f = "$tmp/$s->{uri}.mp4";
     system("cat '$dir/init.mp4' '$dir/$s->{uri}' > '$f'");
-    my $out = `ffprobe -v error -select_streams v:0 -show_entries packet=flags -of csv=p=0 '$f' 2>&1`;
+    my $cmd = 'ffprobe -v error -select_streams v:0 -show_entries '
+            . "packet=flags -of csv=p=0 '$f' 2>&1";
+    my $out = `$cmd`;
     my ($flags) = split /\n/, $out;
-    push @notkey, "$s->{uri}: " . ($flags // 'nothing') unless ($flags // '') =~ /^K/;
+    $flags //= 'nothing';
+    push @notkey, "$s->{uri}: $flags" unless $flags =~ /^K/;
     next unless @{$s->{parts}};
     my $cat = join '', map { slurp("$dir/$_->{uri}") } @{$s->{parts}};
     push @notconcat, $s->{uri} unless $cat eq slurp("$dir/$s->{uri}");
