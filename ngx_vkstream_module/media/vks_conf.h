@@ -36,6 +36,7 @@ typedef struct {
     int          audio_mode;
     int          width;             /* 0: from height and aspect ratio */
     int          height;            /* 0: from width and aspect ratio */
+    int          upscale;           /* may be larger than the source */
     int          fps;               /* cap, 0 = source rate */
     int          crf;               /* -1 = unset */
     long         bitrate;           /* bit/s, 0 = unset */
@@ -69,7 +70,10 @@ int vks_rendition_conf_check(vks_rendition_conf_t *rc, char *err,
 /*
  * The output size for a source of w x h: like ffmpeg's
  * scale=W:trunc(ow/a/2)*2, the free side keeps the aspect ratio and is
- * rounded down to even.
+ * rounded down to even.  Unless rc->upscale, the result is no larger than
+ * the source: a rendition asked for more is capped to fit in w x h with
+ * its aspect ratio (the source's when one side was given), still even and
+ * at least 2x2.
  */
 void vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h,
     int *ow, int *oh);
