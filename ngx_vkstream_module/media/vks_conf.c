@@ -440,3 +440,43 @@ vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h, int *ow,
         *oh = 2;
     }
 }
+
+
+static int
+vks_conf_same_picture(const vks_rendition_conf_t *a,
+    const vks_rendition_stats_t *as, const vks_rendition_conf_t *b,
+    const vks_rendition_stats_t *bs)
+{
+    return a->video_mode == VKS_MODE_ENCODE
+           && b->video_mode == VKS_MODE_ENCODE
+           && as->width > 0 && as->height > 0
+           && as->width == bs->width && as->height == bs->height
+           && a->fps == b->fps
+           && (a->audio_mode == VKS_MODE_NONE)
+              == (b->audio_mode == VKS_MODE_NONE)
+           && strcmp(a->app, b->app) == 0
+           && strcmp(a->host, b->host) == 0;
+}
+
+
+void
+vks_rendition_duplicates(const vks_rendition_conf_t *const *rc,
+    vks_rendition_stats_t *st, int n)
+{
+    int  i, j;
+
+    for (i = 0; i < n; i++) {
+        st[i].duplicate_of = 0;
+
+        for (j = 0; j < i; j++) {
+            if (st[j].duplicate_of == 0
+                && st[j].state != VKS_STATE_FAILED
+                && st[j].state != VKS_STATE_STOPPED
+                && vks_conf_same_picture(rc[j], &st[j], rc[i], &st[i]))
+            {
+                st[i].duplicate_of = j + 1;
+                break;
+            }
+        }
+    }
+}

@@ -78,6 +78,18 @@ int vks_rendition_conf_check(vks_rendition_conf_t *rc, char *err,
 void vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h,
     int *ow, int *oh);
 
+/*
+ * Sets st[i].duplicate_of for each of the n renditions (rc[i] made st[i])
+ * that shows the same as an earlier one, as when a source smaller than the
+ * ladder caps two rungs to its own size: both encode video, to the same
+ * application and host, of the same known size at the same frame rate cap,
+ * and both or neither carry audio.  The earlier one must not have failed
+ * or been stopped, so the picture stays offered.  Each points at the first
+ * such rendition.
+ */
+void vks_rendition_duplicates(const vks_rendition_conf_t *const *rc,
+    vks_rendition_stats_t *st, int n);
+
 /* "256k", "1.5m", "32000" -> bit/s; -1 when invalid. */
 long vks_parse_rate(const char *s);
 

@@ -381,6 +381,80 @@ test_size_cap(void)
 }
 
 
+static void
+test_duplicates(void)
+{
+    int                          i, w, h;
+    char                         err[256];
+    vks_rendition_conf_t         rc[6];
+    vks_rendition_stats_t        st[6];
+    const vks_rendition_conf_t  *p[6];
+
+    /* _low, _mid, _hi and _30 of a 320x240 source, _a audio only */
+    vks_rendition_conf_low(&rc[0]);
+    vks_rendition_conf_init(&rc[1], "_mid");
+    vks_rendition_conf_set(&rc[1], "width", "640", err, sizeof(err));
+    vks_rendition_conf_init(&rc[2], "_hi");
+    vks_rendition_conf_set(&rc[2], "height", "720", err, sizeof(err));
+    vks_rendition_conf_init(&rc[3], "_15");
+    vks_rendition_conf_set(&rc[3], "fps", "15", err, sizeof(err));
+    vks_rendition_conf_init(&rc[4], "_a");
+    vks_rendition_conf_set(&rc[4], "video", "none", err, sizeof(err));
+    vks_rendition_conf_init(&rc[5], "_a2");
+    vks_rendition_conf_set(&rc[5], "video", "none", err, sizeof(err));
+
+    memset(st, 0, sizeof(st));
+
+    for (i = 0; i < 6; i++) {
+        p[i] = &rc[i];
+        st[i].state = VKS_STATE_RUNNING;
+        st[i].duplicate_of = 7;
+
+        if (rc[i].video_mode == VKS_MODE_ENCODE) {
+            vks_rendition_size(&rc[i], 320, 240, &w, &h);
+            st[i].width = w;
+            st[i].height = h;
+        }
+    }
+
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[0].duplicate_of == 0 && st[1].duplicate_of == 1
+       && st[2].duplicate_of == 1,
+       "_mid and _hi capped to the source duplicate _low (%d %d %d)",
+       st[0].duplicate_of, st[1].duplicate_of, st[2].duplicate_of);
+    ok(st[3].duplicate_of == 0, "another fps cap is no duplicate");
+    ok(st[4].duplicate_of == 0 && st[5].duplicate_of == 0,
+       "audio-only renditions are never duplicates");
+
+    st[0].state = VKS_STATE_STOPPED;
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[0].duplicate_of == 0 && st[1].duplicate_of == 0
+       && st[2].duplicate_of == 2,
+       "_low stopped: _mid stays, _hi duplicates it (%d %d)",
+       st[1].duplicate_of, st[2].duplicate_of);
+
+    st[0].state = VKS_STATE_RUNNING;
+    st[1].width = 0;
+    st[1].height = 0;
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[1].duplicate_of == 0 && st[2].duplicate_of == 1,
+       "a size not known yet duplicates nothing");
+
+    vks_rendition_conf_set(&rc[1], "upscale", "on", err, sizeof(err));
+    vks_rendition_size(&rc[1], 320, 240, &st[1].width, &st[1].height);
+    vks_rendition_conf_set(&rc[2], "app", "other", err, sizeof(err));
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[1].duplicate_of == 0 && st[2].duplicate_of == 0,
+       "an upscaled size or another application is no duplicate");
+
+    vks_rendition_conf_set(&rc[1], "upscale", "off", err, sizeof(err));
+    vks_rendition_size(&rc[1], 320, 240, &st[1].width, &st[1].height);
+    vks_rendition_conf_set(&rc[1], "audio", "none", err, sizeof(err));
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[1].duplicate_of == 0, "video-only beside video+audio: no");
+}
+
+
 static int  notified;
 
 
@@ -486,6 +560,7 @@ main(void)
     test_queue();
     test_conf();
     test_size_cap();
+    test_duplicates();
     test_logq();
     test_thread();
 
