@@ -52,7 +52,7 @@ ngx_http_vkstream_json_opt(u_char *data, size_t len)
 
 static json_t *
 ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *node_url,
-    ngx_str_t *name, vks_rendition_stats_t *rs)
+    ngx_str_t *name, vks_rendition_stats_t *rs, vks_rendition_stats_t *dup)
 {
     json_t  *j;
 
@@ -71,6 +71,10 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *node_url,
     json_object_set_new(j, "audio_copy", json_boolean(rs->audio_copy));
     json_object_set_new(j, "width", json_integer(rs->width));
     json_object_set_new(j, "height", json_integer(rs->height));
+    json_object_set_new(j, "duplicate_of", dup
+                        ? ngx_http_vkstream_json_str((u_char *) dup->suffix,
+                                                     ngx_strlen(dup->suffix))
+                        : json_null());
     json_object_set_new(j, "frames_in", json_integer(rs->frames_in));
     json_object_set_new(j, "frames_out", json_integer(rs->frames_out));
     json_object_set_new(j, "frames_dropped",
@@ -208,7 +212,7 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
     json_t                        *j, *in, *rs, *vk, *hls, *pl;
     ngx_str_t                      name, *sfx, node, url, *node_url;
     ngx_uint_t                     k;
-    vks_rendition_stats_t         *rst;
+    vks_rendition_stats_t         *rst, *dup;
     ngx_http_vkstream_loc_conf_t  *vlcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
@@ -286,8 +290,11 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
 
     for (i = 0; st->has_stats && i < st->stats.nrenditions; i++) {
         rst = &st->stats.r[i];
+        /* only an earlier one: the table may hold what a peer sent */
+        dup = (rst->duplicate_of > 0 && rst->duplicate_of <= i)
+              ? &st->stats.r[rst->duplicate_of - 1] : NULL;
         json_array_append_new(rs, ngx_http_vkstream_json_rendition(r,
-                              node_url, &name, rst));
+                              node_url, &name, rst, dup));
         json_object_set_new(pl, rst->suffix, ngx_http_vkstream_json_hls_url(r,
                             node_url, &name, (u_char *) rst->suffix,
                             ngx_strlen(rst->suffix)));

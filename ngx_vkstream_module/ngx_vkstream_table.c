@@ -478,6 +478,13 @@ ngx_vkstream_table_stream_copy(ngx_vkstream_stream_t *dst,
         dst->stats.r[i].suffix[VKS_SUFFIX_LEN - 1] = '\0';
         dst->stats.r[i].app[VKS_APP_LEN - 1] = '\0';
         dst->stats.r[i].last_error[VKS_ERROR_LEN - 1] = '\0';
+
+        /* an earlier rendition or none (it was padding before) */
+        if (dst->stats.r[i].duplicate_of < 0
+            || dst->stats.r[i].duplicate_of > i)
+        {
+            dst->stats.r[i].duplicate_of = 0;
+        }
     }
 }
 

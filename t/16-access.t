@@ -20,6 +20,8 @@ my @bad = (
     [ 'vkstream_rendition _x; vkstream_rendition _x;', qr/duplicate suffix "_x"/ ],
     [ 'vkstream_rendition a/b;', qr/invalid suffix "a\/b"/ ],
     [ 'vkstream_rendition _c video=copy width=320;', qr/video=copy cannot scale/ ],
+    [ 'vkstream_rendition _x upscale=yes;', qr/"vkstream_rendition": invalid value "yes" for "upscale"/ ],
+    [ 'vkstream_rendition _c video=copy upscale=on;', qr/video=copy cannot scale/ ],
     [ 'vkstream_max_gop 100ms;', qr/"vkstream_max_gop" must be at least 1s/ ],
     [ 'vkstream_nice 40;', qr/vkstream_nice.*40|value must be between/ ],
     [ 'vkstream_sched fifo;', qr/"vkstream_sched": invalid value "fifo", expected normal or idle/ ],
@@ -36,7 +38,7 @@ my ($ok, $out) = check_conf(live => 'vkstream on;
     vkstream_rendition _low; vkstream_rendition _720 height=720
     bitrate=1500k maxrate=2m bufsize=3m preset=faster profile=main
     level=3.1 threads=2 fps=30 audio_bitrate=96k audio_rate=48000
-    audio_channels=2 app=hls host=127.0.0.1:1935;
+    audio_channels=2 app=hls host=127.0.0.1:1935 upscale=on;
     vkstream_rendition _src video=copy audio=copy;
     vkstream_max_gop 4s; vkstream_nice 10; vkstream_sched idle;
     vkstream_max_transcodes 4;

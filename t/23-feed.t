@@ -53,9 +53,13 @@ is_deeply([@{ $j->{input} }{qw(video_codec audio_codec width height)}],
 ok(abs($j->{input}{fps} - 15) < 1, "input fps ($j->{input}{fps})");
 my ($rl) = grep { $_->{suffix} eq '_low' } @{ $j->{renditions} };
 my ($rm) = grep { $_->{suffix} eq '_mid' } @{ $j->{renditions} };
-is_deeply([@$rl{qw(suffix app width height)}], ['_low', 'hls', 480, 360],
-          '_low stats');
+# _low asks for 480 wide but is capped at the 320x240 source's size
+is_deeply([@$rl{qw(suffix app width height)}], ['_low', 'hls', 320, 240],
+          '_low stats: capped at the source size');
 is($rm && $rm->{width}, 240, '_mid stats');
+ok(exists $rl->{duplicate_of} && !defined $rl->{duplicate_of}
+   && $rm && exists $rm->{duplicate_of} && !defined $rm->{duplicate_of},
+   'different sizes: no duplicate_of');
 ok($rl->{frames_in} >= $rl->{frames_out}, 'frames in >= frames out');
 my $port = $n->http_port;
 is($rl->{hls}, "http://127.0.0.1:$port/hls/cam1_low.m3u8", 'rendition URL');

@@ -53,8 +53,10 @@ my %cfg = (
     chromium => $chromium,
     token => $token,
     stream => { app => 'live', name => $name },
+    # larger than _low's 480 px, so _low is not capped and the card's
+    # rendition size (480x360) differs from the input's (640x480)
     publish => [publish_cmd($n->rtmp_url("live/$name?vk=%D0%BA%D0%BE%D1%82"),
-                            size => '320x240', fps => 15, gop => 15,
+                            size => '640x480', fps => 15, gop => 15,
                             duration => 90)],
     inject_vk => { method => 'POST', url => "${api}test/vk",
                    headers => $auth,
@@ -137,7 +139,7 @@ ok(defined $o->{appear_ms_after_api} && $o->{appear_ms_after_api} <= 2000,
    . ($o->{appear_ms_after_spawn} // 'never') . ' ms after ffmpeg started)');
 like($o->{card_text} // '', qr{live/$name.*live.*from 127\.0\.0\.1}s,
      'card: name, state, publisher');
-like($o->{facts_text} // '', qr/uptime.*h264 320×240 15\.0 fps, aac/s,
+like($o->{facts_text} // '', qr/uptime.*h264 640×480 15\.0 fps, aac/s,
      'card: uptime and input format');
 like($o->{renditions_text} // '', qr/_low.*running.*480×360/s,
      'card: the rendition, its state and size');

@@ -320,7 +320,7 @@ vks_cluster_doc_renditions(const vks_stream_stats_t *s)
     for (i = 0; i < n; i++) {
         r = &s->r[i];
 
-        o = json_pack("{sososisbsbsisisIsIsIsIsosososo}",
+        o = json_pack("{sososisbsbsisisisIsIsIsIsosososo}",
                       "suffix", vks_cluster_doc_str(r->suffix,
                                     strnlen(r->suffix, VKS_SUFFIX_LEN)),
                       "app", vks_cluster_doc_str(r->app,
@@ -330,6 +330,7 @@ vks_cluster_doc_renditions(const vks_stream_stats_t *s)
                       "audio_copy", r->audio_copy,
                       "width", r->width,
                       "height", r->height,
+                      "duplicate_of", r->duplicate_of,
                       "frames_in", (json_int_t) r->frames_in,
                       "frames_out", (json_int_t) r->frames_out,
                       "frames_dropped", (json_int_t) r->frames_dropped,
@@ -538,6 +539,9 @@ vks_cluster_doc_stats(json_t *o, vks_stream_stats_t *s)
         d->audio_copy = json_is_true(json_object_get(r, "audio_copy"));
         d->width = vks_cluster_doc_get_dim(r, "width");
         d->height = vks_cluster_doc_get_dim(r, "height");
+        /* 1 + the index of an earlier rendition, else 0 */
+        d->duplicate_of = vks_cluster_doc_get_enum(r, "duplicate_of",
+                                                   s->nrenditions - 1, 0);
         d->frames_in = (uint64_t) vks_cluster_doc_get_int(r, "frames_in");
         d->frames_out = (uint64_t) vks_cluster_doc_get_int(r, "frames_out");
         d->frames_dropped = (uint64_t) vks_cluster_doc_get_int(r,

@@ -232,6 +232,17 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
         return 0;
     }
 
+    if (strcmp(key, "upscale") == 0) {
+        if (strcmp(value, "on") == 0) {
+            rc->upscale = 1;
+        } else if (strcmp(value, "off") == 0) {
+            rc->upscale = 0;
+        } else {
+            goto invalid;
+        }
+        return 0;
+    }
+
     if (strcmp(key, "fps") == 0) {
         if (vks_conf_parse_int(value, 1, 120, &rc->fps) != 0) {
             goto invalid;
@@ -345,7 +356,7 @@ vks_rendition_conf_check(vks_rendition_conf_t *rc, char *err, size_t errlen)
     }
 
     if (rc->video_mode == VKS_MODE_COPY && (rc->width || rc->height
-                                            || rc->fps))
+                                            || rc->fps || rc->upscale))
     {
         snprintf(err, errlen, "rendition \"%s\": video=copy cannot scale "
                  "or change the frame rate", rc->suffix);
@@ -366,6 +377,7 @@ void
 vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h, int *ow,
     int *oh)
 {
+    int   cw, ch;
     long  v;
 
     if (w <= 0 || h <= 0) {
@@ -374,18 +386,45 @@ vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h, int *ow,
         return;
     }
 
-    if (rc->width && rc->height) {
-        *ow = rc->width;
-        *oh = rc->height;
+    cw = rc->width;
+    ch = rc->height;
 
-    } else if (rc->width) {
-        *ow = rc->width;
-        v = (long) rc->width * h / w;
+    /*
+     * Pixels the source does not have only cost CPU and bits for a
+     * blurrier picture (a 176x144 source made a 480x392 _low): capped
+     * unless asked for.
+     */
+    if (!rc->upscale && (cw > w || ch > h)) {
+        if (cw && ch) {
+            /* both sides given: their aspect ratio, as large as fits */
+            if ((long) cw * h > (long) ch * w) {
+                ch = (int) ((long) ch * w / cw);
+                cw = w;
+
+            } else {
+                cw = (int) ((long) cw * h / ch);
+                ch = h;
+            }
+
+        } else {
+            /* one side given: the source's aspect ratio, so its size */
+            cw = 0;
+            ch = 0;
+        }
+    }
+
+    if (cw && ch) {
+        *ow = cw & ~1;
+        *oh = ch & ~1;
+
+    } else if (cw) {
+        *ow = cw;
+        v = (long) cw * h / w;
         *oh = (int) (v & ~1L);
 
-    } else if (rc->height) {
-        *oh = rc->height;
-        v = (long) rc->height * w / h;
+    } else if (ch) {
+        *oh = ch;
+        v = (long) ch * w / h;
         *ow = (int) (v & ~1L);
 
     } else {
@@ -399,5 +438,45 @@ vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h, int *ow,
 
     if (*oh < 2) {
         *oh = 2;
+    }
+}
+
+
+static int
+vks_conf_same_picture(const vks_rendition_conf_t *a,
+    const vks_rendition_stats_t *as, const vks_rendition_conf_t *b,
+    const vks_rendition_stats_t *bs)
+{
+    return a->video_mode == VKS_MODE_ENCODE
+           && b->video_mode == VKS_MODE_ENCODE
+           && as->width > 0 && as->height > 0
+           && as->width == bs->width && as->height == bs->height
+           && a->fps == b->fps
+           && (a->audio_mode == VKS_MODE_NONE)
+              == (b->audio_mode == VKS_MODE_NONE)
+           && strcmp(a->app, b->app) == 0
+           && strcmp(a->host, b->host) == 0;
+}
+
+
+void
+vks_rendition_duplicates(const vks_rendition_conf_t *const *rc,
+    vks_rendition_stats_t *st, int n)
+{
+    int  i, j;
+
+    for (i = 0; i < n; i++) {
+        st[i].duplicate_of = 0;
+
+        for (j = 0; j < i; j++) {
+            if (st[j].duplicate_of == 0
+                && st[j].state != VKS_STATE_FAILED
+                && st[j].state != VKS_STATE_STOPPED
+                && vks_conf_same_picture(rc[j], &st[j], rc[i], &st[i]))
+            {
+                st[i].duplicate_of = j + 1;
+                break;
+            }
+        }
     }
 }

@@ -36,6 +36,7 @@ typedef struct {
     int          audio_mode;
     int          width;             /* 0: from height and aspect ratio */
     int          height;            /* 0: from width and aspect ratio */
+    int          upscale;           /* may be larger than the source */
     int          fps;               /* cap, 0 = source rate */
     int          crf;               /* -1 = unset */
     long         bitrate;           /* bit/s, 0 = unset */
@@ -69,10 +70,25 @@ int vks_rendition_conf_check(vks_rendition_conf_t *rc, char *err,
 /*
  * The output size for a source of w x h: like ffmpeg's
  * scale=W:trunc(ow/a/2)*2, the free side keeps the aspect ratio and is
- * rounded down to even.
+ * rounded down to even.  Unless rc->upscale, the result is no larger than
+ * the source: a rendition asked for more is capped to fit in w x h with
+ * its aspect ratio (the source's when one side was given), still even and
+ * at least 2x2.
  */
 void vks_rendition_size(const vks_rendition_conf_t *rc, int w, int h,
     int *ow, int *oh);
+
+/*
+ * Sets st[i].duplicate_of for each of the n renditions (rc[i] made st[i])
+ * that shows the same as an earlier one, as when a source smaller than the
+ * ladder caps two rungs to its own size: both encode video, to the same
+ * application and host, of the same known size at the same frame rate cap,
+ * and both or neither carry audio.  The earlier one must not have failed
+ * or been stopped, so the picture stays offered.  Each points at the first
+ * such rendition.
+ */
+void vks_rendition_duplicates(const vks_rendition_conf_t *const *rc,
+    vks_rendition_stats_t *st, int n);
 
 /* "256k", "1.5m", "32000" -> bit/s; -1 when invalid. */
 long vks_parse_rate(const char *s);

@@ -35,6 +35,12 @@ typedef struct {
     int               audio_copy;
     int               width;                    /* output, 0 if unknown */
     int               height;
+    /*
+     * 1 + the index of an earlier rendition this one shows the same as
+     * (vks_rendition_duplicates()), 0: none.  It takes the padding before
+     * frames_in, so the stream table's layout keeps its size.
+     */
+    int               duplicate_of;
     uint64_t          frames_in;                /* video frames offered */
     uint64_t          frames_out;               /* video frames encoded */
     uint64_t          frames_dropped;

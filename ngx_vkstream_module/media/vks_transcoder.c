@@ -349,10 +349,11 @@ vks_transcoder_pushv(vks_transcoder_t *t, int type, uint32_t ts,
 void
 vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st)
 {
-    int                i;
-    int64_t            now;
-    uint64_t           bytes;
-    vks_queue_stats_t  qs;
+    int                          i;
+    int64_t                      now;
+    uint64_t                     bytes;
+    vks_queue_stats_t            qs;
+    const vks_rendition_conf_t  *rc[VKS_MAX_RENDITIONS];
 
     pthread_mutex_lock(&t->mutex);
     *st = t->stats;
@@ -380,7 +381,10 @@ vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st)
     st->nrenditions = t->nr;
     for (i = 0; i < t->nr; i++) {
         vks_rendition_stats(t->r[i], &st->r[i]);
+        rc[i] = vks_rendition_conf(t->r[i]);
     }
+
+    vks_rendition_duplicates(rc, st->r, t->nr);
 }
 
 

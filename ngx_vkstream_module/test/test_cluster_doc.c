@@ -136,6 +136,7 @@ fill_stats(vks_stream_stats_t *st)
         r->audio_copy = i % 2;
         r->width = 160 * (i + 1);
         r->height = 90 * (i + 1);
+        r->duplicate_of = i;            /* of the one before, but the first */
         r->frames_in = 1000 + (uint64_t) i;
         r->frames_out = 990 + (uint64_t) i;
         r->frames_dropped = (uint64_t) i;
@@ -252,6 +253,7 @@ test_streams_roundtrip(void)
            r->video_copy, r->audio_copy);
         ok(r->width == 160 * (i + 1) && r->height == 90 * (i + 1),
            "rendition %d size %dx%d", i, r->width, r->height);
+        is_int(r->duplicate_of, i, "rendition %d duplicate_of", i);
         ok(r->frames_in == 1000 + (uint64_t) i
            && r->frames_out == 990 + (uint64_t) i
            && r->frames_dropped == (uint64_t) i
@@ -326,6 +328,9 @@ test_streams_encode_edges(void)
     s.stats.bitrate_kbps = INFINITY;
     s.stats.r[0].speed = -INFINITY;
     s.stats.r[1].encode_fps = 12.5;
+    s.stats.r[1].duplicate_of = 1;
+    s.stats.r[2].duplicate_of = 3;      /* itself: not an earlier one */
+    s.stats.r[3].duplicate_of = -1;
 
     json = vks_cluster_doc_streams_encode(&s, 1, &len);
     if (!ok(json != NULL, "NaN and infinities do not fail the document")) {
@@ -342,6 +347,12 @@ test_streams_encode_edges(void)
            && out[0].stats.r[0].speed == 0,
            "NaN, inf, -inf went out as 0");
         ok(out[0].stats.r[1].encode_fps == 12.5, "finite ones unchanged");
+        ok(out[0].stats.r[1].duplicate_of == 1
+           && out[0].stats.r[2].duplicate_of == 0
+           && out[0].stats.r[3].duplicate_of == 0,
+           "duplicate_of only of an earlier rendition (%d %d %d)",
+           out[0].stats.r[1].duplicate_of, out[0].stats.r[2].duplicate_of,
+           out[0].stats.r[3].duplicate_of);
     }
 
     free(out);

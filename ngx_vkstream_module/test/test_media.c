@@ -268,10 +268,190 @@ test_conf(void)
 
     vks_rendition_conf_init(&rc, "_src");
     vks_rendition_conf_set(&rc, "video", "copy", err, sizeof(err));
+    vks_rendition_conf_set(&rc, "upscale", "on", err, sizeof(err));
+    ok(vks_rendition_conf_check(&rc, err, sizeof(err)) == -1,
+       "copy cannot upscale: %s", err);
+    vks_rendition_conf_set(&rc, "upscale", "off", err, sizeof(err));
     ok(vks_rendition_conf_check(&rc, err, sizeof(err)) == 0, "copy is fine");
     vks_rendition_conf_set(&rc, "width", "640", err, sizeof(err));
     ok(vks_rendition_conf_check(&rc, err, sizeof(err)) == -1,
        "copy cannot scale: %s", err);
+}
+
+
+/* the output size of the rendition made from "params" for a w x h source */
+static void
+size_of(const char *suffix, const char *params, int w, int h, int *ow,
+    int *oh)
+{
+    char                  buf[128], err[256], *kv, *save, *eq;
+    vks_rendition_conf_t  rc;
+
+    if (strcmp(suffix, "_low") == 0) {
+        vks_rendition_conf_low(&rc);
+
+    } else {
+        vks_rendition_conf_init(&rc, suffix);
+    }
+
+    snprintf(buf, sizeof(buf), "%s", params);
+
+    for (kv = strtok_r(buf, " ", &save); kv; kv = strtok_r(NULL, " ", &save))
+    {
+        eq = strchr(kv, '=');
+        *eq = '\0';
+        if (vks_rendition_conf_set(&rc, kv, eq + 1, err, sizeof(err)) != 0) {
+            printf("# %s\n", err);
+        }
+    }
+
+    vks_rendition_size(&rc, w, h, ow, oh);
+}
+
+
+static void
+test_size_cap(void)
+{
+    int                   i, w, h;
+    char                  err[256];
+    vks_rendition_conf_t  rc;
+
+    static const struct {
+        const char  *suffix;
+        const char  *params;
+        int          w, h, ow, oh;
+        const char  *why;
+    } cases[] = {
+        { "_low", "", 176, 144, 176, 144, "_low of a QCIF source" },
+        { "_low", "", 1280, 720, 480, 270, "_low of 720p unchanged" },
+        { "_low", "", 480, 360, 480, 360, "exactly the source width" },
+        { "_low", "", 320, 240, 320, 240, "_low of 320x240" },
+        { "_low", "", 175, 143, 174, 142, "odd source: even, not larger" },
+        { "_low", "", 479, 271, 478, 270, "odd source just below 480" },
+        { "_low", "", 1, 1, 2, 2, "1x1 source: at least 2x2" },
+        { "_low", "", 360, 640, 360, 640, "portrait below 480 wide" },
+        { "_low", "", 720, 1280, 480, 852, "portrait above 480 wide" },
+        { "_low", "", 144, 176, 144, 176, "portrait QCIF" },
+        { "_p", "height=720", 1920, 1080, 1280, 720, "height below source" },
+        { "_p", "height=720", 640, 360, 640, 360, "height above source" },
+        { "_p", "height=720", 405, 720, 404, 720, "height equal, odd w" },
+        { "_p", "height=720", 360, 640, 360, 640, "portrait under height" },
+        { "_b", "width=640 height=480", 1280, 720, 640, 480,
+          "both sides within the source: as given (stretched)" },
+        { "_b", "width=640 height=480", 320, 240, 320, 240,
+          "both sides, same aspect: the source size" },
+        { "_b", "width=640 height=480", 320, 180, 240, 180,
+          "both sides, wider source: 4:3 fitted by height" },
+        { "_b", "width=640 height=360", 320, 240, 320, 180,
+          "both sides, narrower source: 16:9 fitted by width" },
+        { "_b", "width=640 height=480", 201, 151, 200, 150,
+          "both sides fitted, odd source: even" },
+        { "_b", "width=640 height=480", 600, 1000, 600, 450,
+          "both sides, portrait source: fitted by width" },
+        { "_low", "upscale=on", 176, 144, 480, 392,
+          "upscale=on: 480 wide as before" },
+        { "_low", "upscale=on", 1280, 720, 480, 270,
+          "upscale=on changes nothing when smaller" },
+        { "_p", "height=720 upscale=on", 640, 360, 1280, 720,
+          "upscale=on with height" },
+        { "_b", "width=640 height=480 upscale=on", 320, 180, 640, 480,
+          "upscale=on with both sides" },
+        { "_s", "", 177, 145, 176, 144, "source size: even" },
+        { "_low", "upscale=off", 176, 144, 176, 144, "upscale=off" },
+    };
+
+    for (i = 0; i < (int) (sizeof(cases) / sizeof(cases[0])); i++) {
+        size_of(cases[i].suffix, cases[i].params, cases[i].w, cases[i].h,
+                &w, &h);
+        ok(w == cases[i].ow && h == cases[i].oh,
+           "%s %s: %dx%d -> %dx%d (want %dx%d)", cases[i].why,
+           cases[i].params, cases[i].w, cases[i].h, w, h, cases[i].ow,
+           cases[i].oh);
+    }
+
+    vks_rendition_conf_low(&rc);
+    ok(rc.upscale == 0, "no upscaling by default");
+    ok(vks_rendition_conf_set(&rc, "upscale", "yes", err, sizeof(err)) == -1
+       && strstr(err, "\"yes\"") && strstr(err, "\"upscale\""),
+       "upscale=yes rejected: %s", err);
+    ok(vks_rendition_conf_set(&rc, "upscale", "", err, sizeof(err)) == -1,
+       "upscale= rejected");
+    ok(vks_rendition_conf_set(&rc, "upscale", "on", err, sizeof(err)) == 0
+       && rc.upscale == 1, "upscale=on");
+}
+
+
+static void
+test_duplicates(void)
+{
+    int                          i, w, h;
+    char                         err[256];
+    vks_rendition_conf_t         rc[6];
+    vks_rendition_stats_t        st[6];
+    const vks_rendition_conf_t  *p[6];
+
+    /* _low, _mid, _hi and _30 of a 320x240 source, _a audio only */
+    vks_rendition_conf_low(&rc[0]);
+    vks_rendition_conf_init(&rc[1], "_mid");
+    vks_rendition_conf_set(&rc[1], "width", "640", err, sizeof(err));
+    vks_rendition_conf_init(&rc[2], "_hi");
+    vks_rendition_conf_set(&rc[2], "height", "720", err, sizeof(err));
+    vks_rendition_conf_init(&rc[3], "_15");
+    vks_rendition_conf_set(&rc[3], "fps", "15", err, sizeof(err));
+    vks_rendition_conf_init(&rc[4], "_a");
+    vks_rendition_conf_set(&rc[4], "video", "none", err, sizeof(err));
+    vks_rendition_conf_init(&rc[5], "_a2");
+    vks_rendition_conf_set(&rc[5], "video", "none", err, sizeof(err));
+
+    memset(st, 0, sizeof(st));
+
+    for (i = 0; i < 6; i++) {
+        p[i] = &rc[i];
+        st[i].state = VKS_STATE_RUNNING;
+        st[i].duplicate_of = 7;
+
+        if (rc[i].video_mode == VKS_MODE_ENCODE) {
+            vks_rendition_size(&rc[i], 320, 240, &w, &h);
+            st[i].width = w;
+            st[i].height = h;
+        }
+    }
+
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[0].duplicate_of == 0 && st[1].duplicate_of == 1
+       && st[2].duplicate_of == 1,
+       "_mid and _hi capped to the source duplicate _low (%d %d %d)",
+       st[0].duplicate_of, st[1].duplicate_of, st[2].duplicate_of);
+    ok(st[3].duplicate_of == 0, "another fps cap is no duplicate");
+    ok(st[4].duplicate_of == 0 && st[5].duplicate_of == 0,
+       "audio-only renditions are never duplicates");
+
+    st[0].state = VKS_STATE_STOPPED;
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[0].duplicate_of == 0 && st[1].duplicate_of == 0
+       && st[2].duplicate_of == 2,
+       "_low stopped: _mid stays, _hi duplicates it (%d %d)",
+       st[1].duplicate_of, st[2].duplicate_of);
+
+    st[0].state = VKS_STATE_RUNNING;
+    st[1].width = 0;
+    st[1].height = 0;
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[1].duplicate_of == 0 && st[2].duplicate_of == 1,
+       "a size not known yet duplicates nothing");
+
+    vks_rendition_conf_set(&rc[1], "upscale", "on", err, sizeof(err));
+    vks_rendition_size(&rc[1], 320, 240, &st[1].width, &st[1].height);
+    vks_rendition_conf_set(&rc[2], "app", "other", err, sizeof(err));
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[1].duplicate_of == 0 && st[2].duplicate_of == 0,
+       "an upscaled size or another application is no duplicate");
+
+    vks_rendition_conf_set(&rc[1], "upscale", "off", err, sizeof(err));
+    vks_rendition_size(&rc[1], 320, 240, &st[1].width, &st[1].height);
+    vks_rendition_conf_set(&rc[1], "audio", "none", err, sizeof(err));
+    vks_rendition_duplicates(p, st, 6);
+    ok(st[1].duplicate_of == 0, "video-only beside video+audio: no");
 }
 
 
@@ -379,6 +559,8 @@ main(void)
     test_timeline();
     test_queue();
     test_conf();
+    test_size_cap();
+    test_duplicates();
     test_logq();
     test_thread();
 
