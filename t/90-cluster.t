@@ -236,17 +236,24 @@ ok(wait_until(10, sub {
 }), 'b applies them and the VK rule follows');
 
 # Rendition restart of a1 through b, drop of b1 through c.
+my $t_restart = time;
 ($r, $body) = api($n{b}, 'POST',
                   '/vkstream/streams/live/a1/renditions/_tiny/restart');
 is($r->{status}, 202, 'restart of a1\'s rendition on b: 202');
 is($body->{result}, 'requested', '  requested');
 ok($n{a}->wait_log(qr/restart rendition "_tiny" of "live\/a1" requested/, 10),
    'a restarts it');
+$t_restart = time - $t_restart;
+my $t_drop = time;
 ($r, $body) = api($n{c}, 'POST', '/vkstream/streams/live/b1/drop');
 is($r->{status}, 202, 'drop of b1 on c: 202');
 ok(wait_until(10, sub {
     (j('b', '/streams/live/b1')->{state} // '') eq 'ended' }),
    'b drops the publisher');
+# how long a request takes to reach another node: measured, not judged
+# (speed is make bench's); the log check polls every 0.1 s
+diag(sprintf 'cross-node: restart seen in the log after %.2f s, drop '
+     . 'ended on its node after %.2f s', $t_restart, time - $t_drop);
 ok(wait_until(10, sub {
     (j('c', '/streams/live/b1')->{state} // '') eq 'ended' }),
    'and c shows b1 ended');
