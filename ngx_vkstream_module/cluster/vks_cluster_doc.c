@@ -113,19 +113,28 @@ vks_cluster_doc_rules_encode(const vks_cluster_doc_rule_t *r, size_t n,
 }
 
 
-int
-vks_cluster_doc_streams_decode(const char *json, size_t len,
-    vks_cluster_doc_stream_t **out, size_t *n, char *err, size_t errlen)
+typedef int (*vks_cluster_doc_entry_pt)(json_t *o, void *entry, size_t i,
+    char *err, size_t errlen);
+
+
+/*
+ * The decoders' common part: an array of at most max objects into a
+ * calloc()ed array of entries of "size" bytes, each filled by "entry";
+ * the first entry refused refuses the whole document.
+ */
+static int
+vks_cluster_doc_decode(const char *json, size_t len, size_t max, size_t size,
+    vks_cluster_doc_entry_pt entry, void **out, size_t *n, char *err,
+    size_t errlen)
 {
-    size_t                     i;
-    json_t                    *a, *o;
-    vks_cluster_doc_stream_t  *s;
+    size_t   i;
+    char    *e;
+    json_t  *a, *o;
 
     *out = NULL;
     *n = 0;
 
-    a = vks_cluster_doc_load(json, len, VKS_CLUSTER_DOC_STREAMS_MAX, err,
-                             errlen);
+    a = vks_cluster_doc_load(json, len, max, err, errlen);
     if (a == NULL) {
         return -1;
     }
@@ -135,55 +144,110 @@ vks_cluster_doc_streams_decode(const char *json, size_t len,
         return 0;
     }
 
-    s = calloc(json_array_size(a), sizeof(vks_cluster_doc_stream_t));
-    if (s == NULL) {
+    e = calloc(json_array_size(a), size);
+    if (e == NULL) {
         json_decref(a);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
 
     json_array_foreach(a, i, o) {
-        if (!json_is_object(o)
-            || vks_cluster_doc_get_str(o, "app", s[i].app, sizeof(s[i].app),
-                                       &s[i].app_len) != 0
-            || vks_cluster_doc_get_str(o, "name", s[i].name,
-                                       sizeof(s[i].name), &s[i].name_len)
-               != 0
-            || s[i].name_len == 0 || s[i].app_len == 0)
-        {
-            free(s);
+        if (entry(o, e + i * size, i, err, errlen) != 0) {
+            free(e);
             json_decref(a);
-            snprintf(err, errlen, "stream %zu: no app or name", i);
             return -1;
-        }
-
-        s[i].id = (uint64_t) vks_cluster_doc_get_int(o, "id");
-        s[i].start = vks_cluster_doc_get_int(o, "start");
-        s[i].end = vks_cluster_doc_get_int(o, "end");
-        (void) vks_cluster_doc_get_str(o, "addr", s[i].addr,
-                                       sizeof(s[i].addr), &s[i].addr_len);
-        (void) vks_cluster_doc_get_str(o, "keywords", s[i].keywords,
-                                       sizeof(s[i].keywords),
-                                       &s[i].keywords_len);
-        (void) vks_cluster_doc_get_str(o, "tag", s[i].tag, sizeof(s[i].tag),
-                                       &s[i].tag_len);
-        (void) vks_cluster_doc_get_str(o, "rule_error", s[i].rule_error,
-                                       sizeof(s[i].rule_error),
-                                       &s[i].rule_error_len);
-        s[i].rule_state = vks_cluster_doc_get_enum(o, "rule_state", 3, 0);
-        s[i].rule_code = vks_cluster_doc_get_int(o, "rule_code");
-        s[i].transcoding = json_is_true(json_object_get(o, "transcoding"));
-        s[i].has_stats = json_is_true(json_object_get(o, "has_stats"));
-
-        if (s[i].has_stats) {
-            vks_cluster_doc_stats(o, &s[i].stats);
         }
     }
 
-    *out = s;
+    *out = e;
     *n = json_array_size(a);
 
     json_decref(a);
+
+    return 0;
+}
+
+
+static int
+vks_cluster_doc_stream_entry(json_t *o, void *entry, size_t i, char *err,
+    size_t errlen)
+{
+    vks_cluster_doc_stream_t  *s = entry;
+
+    if (!json_is_object(o)
+        || vks_cluster_doc_get_str(o, "app", s->app, sizeof(s->app),
+                                   &s->app_len) != 0
+        || vks_cluster_doc_get_str(o, "name", s->name, sizeof(s->name),
+                                   &s->name_len) != 0
+        || s->name_len == 0 || s->app_len == 0)
+    {
+        snprintf(err, errlen, "stream %zu: no app or name", i);
+        return -1;
+    }
+
+    s->id = (uint64_t) vks_cluster_doc_get_int(o, "id");
+    s->start = vks_cluster_doc_get_int(o, "start");
+    s->end = vks_cluster_doc_get_int(o, "end");
+    (void) vks_cluster_doc_get_str(o, "addr", s->addr, sizeof(s->addr),
+                                   &s->addr_len);
+    (void) vks_cluster_doc_get_str(o, "keywords", s->keywords,
+                                   sizeof(s->keywords), &s->keywords_len);
+    (void) vks_cluster_doc_get_str(o, "tag", s->tag, sizeof(s->tag),
+                                   &s->tag_len);
+    (void) vks_cluster_doc_get_str(o, "rule_error", s->rule_error,
+                                   sizeof(s->rule_error),
+                                   &s->rule_error_len);
+    s->rule_state = vks_cluster_doc_get_enum(o, "rule_state", 3, 0);
+    s->rule_code = vks_cluster_doc_get_int(o, "rule_code");
+    s->transcoding = json_is_true(json_object_get(o, "transcoding"));
+    s->has_stats = json_is_true(json_object_get(o, "has_stats"));
+
+    if (s->has_stats) {
+        vks_cluster_doc_stats(o, &s->stats);
+    }
+
+    return 0;
+}
+
+
+int
+vks_cluster_doc_streams_decode(const char *json, size_t len,
+    vks_cluster_doc_stream_t **out, size_t *n, char *err, size_t errlen)
+{
+    int    rc;
+    void  *p;
+
+    rc = vks_cluster_doc_decode(json, len, VKS_CLUSTER_DOC_STREAMS_MAX,
+                                sizeof(vks_cluster_doc_stream_t),
+                                vks_cluster_doc_stream_entry, &p, n, err,
+                                errlen);
+    *out = p;
+
+    return rc;
+}
+
+
+static int
+vks_cluster_doc_rule_entry(json_t *o, void *entry, size_t i, char *err,
+    size_t errlen)
+{
+    vks_cluster_doc_rule_t  *r = entry;
+
+    if (!json_is_object(o)
+        || vks_cluster_doc_get_str(o, "tag", r->tag, sizeof(r->tag),
+                                   &r->tag_len) != 0
+        || r->tag_len == 0)
+    {
+        snprintf(err, errlen, "rule %zu: no tag", i);
+        return -1;
+    }
+
+    (void) vks_cluster_doc_get_str(o, "value", r->value, sizeof(r->value),
+                                   &r->value_len);
+    (void) vks_cluster_doc_get_str(o, "error", r->error, sizeof(r->error),
+                                   &r->error_len);
+    r->state = vks_cluster_doc_get_enum(o, "state", 3, 0);
+    r->code = vks_cluster_doc_get_int(o, "code");
 
     return 0;
 }
@@ -193,57 +257,16 @@ int
 vks_cluster_doc_rules_decode(const char *json, size_t len,
     vks_cluster_doc_rule_t **out, size_t *n, char *err, size_t errlen)
 {
-    size_t                   i;
-    json_t                  *a, *o;
-    vks_cluster_doc_rule_t  *r;
+    int    rc;
+    void  *p;
 
-    *out = NULL;
-    *n = 0;
+    rc = vks_cluster_doc_decode(json, len, VKS_CLUSTER_DOC_RULES_MAX,
+                                sizeof(vks_cluster_doc_rule_t),
+                                vks_cluster_doc_rule_entry, &p, n, err,
+                                errlen);
+    *out = p;
 
-    a = vks_cluster_doc_load(json, len, VKS_CLUSTER_DOC_RULES_MAX, err,
-                             errlen);
-    if (a == NULL) {
-        return -1;
-    }
-
-    if (json_array_size(a) == 0) {
-        json_decref(a);
-        return 0;
-    }
-
-    r = calloc(json_array_size(a), sizeof(vks_cluster_doc_rule_t));
-    if (r == NULL) {
-        json_decref(a);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-
-    json_array_foreach(a, i, o) {
-        if (!json_is_object(o)
-            || vks_cluster_doc_get_str(o, "tag", r[i].tag, sizeof(r[i].tag),
-                                       &r[i].tag_len) != 0
-            || r[i].tag_len == 0)
-        {
-            free(r);
-            json_decref(a);
-            snprintf(err, errlen, "rule %zu: no tag", i);
-            return -1;
-        }
-
-        (void) vks_cluster_doc_get_str(o, "value", r[i].value,
-                                       sizeof(r[i].value), &r[i].value_len);
-        (void) vks_cluster_doc_get_str(o, "error", r[i].error,
-                                       sizeof(r[i].error), &r[i].error_len);
-        r[i].state = vks_cluster_doc_get_enum(o, "state", 3, 0);
-        r[i].code = vks_cluster_doc_get_int(o, "code");
-    }
-
-    *out = r;
-    *n = json_array_size(a);
-
-    json_decref(a);
-
-    return 0;
+    return rc;
 }
 
 
