@@ -984,8 +984,9 @@ ngx_vkstream_table_claim_transcode(ngx_uint_t id, ngx_uint_t max)
 }
 
 
-uint64_t
-ngx_vkstream_table_rules_generation(void)
+/* a generation counter of the header, read under the lock (0: no zone) */
+static uint64_t
+ngx_vkstream_table_generation(size_t offset)
 {
     uint64_t               gen;
     ngx_slab_pool_t       *shpool;
@@ -995,10 +996,20 @@ ngx_vkstream_table_rules_generation(void)
     if (sh == NULL) {
         return 0;
     }
-    gen = sh->rules_generation;
+
+    gen = *(uint64_t *) ((u_char *) sh + offset);
+
     ngx_shmtx_unlock(&shpool->mutex);
 
     return gen;
+}
+
+
+uint64_t
+ngx_vkstream_table_rules_generation(void)
+{
+    return ngx_vkstream_table_generation(
+                offsetof(ngx_vkstream_shctx_t, rules_generation));
 }
 
 
@@ -1700,40 +1711,16 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
 uint64_t
 ngx_vkstream_table_local_generation(void)
 {
-    uint64_t               gen;
-    ngx_slab_pool_t       *shpool;
-    ngx_vkstream_shctx_t  *sh;
-
-    sh = ngx_vkstream_table_lock(&shpool);
-    if (sh == NULL) {
-        return 0;
-    }
-
-    gen = sh->local_gen;
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    return gen;
+    return ngx_vkstream_table_generation(
+                offsetof(ngx_vkstream_shctx_t, local_gen));
 }
 
 
 uint64_t
 ngx_vkstream_table_global_generation(void)
 {
-    uint64_t               gen;
-    ngx_slab_pool_t       *shpool;
-    ngx_vkstream_shctx_t  *sh;
-
-    sh = ngx_vkstream_table_lock(&shpool);
-    if (sh == NULL) {
-        return 0;
-    }
-
-    gen = sh->global_gen;
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    return gen;
+    return ngx_vkstream_table_generation(
+                offsetof(ngx_vkstream_shctx_t, global_gen));
 }
 
 
