@@ -87,6 +87,7 @@ ngx_http_vkstream_metrics_rendition_labels(u_char *p, ngx_vkstream_stream_t *st,
 typedef enum {
     ngx_http_vkstream_m_encoded = 0,
     ngx_http_vkstream_m_dropped,
+    ngx_http_vkstream_m_bytes,
     ngx_http_vkstream_m_speed,
     ngx_http_vkstream_m_fps,
     ngx_http_vkstream_m_bitrate,
@@ -99,20 +100,27 @@ static const char  *ngx_http_vkstream_rmetrics[] = {
     "# TYPE vkstream_rendition_frames_encoded_total counter\n",
     "# HELP vkstream_rendition_frames_dropped_total Video frames dropped.\n"
     "# TYPE vkstream_rendition_frames_dropped_total counter\n",
-    "# HELP vkstream_rendition_encode_speed Encode fps / source fps.\n"
-    "# TYPE vkstream_rendition_encode_speed gauge\n",
-    "# HELP vkstream_rendition_encode_fps Recent encode rate.\n"
-    "# TYPE vkstream_rendition_encode_fps gauge\n",
-    "# HELP vkstream_rendition_bitrate_kbps Recent output bitrate.\n"
-    "# TYPE vkstream_rendition_bitrate_kbps gauge\n"
+    "# HELP vkstream_rendition_output_bytes_total Bytes published.\n"
+    "# TYPE vkstream_rendition_output_bytes_total counter\n",
+    "# HELP vkstream_rendition_encode_speed_ratio Encode rate / source "
+    "frame rate (1: real time).\n"
+    "# TYPE vkstream_rendition_encode_speed_ratio gauge\n",
+    "# HELP vkstream_rendition_encode_frames_per_second Recent encode "
+    "rate.\n"
+    "# TYPE vkstream_rendition_encode_frames_per_second gauge\n",
+    "# HELP vkstream_rendition_output_bytes_per_second Recent output "
+    "bitrate.\n"
+    "# TYPE vkstream_rendition_output_bytes_per_second gauge\n"
 };
 
+/* base units in the names (promtool's lint): bytes, not kbit/s; no fps */
 static const char  *ngx_http_vkstream_rnames[] = {
     "vkstream_rendition_frames_encoded_total",
     "vkstream_rendition_frames_dropped_total",
-    "vkstream_rendition_encode_speed",
-    "vkstream_rendition_encode_fps",
-    "vkstream_rendition_bitrate_kbps"
+    "vkstream_rendition_output_bytes_total",
+    "vkstream_rendition_encode_speed_ratio",
+    "vkstream_rendition_encode_frames_per_second",
+    "vkstream_rendition_output_bytes_per_second"
 };
 
 
@@ -230,6 +238,9 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
                 case ngx_http_vkstream_m_dropped:
                     p = ngx_sprintf(p, " %uL\n", rs->frames_dropped);
                     break;
+                case ngx_http_vkstream_m_bytes:
+                    p = ngx_sprintf(p, " %uL\n", rs->bytes_out);
+                    break;
                 case ngx_http_vkstream_m_speed:
                     p = ngx_sprintf(p, " %.3f\n", rs->speed);
                     break;
@@ -237,7 +248,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
                     p = ngx_sprintf(p, " %.3f\n", rs->encode_fps);
                     break;
                 default:
-                    p = ngx_sprintf(p, " %.3f\n", rs->bitrate_kbps);
+                    p = ngx_sprintf(p, " %.0f\n", rs->bitrate_kbps * 125);
                 }
             }
         }

@@ -74,8 +74,8 @@ is_deeply([sort map { "$_->{json}{suffix} $_->{json}{state}" }
 
 ok(wait_until(5, sub {
     ($r) = api($n, 'GET', '/feed/metrics');
-    $r->{content} =~ /^vkstream_rendition_encode_speed\{app="live",name="cam1",suffix="_low"\} 0*[1-9]/m
-        || $r->{content} =~ /^vkstream_rendition_encode_speed\{app="live",name="cam1",suffix="_low"\} 0\.[5-9]/m;
+    $r->{content} =~ /^vkstream_rendition_encode_speed_ratio\{app="live",name="cam1",suffix="_low"\} 0*[1-9]/m
+        || $r->{content} =~ /^vkstream_rendition_encode_speed_ratio\{app="live",name="cam1",suffix="_low"\} 0\.[5-9]/m;
 }), 'encode speed per rendition');
 like($r->{content}, qr/^vkstream_renditions\{state="running"\} 2$/m,
      'renditions by state');
