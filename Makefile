@@ -36,7 +36,7 @@ UCFLAGS   = $(CFLAGS) $(SAN_FLAGS) -std=gnu99 -Wall -Wextra -Werror \
 ULDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 .PHONY: all deps module ui install-ui unit test run check-source-build bench \
-        clean fuzz fuzz-build
+        clean fuzz fuzz-build deb
 
 # Where "make install-ui" puts the dashboard (nginx.conf.example's alias).
 UI_DIR ?= /usr/share/vkstream/ui
@@ -99,6 +99,11 @@ endif
 
 run: deps module ui
 	@./scripts/run.sh
+
+# The Debian package libnginx-mod-vkstream (debian/), built with
+# dpkg-buildpackage and checked by lintian, into build/deb/.
+deb: deps
+	@./scripts/deb.sh
 
 check-source-build: deps
 	@./scripts/source-build.sh

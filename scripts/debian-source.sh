@@ -72,5 +72,8 @@ fi
 mkdir -p "$(dirname "$DEST")"
 rm -rf "$DEST"
 mv "$top" "$DEST"
+# which tarball this is (debian/rtmp-headers compares it with the installed
+# package's version)
+basename "$orig" >"$DEST/.debian-source"
 rm -rf "$DL"
 echo "debian-source: $PKG sources in $DEST"

@@ -11,7 +11,8 @@ PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libhiredis-dev redis-server haproxy
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
-  procps curl chromium fonts-dejavu-core clang libclang-rt-dev"
+  procps curl chromium fonts-dejavu-core clang libclang-rt-dev
+  debhelper lintian prometheus"
 
 # redis-server is for the cluster unit tests, which start their own
 # instances (unix socket, free loopback port); Debian's system instance on
@@ -19,6 +20,10 @@ PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
 # the placement example (examples/haproxy.cfg, t/92-placement.t), which
 # the test runs as its own foreground process; the system service and
 # /etc/haproxy/haproxy.cfg are not used.
+
+# debhelper and lintian build and check the Debian package ("make deb",
+# t/97-deb.t); prometheus is for its promtool (t/25-promtool.t): its
+# server, if the system starts its service, is not used.
 
 # Node (for the dashboard's build and browser test) may come from another
 # apt source than Debian's (e.g. a newer nodejs that bundles npm): install
