@@ -49,7 +49,7 @@ like($out, qr/SUCCESS: 1 rule files found/, 'which loads the alerts');
 is($rc, 0, 'promtool test rules: each alert fires, and only then')
     or diag $out;
 
-# --- a node with everything ----------------------------------------------------
+# --- a node with everything --------------------------------------------------
 
 my $e = VKStream::Emulator->new;
 my $dead = VKStream::Nginx::free_port();
@@ -66,7 +66,8 @@ my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
              vkstream_rendition _slow width=640 preset=placebo threads=1; }'));
 $n->start;
 
-my @names = ("q\"uo\\te\nline", 'привет мир', "cr\rtab\tend", "bad\xffbyte");
+my @names = ("q\"uo\\te\nline", 'привет мир', "cr\rtab\tend",
+             "bad\xffbyte");
 my @pids = map { publish_name($n, 'live', $_, duration => 120) } @names;
 push @pids, publish_name($n, 'live', 'kw?vk=%D0%BA%D0%BE%D1%82',
                          duration => 120);

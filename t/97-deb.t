@@ -80,7 +80,7 @@ END {
 }
 $SIG{$_} = sub { die "killed by SIG$_[0]\n" } for qw(INT TERM HUP);
 
-# --- the package ---------------------------------------------------------------
+# --- the package -------------------------------------------------------------
 
 # VKSTREAM_DEB_REUSE=1: use the package "make deb" built last (while
 # working on this test)
@@ -99,11 +99,13 @@ unlike($build, qr/^E: /m, 'no lintian error');
 
 my %f = map { /^(\S+): (.*)$/ ? ($1 => $2) : () }
         split /\n(?! )/, `dpkg-deb -f $deb`;
-my $abi = `grep -o 'nginx-abi-[^ ]*' /usr/share/nginx/src/debian/libnginx-mod.abisubstvars`;
+my $abi = `grep -o 'nginx-abi-[^ ]*' \
+            /usr/share/nginx/src/debian/libnginx-mod.abisubstvars`;
 chomp $abi;
 like($f{Depends} // '', qr/(?:^|, )\Q$abi\E(?:,|$)/,
      "depends on the nginx ABI it was built for ($abi)");
-like($f{Depends} // '', qr/libnginx-mod-rtmp \(>= [^)]+\), libnginx-mod-rtmp \(<< [^)]+\)/,
+like($f{Depends} // '',
+     qr/libnginx-mod-rtmp \(>= [^)]+\), libnginx-mod-rtmp \(<< [^)]+\)/,
      'on the version of libnginx-mod-rtmp whose headers it was built with');
 like($f{Depends} // '', qr/libavcodec\d+ .*libwebsockets\d+ /,
      'on the runtime libraries (shlibs)');
@@ -130,7 +132,7 @@ if (@there) {
     note("saved, to restore: @there");
 }
 
-# --- install -------------------------------------------------------------------
+# --- install -----------------------------------------------------------------
 
 $we_installed = 1;
 my $apt = `apt-get install -y -o DPkg::Lock::Timeout=300 $deb 2>&1`;
@@ -147,7 +149,7 @@ my ($t_ok, $t_msg) = system_nginx_t();
 ok($t_ok || !$t_before, 'the system configuration still passes nginx -t')
     or diag($t_msg);
 
-# --- the system nginx, Debian's layout, in a private prefix ---------------------
+# --- the system nginx, Debian's layout, in a private prefix ------------------
 
 $n = VKStream::Nginx->new;
 my $p = $n->prefix;
@@ -272,16 +274,18 @@ stop_publisher($pub);
 undef $pub;
 $n->stop;
 
-# --- purge ---------------------------------------------------------------------
+# --- purge -------------------------------------------------------------------
 
 my @files = grep { $_ ne '/.' } map { chomp; $_ } `dpkg -L $PKG`;
-ok(scalar(grep { m{ngx_vkstream_module\.so$} } @files), 'dpkg -L lists the module');
+ok(scalar(grep { m{ngx_vkstream_module\.so$} } @files),
+   'dpkg -L lists the module');
 my ($pok, $pout) = purge();
 ok($pok, "apt-get purge $PKG") or diag($pout);
 ok(!known(), 'dpkg knows it no more (not even its configuration)');
 # directories of other packages (/usr/share/doc...) stay, its own go
-my @left = grep { -e $_ && !(-d $_ && system("dpkg -S '$_' >/dev/null 2>&1") == 0) }
-           @files;
+my @left = grep {
+    -e $_ && !(-d $_ && system("dpkg -S '$_' >/dev/null 2>&1") == 0)
+} @files;
 is_deeply(\@left, [], 'no file of the package left');
 ok(!-e $LINK && !-l $LINK && !-l "$LINK.removed",
    'no modules-enabled link left');
