@@ -153,10 +153,13 @@ sub sample {
     return $s ? $s->{value} : undef;
 }
 
+# control bytes shown as \xNN in the test names
+sub printable { $_[0] =~ s/([\x00-\x1f])/sprintf '\\x%02x', ord $1/ger }
+
 for my $name (@want[0 .. 3]) {
     ok(defined sample('vkstream_rendition_frames_encoded_total',
                       app => 'live', name => $name, suffix => '_low'),
-       "a rendition of \"$name\" labelled with its name");
+       'a rendition of "' . printable($name) . '" labelled with its name');
 }
 like($text, qr/name="q\\"uo\\\\te\\nline"/, '", \\ and newline escaped');
 ok(sample('vkstream_renditions', state => 'failed') >= 1,

@@ -99,9 +99,10 @@ unlike($build, qr/^E: /m, 'no lintian error');
 
 my %f = map { /^(\S+): (.*)$/ ? ($1 => $2) : () }
         split /\n(?! )/, `dpkg-deb -f $deb`;
-my $abi = `grep -o 'nginx-abi-[^ ]*' \
-            /usr/share/nginx/src/debian/libnginx-mod.abisubstvars`;
-chomp $abi;
+open my $af, '<', '/usr/share/nginx/src/debian/libnginx-mod.abisubstvars'
+    or die "nginx-dev's abisubstvars: $!";
+my ($abi) = do { local $/; <$af> } =~ /^nginx:abi=(\S+)$/m;
+$abi //= 'no nginx:abi';
 like($f{Depends} // '', qr/(?:^|, )\Q$abi\E(?:,|$)/,
      "depends on the nginx ABI it was built for ($abi)");
 like($f{Depends} // '',
@@ -243,10 +244,11 @@ ok(wait_until(10, sub {
 sub media_seq {
     open my $f, '<', $pl or return -1;
     my $t = do { local $/; <$f> } // '';
-    return $t =~ /#EXT-X-MEDIA-SEQUENCE:(\d+)/
-           ? $1 + scalar(() = $t =~ /#EXTINF/g) : -1;
+    my ($seq) = $t =~ /#EXT-X-MEDIA-SEQUENCE:(\d+)/ or return -1;
+    return $seq + scalar(() = $t =~ /#EXTINF/g);
 }
 my @old = $n->worker_pids;
+my $t_reload = time;
 ok($n->signal('reload'), 'nginx -s reload');
 ok(wait_until(30, sub {
     my @w = $n->worker_pids;
@@ -262,6 +264,9 @@ my $before = media_seq();
 ok(wait_until(60, sub { media_seq() >= $before + 2 }),
    "the _low playlist goes on after the reload (segment $before -> "
    . media_seq() . ')');
+note(sprintf('%.1f s from the reload to the second new _low segment '
+             . '(a 2 s GOP, the publisher reconnecting at once)',
+             time - $t_reload));
 ($r, $j) = api($n, 'GET', '/vkstream/status');
 is($r->{status}, 200, '/vkstream/status answers after the reload');
 ok(wait_until(15, sub {
