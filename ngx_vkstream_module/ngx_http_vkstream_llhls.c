@@ -96,6 +96,7 @@ static void ngx_http_vkstream_ll_dir_run(ngx_http_vkstream_ll_dir_t *d,
 /* per worker */
 static ngx_connection_t  *ngx_http_vkstream_ll_conn;
 static ngx_flag_t         ngx_http_vkstream_ll_broken;  /* no inotify */
+static ngx_flag_t         ngx_http_vkstream_ll_warned;
 static ngx_queue_t        ngx_http_vkstream_ll_dirs;
 static ngx_uint_t         ngx_http_vkstream_ll_parked;
 
@@ -674,10 +675,15 @@ ngx_http_vkstream_ll_watch(ngx_http_request_t *r, ngx_str_t *path)
     ngx_free(p);
 
     if (wd == -1) {
-        if (ngx_errno != NGX_ENOENT && ngx_errno != NGX_ENOTDIR) {
+        /* a missing directory is a 404; a full watch table is logged once */
+        if (ngx_errno != NGX_ENOENT && ngx_errno != NGX_ENOTDIR
+            && !ngx_http_vkstream_ll_warned)
+        {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, ngx_errno,
                           "vkstream: inotify_add_watch(\"%*s\") failed, "
-                          "answered without blocking", len, path->data);
+                          "LL-HLS requests answered without blocking while "
+                          "it fails", len, path->data);
+            ngx_http_vkstream_ll_warned = 1;
         }
 
         return NULL;

@@ -28,8 +28,8 @@ my $conf = VKStream::Nginx::standard_conf(
     http => "location /ll/ { alias %%PREFIX%%/ll/; vkstream_llhls_serve; "
           . "access_log logs/ll.log ll; }");
 $conf =~ s/(listen 127\.0\.0\.1:%%HTTP_PORT%%)/$1 reuseport/ or die;
-$conf =~ s/^http \{/http {\n    log_format ll '\$pid \$msec \$status "\$request"';/m
-    or die;
+my $fmt = q{log_format ll '$pid $msec $status "$request"';};
+$conf =~ s/^http \{/http {\n    $fmt/m or die;
 $conf =~ s/worker_connections 256/worker_connections 1024/ or die;
 
 # misuse fails nginx -t naming the directive
@@ -193,7 +193,10 @@ ok((grep { $_ != ($tpid // 0) } keys %pids),
 @socks = open_blocked(20, "index.m3u8?_HLS_msn=$m&_HLS_part=$p", 'x');
 sleep 0.2;
 close $_ for @socks;
-@socks = open_blocked(5, 'p' . ($hn + 1000) . '.m4s', 'y');
+(undef, undef, $hint) = next_part(slurp("$dir/index.m3u8"));
+($hn) = $hint =~ /p(\d+)/;
+@socks = open_blocked(5, 'p' . ($hn + 2) . '.m4s', 'y');
+sleep 0.2;
 close $_ for @socks;
 ($m, $p, $hint) = next_part(slurp("$dir/index.m3u8"));
 $r = http('GET', $url->("index.m3u8?_HLS_msn=$m&_HLS_part=$p"));
