@@ -158,6 +158,14 @@ note(sprintf('part rename -> answer (ms): median %.1f, max %.1f; %s',
 ok($med <= 50, sprintf('median %.1f ms <= 50 ms after the part', $med));
 ok(($s[-1] // 1e9) <= 1000, 'every answer within 1 s of its part');
 
+# _HLS_msn alone: held until that segment is complete
+$pl = parse_media(slurp("$dir/index.m3u8"));
+my $want = last_msn($pl) + 1;
+$r = http('GET', $url->("index.m3u8?_HLS_msn=$want"));
+is($r->{status}, 200, "_HLS_msn=$want: 200");
+ok(last_msn(parse_media($r->{content} // '')) >= $want,
+   "and segment $want is complete in it");
+
 # --- a hinted part's GET waits for it ------------------------------------
 my ($m, $p, $hint) = next_part(slurp("$dir/index.m3u8"));
 my ($hn) = $hint =~ /p(\d+)/;
@@ -236,6 +244,18 @@ like($r->{content}, qr/#EXT-X-ENDLIST/, 'with ENDLIST');
 ok(time - $t1 < 2, 'at once');
 $r = http('GET', $url->('index.m3u8?_HLS_part=3'));
 is($r->{status}, 400, 'after ENDLIST _HLS_part alone is still 400');
+
+# _HLS_skip: the delta-update file when there is one
+my $delta = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n# a delta update\n";
+open(my $f, '>', "$dir/index_skip.m3u8") or die $!;
+print $f $delta;
+close $f;
+$r = http('GET', $url->('index.m3u8?_HLS_skip=YES'));
+is($r->{content}, $delta, '_HLS_skip=YES: index_skip.m3u8');
+$r = http('GET', $url->("index.m3u8?_HLS_msn=$last&_HLS_skip=v2"));
+is($r->{content}, $delta, '_HLS_skip=v2 with _HLS_msn: index_skip.m3u8');
+$r = http('GET', $url->('index_skip.m3u8?_HLS_msn=999'));
+is($r->{status}, 200, 'index_skip.m3u8 itself: no directives apply');
 
 $n->stop;
 done_testing;
