@@ -82,6 +82,10 @@ ngx_int_t ngx_http_vkstream_metrics(ngx_http_request_t *r);
 ngx_int_t ngx_http_vkstream_test(ngx_http_request_t *r,
     ngx_http_vkstream_ctx_t *ctx, ngx_str_t *body);
 
+/* ngx_http_vkstream_llhls.c */
+char *ngx_http_vkstream_llhls_serve(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
 /* ngx_http_vkstream_sse.c */
 ngx_int_t ngx_http_vkstream_events(ngx_http_request_t *r);
 

@@ -70,6 +70,13 @@ static ngx_command_t  ngx_http_vkstream_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vkstream_llhls_serve"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_vkstream_llhls_serve,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "vks_llhls_playlist.h"
+#include "vks_llhls_state.h"
 
 
 #define VKS_LLHLS_SLOTS  (VKS_LLHLS_SEGMENTS_MAX + 1)
@@ -75,7 +76,7 @@ vks_llhls_init(vks_llhls_t *pl, const vks_llhls_conf_t *conf, char *err,
                               "or a quote, space or control character)");
     }
 
-    /* MSNs are compared as signed numbers in vks_llhls_block() */
+    /* MSNs are compared as signed numbers in vks_llhls_state_block() */
     if (conf->first_msn > INT64_MAX / 2) {
         return vks_llhls_fail(err, errlen, "first media sequence number "
                               "too large");
@@ -472,105 +473,16 @@ vks_llhls_render(vks_llhls_t *pl, const vks_llhls_req_t *req,
 }
 
 
+/* one implementation, on the summary the HTTP glue parses from the file */
 vks_llhls_block_e
 vks_llhls_block(const vks_llhls_t *pl, const vks_llhls_req_t *req,
     const char **reason)
 {
-    int64_t               m, n, last, lp_msn, lp_part, ahead, first_msn;
-    uint64_t              u_msn, u_part;
-    vks_llhls_segment_t  *s, *open;
+    vks_llhls_state_t  st;
 
-    *reason = "ready";
+    vks_llhls_state_of(pl, &st);
 
-    if (req->has_part && !req->has_msn) {
-        *reason = "_HLS_part without _HLS_msn";
-        return VKS_LLHLS_BAD;
-    }
-
-    if (pl->ended || !req->has_msn) {
-        return VKS_LLHLS_READY;
-    }
-
-    /* no stream runs long enough for these to reach 2^62 */
-    if (req->msn > INT64_MAX / 4 || req->part > INT64_MAX / 4) {
-        *reason = "_HLS_msn or _HLS_part out of range";
-        return VKS_LLHLS_BAD;
-    }
-
-    m = (int64_t) req->msn;
-    n = (int64_t) req->part;
-
-    /* the last complete segment; one before the next when none is */
-    open = vks_llhls_open_seg(pl);
-    last = (int64_t) pl->next_msn - (open ? 2 : 1);
-
-    if (m > last + 2) {
-        *reason = "_HLS_msn more than 2 segments past the last one";
-        return VKS_LLHLS_BAD;
-    }
-
-    if (!req->has_part) {
-        if (m <= last) {
-            return VKS_LLHLS_READY;
-        }
-
-        *reason = "segment not complete yet";
-        return VKS_LLHLS_WAIT;
-    }
-
-    if (m <= last) {
-        first_msn = pl->nsegs ? (int64_t) vks_llhls_seg(pl, 0)->msn : m + 1;
-
-        /* gone from the window already: long complete */
-        if (m < first_msn) {
-            return VKS_LLHLS_READY;
-        }
-
-        s = vks_llhls_seg(pl, (unsigned) (m - first_msn));
-
-        if (n < (int64_t) s->nparts) {
-            return VKS_LLHLS_READY;
-        }
-
-        /* past the last part of M: part 0 of M + 1 */
-        if (m + 1 <= last || (open && open->nparts)) {
-            return VKS_LLHLS_READY;
-        }
-
-        *reason = "part 0 of the next segment not written yet";
-        return VKS_LLHLS_WAIT;
-    }
-
-    /*
-     * Too far ahead of the last part: more than 3 / PART-TARGET parts
-     * (3 s of parts) when PART-TARGET is below 1 s, else 3.  Counted from
-     * the last part in its segment; in a later segment from its part 0,
-     * as the parts still to come in between are not known
-     */
-    if (vks_llhls_last_part(pl, &u_msn, &u_part) == 0) {
-        lp_msn = (int64_t) u_msn;
-        lp_part = (int64_t) u_part;
-
-    } else {
-        lp_msn = last;
-        lp_part = -1;
-    }
-
-    ahead = (m == lp_msn) ? n - lp_part : n + 1;
-
-    if (pl->conf.part_target_ms < 1000
-        ? ahead * pl->conf.part_target_ms > 3000 : ahead > 3)
-    {
-        *reason = "_HLS_part too far past the last part";
-        return VKS_LLHLS_BAD;
-    }
-
-    if (open && (int64_t) open->msn == m && n < (int64_t) open->nparts) {
-        return VKS_LLHLS_READY;
-    }
-
-    *reason = "part not written yet";
-    return VKS_LLHLS_WAIT;
+    return vks_llhls_state_block(&st, req, reason);
 }
 
 
