@@ -50,7 +50,7 @@ for my $c (['vkstream_hls_master "";', 'vkstream_hls_master'],
         or diag($out);
 }
 
-# "long": a 40-segment window, delta updates
+# "long": a 40-segment window, delta updates; and a copy rendition
 my $apps = <<'APPS';
         application long {
             live on;
@@ -59,6 +59,7 @@ my $apps = <<'APPS';
             vkstream_llhls_path %%PREFIX%%/ll;
             vkstream_llhls_window 40;
             vkstream_rendition _low preset=ultrafast;
+            vkstream_rendition _src video=copy audio=copy;
         }
 APPS
 
@@ -70,7 +71,7 @@ $n->start;
 
 my $pid = publish($n->rtmp_url('live/s'), size => '640x360', fps => 30,
                   gop => 60, duration => 40);
-my $kpid = publish($n->rtmp_url('long/k'), size => '320x180', fps => 30,
+my $kpid = publish($n->rtmp_url('long/k'), size => '640x360', fps => 30,
                    gop => 15, duration => 40, audio => 'none');
 
 # both masters list three renditions once each has measured segments
@@ -244,6 +245,23 @@ ok($kept >= $until * 1000,
    "segments not skipped span $kept ms, at least CAN-SKIP-UNTIL");
 ok($kept - $first->{duration} < $until * 1000,
    'and no more segments are listed than that needs');
+
+# the copy rendition: CODECS from the source's avcC, the source's size
+my ($src) = grep { $_->{uri} eq 'k_src/index.m3u8' } variants("$ll/k.m3u8");
+my $kinit = slurp("$ll/k_src/init.mp4");
+my $kat = index($kinit, 'avcC');
+my $ksps = $kat < 0 ? '' : unpack('H*', substr($kinit, $kat + 4 + 8 + 1, 3));
+is($src && $src->{CODECS}, "avc1.$ksps",
+   "copy rendition: CODECS avc1.$ksps from the source's SPS, no audio");
+is($src && $src->{RESOLUTION}, '640x360', 'copy rendition: 640x360');
+is($src && $src->{'FRAME-RATE'}, '30.000', 'copy rendition: 30.000');
+my $kfull = parse_media(slurp("$ll/k_src/index.m3u8"));
+my ($kpeak) = sort { $b <=> $a } map { (-s "$ll/k_src/$_->{uri}" || 0) * 8000
+                                       / $_->{duration} }
+              @{$kfull->{segments}};
+ok($src && $kpeak && $src->{BANDWIDTH} * 1.25 >= $kpeak,
+   "copy rendition: measured peak within 125% of BANDWIDTH")
+    or diag($src && "$src->{BANDWIDTH} $kpeak");
 
 ok(!-e "$ll/s_low/index_skip.m3u8", 'default window: no index_skip.m3u8');
 ok(slurp("$ll/s_low/index.m3u8") !~ /CAN-SKIP-UNTIL/,
