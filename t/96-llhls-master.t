@@ -213,10 +213,14 @@ for my $me (@names) {
 for my $m (['LL', $n->http_url('/ll/s.m3u8')],
            ['classic', $n->http_url('/hls/s.m3u8')])
 {
-    my $out = `timeout 30 ffprobe -v error -show_entries stream=codec_name -of csv=p=0 '$m->[1]' 2>&1`;
+    my $probe = 'timeout 30 ffprobe -v error -show_entries '
+              . "stream=codec_name -of csv=p=0 '$m->[1]' 2>&1";
+    my $out = `$probe`;
     ok($? == 0 && $out =~ /^h264$/m && $out =~ /^aac$/m,
        "ffprobe reads the $m->[0] master") or diag($out);
-    $out = `timeout 40 ffmpeg -v error -nostdin -i '$m->[1]' -t 3 -f null - 2>&1`;
+    my $play = "timeout 40 ffmpeg -v error -nostdin -i '$m->[1]' -t 3 "
+             . '-f null - 2>&1';
+    $out = `$play`;
     is($?, 0, "ffmpeg plays 3 s of the $m->[0] master") or diag($out);
 }
 
