@@ -264,7 +264,8 @@ my @vm = (rss_kb($w, 'VmRSS'));
 # 7. hostile names: nothing leaves the LL-HLS path (a leading "." or a
 # "/" gets no LL-HLS output, 254 bytes make a directory name over 255:
 # refused by the file system); ".."
-# inside a name is just part of it
+# inside a name is just part of it (nginx-rtmp's classic HLS refuses such
+# a rendition, "bad stream name", so it gets no output at all)
 {
     my @short = make_flv("$tmp/short.flv", size => '160x120', fps => 10,
                          gop => 10, duration => 2);
