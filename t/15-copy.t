@@ -3,7 +3,8 @@
 # decoding at all: the size comes from the source's SPS) republishes over
 # RTMP and writes classic HLS and LL-HLS: the LL-HLS playlists pass the
 # checker, init segment and parts decode as the source's H.264 and AAC at
-# its size, every segment starts with a keyframe.
+# its size, every segment starts with a keyframe; when the source changes
+# size, the copy and its LL-HLS start again at the new size.
 use strict;
 use warnings;
 use Test::More;
@@ -11,6 +12,7 @@ use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 use VKStream::Nginx;
 use VKStream::HTTP qw(http);
+use VKStream::FLV qw(make_flv rtmp_publish);
 use VKStream::LLHLS qw(parse_media check_media check_reload);
 use VKStream::Media qw(publish stop_publisher wait_segments
                        ffprobe_packets video_info wait_for_file ffprobe);
@@ -123,6 +125,37 @@ my $url = $m->http_url('/ll/k_src/index.m3u8');
 my $probe = `timeout 20 ffprobe -v error -show_streams -of flat '$url' 2>&1`;
 like($probe, qr/codec_name="h264"/, 'ffprobe reads the LL-HLS playlist');
 like($probe, qr/codec_name="aac"/, 'with the AAC track');
+
+# the source changes size: the copy restarts at the new SPS's size, and
+# its LL-HLS stream ends and starts again with a new init segment
+{
+    my (@t, $shift);
+    $shift = 0;
+    for my $size (qw(320x240 160x120)) {
+        my @p = make_flv("$tmp/$size.flv", size => $size, fps => 10,
+                         gop => 10, duration => 4);
+        my $max = 0;
+        for (@p) {
+            push @t, [ $_->[0], $_->[1] + $shift, $_->[2] ];
+            $max = $_->[1] if $_->[1] > $max;
+        }
+        $shift += $max + 100;
+    }
+    ok(rtmp_publish($m->rtmp_port, 'live', 'z', \@t), 'resize: published');
+    my $zdir = $m->prefix . '/ll/z_src';
+    ok($m->wait_log(qr/"_src": publishing 160x120/, 10),
+       'resize: the copy republishes at the new size');
+    ok(wait_for_file("$zdir/index.m3u8", 20, qr/#EXT-X-ENDLIST/),
+       'resize: the LL-HLS stream after the change ends');
+    my $zpl = parse_media(slurp("$zdir/index.m3u8"));
+    is_deeply([check_media($zpl)], [], 'resize: its playlist passes');
+    my ($seg) = map { $_->{uri} } @{$zpl->{segments}};
+    system("cat '$zdir/init.mp4' '$zdir/" . ($seg // 's0.m4s')
+           . "' > '$tmp/z.mp4'");
+    my ($zv) = video_info("$tmp/z.mp4");
+    is($zv && "$zv->{width}x$zv->{height}", '160x120',
+       'resize: the new init segment and segments are 160x120');
+}
 
 $m->stop;
 done_testing;
