@@ -4,7 +4,14 @@
 # jumping forwards and backwards (and over the 32-bit wrap), a publisher
 # killed mid-GOP, one that stalls for 30 s and resumes.  Through
 # all of it a well-behaved stream keeps its rendition going, no worker
-# crashes, and the worker's RSS ends where it began.
+# crashes, and the worker's RSS ends where it began.  Hostile names
+# (leading ".", "/", "..", 250 bytes) write nothing outside the LL-HLS path.
+#
+# With VKSTREAM_TEST_LLHLS=1 (t/71b-hostile-llhls.t) the same cases run with
+# LL-HLS on, and after each: the witness's LL-HLS playlist goes on and
+# passes the checker, and each hostile stream's directory ends with an
+# ENDLIST playlist (when it had one) and, 3 target durations later, holds
+# no part, segment or temporary file that playlist does not reference.
 use strict;
 use warnings;
 use Test::More;
@@ -15,6 +22,16 @@ use VKStream::Media qw(publish stop_publisher);
 use VKStream::FLV qw(make_flv rtmp_publish rtmp_publish_bg);
 use VKStream::API qw(stream_json);
 use VKStream::Proc qw(rss_kb);
+use VKStream::LLHLS qw(parse_media check_media);
+use VKStream::LLFiles qw(ended_clean slurp);
+
+my $LL = $ENV{VKSTREAM_TEST_LLHLS};
+
+# The writer retires segments on the media clock (3 target durations of
+# media after they left the playlist): those that left it in the last 3
+# TD before the end are never removed once the stream has ended.
+our $STALE_TODO = 'segments that left the window shortly before the end '
+                . 'stay (vks_llhls_writer retires on the media clock)';
 
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf());
 $n->start;
@@ -41,6 +58,47 @@ sub witness_goes_on {
     sleep 0.2 while ($f = frames_out('witness')) <= $last && time < $end;
     ok($f > $last, "$case: the witness's rendition goes on ($f frames)");
     $last = $f;
+    ll_witness_goes_on($case) if $LL;
+}
+
+# LL-HLS: the witness's playlist advances and passes the checker
+my $ll = $n->prefix . '/ll';
+my $ll_last = -1;
+sub ll_witness_goes_on {
+    my ($case) = @_;
+    my $end = time + 10;
+    my ($pl, $pos);
+    while (time < $end) {
+        $pl = parse_media(slurp("$ll/witness_low/index.m3u8"));
+        $pos = $pl->{open_msn} * 1000 + @{$pl->{open}};
+        last if $pos > $ll_last && !@{$pl->{errors}};
+        sleep 0.2;
+    }
+    ok($pos > $ll_last, "$case: the witness's LL-HLS playlist goes on "
+       . "(MSN $pl->{open_msn}, part " . scalar(@{$pl->{open}}) . ')');
+    is_deeply([check_media($pl)], [],
+              "$case: the witness's LL-HLS playlist passes the checker");
+    $ll_last = $pos;
+}
+
+# LL-HLS: an ended stream's directory ends with ENDLIST (when it had a
+# playlist), and 3 target durations later holds only what its last
+# playlist references (VKStream::LLFiles)
+sub ll_no_stale {
+    my ($case, @names) = @_;
+    return unless $LL;
+    for my $name (@names) {
+        my $dir = "$ll/${name}_low";
+        next unless -d $dir;
+        my $had = -e "$dir/index.m3u8";
+        my ($pl, @stale) = ended_clean($dir);
+        ok($pl, "$case: $name: LL-HLS playlist ends with ENDLIST") if $had;
+        is_deeply([grep { /\.tmp$/ } @stale], [],
+                  "$case: $name: no temporary LL-HLS file left");
+        local $main::TODO = $STALE_TODO;
+        is_deeply([grep { !/\.tmp$/ } @stale], [], "$case: $name: no "
+                  . "stale LL-HLS file 3 target durations after the end");
+    }
 }
 
 sub no_crash {
@@ -76,6 +134,7 @@ my @vm = (rss_kb($w, 'VmRSS'));
     ok(rtmp_publish($port, 'live', 'random', \@t, speed => 2),
        'random payloads: published');
     no_crash('random payloads');
+    ll_no_stale('random payloads', 'random');
     witness_goes_on('random payloads');
 }
 
@@ -105,6 +164,7 @@ my @vm = (rss_kb($w, 'VmRSS'));
     ok(rtmp_publish($port, 'live', 'emptyseq', \@empty, speed => 2),
        'empty sequence headers: published');
     no_crash('sequence headers');
+    ll_no_stale('sequence headers', qw(noseq cutseq emptyseq));
     witness_goes_on('sequence headers');
 }
 
@@ -135,6 +195,7 @@ my @vm = (rss_kb($w, 'VmRSS'));
     my $f1 = $j->{renditions}[0]{frames_out} // 0;
     ok($f1 >= 40, "size changes: the rendition kept going ($f1 frames)");
     no_crash('size changes');
+    ll_no_stale('size changes', 'resize');
     witness_goes_on('size changes');
 }
 
@@ -155,6 +216,7 @@ my @vm = (rss_kb($w, 'VmRSS'));
     my $f = frames_out('jumps');
     ok($f >= 60, "timestamp jumps: rendition went on ($f frames)");
     no_crash('timestamp jumps');
+    ll_no_stale('timestamp jumps', 'jumps');
     witness_goes_on('timestamp jumps');
 }
 
@@ -174,6 +236,7 @@ my @vm = (rss_kb($w, 'VmRSS'));
                     && time < $end;
     is(stream('killed')->{state}, 'ended', 'killed mid-GOP: stream ended');
     no_crash('killed mid-GOP');
+    ll_no_stale('killed mid-GOP', 'killed');
     witness_goes_on('killed mid-GOP');
 }
 
@@ -194,7 +257,33 @@ my @vm = (rss_kb($w, 'VmRSS'));
     my $f1 = frames_out('stall');
     ok($f1 > $f0, "stalled: frames after the stall ($f0 -> $f1)");
     no_crash('stall');
+    ll_no_stale('stall', 'stall');
     witness_goes_on('stall');
+}
+
+# 7. hostile names: nothing leaves the LL-HLS path (a leading "." or a
+# "/" gets no LL-HLS output, 254 bytes make a directory name over 255:
+# refused by the file system); ".."
+# inside a name is just part of it (nginx-rtmp's classic HLS refuses such
+# a rendition, "bad stream name", so it gets no output at all)
+{
+    my @short = make_flv("$tmp/short.flv", size => '160x120', fps => 10,
+                         gop => 10, duration => 2);
+    my @names = ('../evil', '..', '.hidden', 'a/../../evil2', 'a..b',
+                 'x' x 254);
+    ok(rtmp_publish($port, 'live', $_, \@short, speed => 1),
+       'hostile name ' . substr($_, 0, 20) . ': published') for @names;
+    my $p = $n->prefix;
+    my $find = "find '$p' /tmp -maxdepth 3 \\( -name init.mp4 -o -name "
+             . "index.m3u8 -o -name '*.m4s*' \\) -not -path '$p/ll/*' "
+             . '2>/dev/null';
+    my @out = split /\n/, `$find`;
+    is_deeply(\@out, [], 'hostile names: no LL-HLS file outside its path');
+    ok(!-e "$p/ll/.hidden_low" && !-e "$p/ll/.._low",
+       'hostile names: no directory for a leading "."');
+    ll_no_stale('hostile names', 'a..b') if $LL;
+    no_crash('hostile names');
+    witness_goes_on('hostile names');
 }
 
 # memory: every hostile stream has ended, the witness goes on

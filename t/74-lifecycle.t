@@ -3,6 +3,13 @@
 # exit within 10 s each time, every new publish transcodes in the new
 # workers, never more than one VK connection, matches still stored after
 # the last reload; then "-s quit" during transcoding ends within 5 s.
+#
+# With VKSTREAM_TEST_LLHLS=1 (t/74b-lifecycle-llhls.t), LL-HLS is on in the
+# live application: every stream transcoded across a reload ends (the old
+# worker ends its transcodes and closes the publishers) with an ENDLIST
+# playlist and, 3 target durations later, no stale part, segment or
+# temporary file; a name published again after a reload starts a fresh
+# window (MSN 0, a new init.mp4, none of the old publish's files).
 use strict;
 use warnings;
 use utf8;
@@ -14,6 +21,14 @@ use VKStream::Emulator;
 use VKStream::API qw(api wait_until);
 use VKStream::HTTP qw(http_json);
 use VKStream::FLV qw(make_flv rtmp_publish_bg);
+use VKStream::LLHLS qw(parse_media check_media);
+use VKStream::LLFiles qw(ended_clean live_clean slurp);
+
+my $LL = $ENV{VKSTREAM_TEST_LLHLS};
+
+# The writer retires segments on the media clock (see t/71-hostile.t)
+our $STALE_TODO = 'segments that left the window shortly before the end '
+                . 'stay (vks_llhls_writer retires on the media clock)';
 
 my $e = VKStream::Emulator->new;
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
@@ -76,6 +91,24 @@ for my $round (1 .. 10) {
 }
 diag("old workers gone after (s): @gone");
 
+# LL-HLS: every stream of the rounds lived across a reload and ended there
+if ($LL) {
+    my (@noend, @stale);
+    for my $name (map { ("r${_}_1", "r${_}_2") } 1 .. 10) {
+        my $dir = $n->prefix . "/ll/${name}_low";
+        my ($pl, @s) = ended_clean($dir);
+        push @noend, $name unless $pl;
+        push @stale, map { "$name/$_" } @s;
+    }
+    is_deeply(\@noend, [], 'LL-HLS: every stream ended by a reload has '
+              . 'ENDLIST');
+    is_deeply([grep { /\.tmp$/ } @stale], [],
+              'LL-HLS: no temporary file left');
+    local $main::TODO = $STALE_TODO;
+    is_deeply([grep { !/\.tmp$/ } @stale], [],
+              'LL-HLS: no stale file 3 target durations later');
+}
+
 cmp_ok($max_open, '<=', 1, 'never more than one VK connection');
 ok(wait_until(10, sub { (vk() // {})->{state} eq 'connected'
                         && $e->stats->{open} == 1 }),
@@ -84,6 +117,47 @@ my $m0 = matches_total();
 ok(wait_until(10, sub { matches_total() > $m0 }),
    "after ten reloads: matches still stored ($m0 -> ${\ matches_total() })");
 $e->admin(POST => '/admin/generator', {rate => 0});
+
+# LL-HLS: a name published again after a reload starts afresh
+if ($LL) {
+    my $dir = $n->prefix . '/ll/again_low';
+    my $pl;
+    my $p1 = rtmp_publish_bg($n->rtmp_port, 'live', 'again', \@tags);
+    ok(wait_until(20, sub {
+        $pl = parse_media(slurp("$dir/index.m3u8"));
+        defined $pl->{hint} && $pl->{open_msn} >= 2 }),
+       'LL-HLS: a stream with segments 0-1 before the reload');
+    my @old = $n->worker_pids;
+    $n->signal('reload');
+    ok(wait_until(10, sub { !grep { kill 0, $_ } @old }),
+       'LL-HLS: reloaded, the old workers exited');
+    my ($ended, @stale) = ended_clean($dir);
+    ok($ended, 'LL-HLS: the old worker ended the playlist with ENDLIST');
+    is_deeply([$ended ? check_media($ended) : 'none'], [],
+              'LL-HLS: the ended playlist passes the checker');
+    is_deeply([grep { /\.tmp$/ } @stale], [],
+              'LL-HLS: no temporary file left');
+    {
+        local $main::TODO = $STALE_TODO;
+        is_deeply([grep { !/\.tmp$/ } @stale], [],
+                  'LL-HLS: no stale file after 3 target durations');
+    }
+    waitpid($p1, 0);
+    my $t1 = time;
+    push @pids, rtmp_publish_bg($n->rtmp_port, 'live', 'again', \@tags);
+    ok(wait_until(20, sub {
+        my $t = slurp("$dir/index.m3u8");
+        $t =~ /#EXT-X-PRELOAD-HINT/ && $t !~ /#EXT-X-ENDLIST/ }),
+       'LL-HLS: published again: a live playlist');
+    $pl = parse_media(slurp("$dir/index.m3u8"));
+    is($pl->{msn}, 0, 'LL-HLS: published again: MSN starts at 0');
+    is_deeply([check_media($pl)], [], 'LL-HLS: and passes the checker');
+    # (an inode number can be reused: the time it was written says more)
+    cmp_ok((Time::HiRes::stat("$dir/init.mp4"))[9], '>=', $t1,
+           'LL-HLS: a new init.mp4');
+    my @left = live_clean($dir);
+    is_deeply(\@left, [], 'LL-HLS: no file of the old publish left');
+}
 
 push @pids, rtmp_publish_bg($n->rtmp_port, 'live', 'last', \@tags);
 ok(transcodes('last'), 'after ten reloads: a publish transcodes');

@@ -14,6 +14,7 @@
 #include <libavcodec/avcodec.h>
 
 #include "vks_decoder.h"
+#include "vks_h264_sps.h"
 #include "vks_timeline.h"
 
 
@@ -39,6 +40,7 @@ struct vks_decoder_s {
     int                     video_warned;
     int                     audio_warned;
     int                     video_bad;      /* unsupported codec */
+    int                     sps_warned;
     int                     audio_bad;
     int                     seen_video;
     int                     seen_audio;
@@ -383,6 +385,35 @@ vks_decoder_keep_config(uint8_t **cfg, int *cfg_len, const uint8_t *data,
 }
 
 
+/*
+ * A copy decodes nothing, but its muxers need the picture size: the SPS
+ * of each new sequence header tells it (a bad one keeps the last size)
+ */
+static void
+vks_decoder_copy_size(vks_decoder_t *d, const uint8_t *avcc, size_t len)
+{
+    char            err[128];
+    vks_h264_sps_t  sps;
+
+    if (vks_h264_sps_avcc(avcc, len, &sps, err, sizeof(err)) != 0) {
+        if (!d->sps_warned) {
+            d->sps_warned = 1;
+            vks_decoder_log(d, VKS_LOG_WARN, "AVC sequence header: %s; "
+                            "no picture size for the copies", err);
+        }
+        return;
+    }
+
+    d->info.width = (int) sps.width;
+    d->info.height = (int) sps.height;
+
+    if (!d->conf.decode_video) {
+        d->input.width = (int) sps.width;
+        d->input.height = (int) sps.height;
+    }
+}
+
+
 static void
 vks_decoder_video(vks_decoder_t *d, uint32_t ts, const uint8_t *data,
     size_t len)
@@ -416,6 +447,10 @@ vks_decoder_video(vks_decoder_t *d, uint32_t ts, const uint8_t *data,
                                     v.len) != 1)
         {
             return;
+        }
+
+        if (d->conf.copy_video) {
+            vks_decoder_copy_size(d, v.data, v.len);
         }
 
         if (d->conf.decode_video

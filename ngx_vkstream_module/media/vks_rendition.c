@@ -577,6 +577,15 @@ vks_rendition_open_output(vks_rendition_t *r)
             par->width = r->info->width;
             par->height = r->info->height;
 
+            /* the source's size, from its SPS (vks_h264_sps) */
+            r->out_w = par->width;
+            r->out_h = par->height;
+
+            pthread_mutex_lock(&r->mutex);
+            r->stats.width = r->out_w;
+            r->stats.height = r->out_h;
+            pthread_mutex_unlock(&r->mutex);
+
             if (r->info->avcc_len) {
                 par->extradata = av_mallocz(r->info->avcc_len
                                             + AV_INPUT_BUFFER_PADDING_SIZE);
