@@ -128,7 +128,7 @@ static int vks_llw_publish(vks_llhls_writer_t *w, char *err,
     size_t errlen);
 static int vks_llw_render(vks_llhls_writer_t *w, const vks_llhls_req_t *req,
     size_t *len, char *err, size_t errlen);
-static void vks_llw_retire(vks_llhls_writer_t *w);
+static void vks_llw_retire(vks_llhls_writer_t *w, int ended);
 static int64_t vks_llw_wall_ms(void);
 
 
@@ -422,6 +422,7 @@ vks_llhls_writer_close(vks_llhls_writer_t *w, int ended, char *err,
     size_t errlen)
 {
     int       rc;
+    char      path[VKS_LLHLS_PATH_LEN];
     int64_t   end;
     unsigned  i;
     uint32_t  d;
@@ -450,6 +451,11 @@ vks_llhls_writer_close(vks_llhls_writer_t *w, int ended, char *err,
         }
     }
 
+    if (ended) {
+        /* the media clock stops here: no later part would retire them */
+        vks_llw_retire(w, 1);
+    }
+
     if (w->oc) {
         /* the trailer (an mfra) is of no use to anyone: dropped */
         w->discard = 1;
@@ -467,7 +473,14 @@ vks_llhls_writer_close(vks_llhls_writer_t *w, int ended, char *err,
     }
 
     if (w->seg_fd != -1) {
+        /* a segment cut short by an error: never listed, never renamed */
         close(w->seg_fd);
+
+        if (vks_llw_path(w, path, "s%llu.m4s.tmp",
+                           (unsigned long long) w->seg_msn) == 0)
+        {
+            (void) unlink(path);
+        }
     }
 
     if (w->ladder) {
@@ -924,7 +937,7 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
 
     if (w->files_n == VKS_LLHLS_FILES_MAX) {
         w->files[w->files_head].gone_ms = INT64_MIN;
-        vks_llw_retire(w);
+        vks_llw_retire(w, 0);
     }
 
     f = &w->files[(w->files_head + w->files_n) % VKS_LLHLS_FILES_MAX];
@@ -1043,7 +1056,7 @@ vks_llw_publish(vks_llhls_writer_t *w, char *err, size_t errlen)
         vks_hls_ladder_ll_progress(w->ladder, w->ladder_index, msn, part);
     }
 
-    vks_llw_retire(w);
+    vks_llw_retire(w, 0);
 
     return 0;
 }
@@ -1083,10 +1096,12 @@ vks_llw_render(vks_llhls_writer_t *w, const vks_llhls_req_t *req,
 /*
  * Segments that left the playlist stay downloadable for 3 target
  * durations (players that loaded an older playlist), then go with their
- * parts; the media time is the clock
+ * parts; the media time is the clock.  When the stream has ended that
+ * clock stops, so those already out go at once: a player of the ended
+ * playlist needs only what it lists.
  */
 static void
-vks_llw_retire(vks_llhls_writer_t *w)
+vks_llw_retire(vks_llhls_writer_t *w, int ended)
 {
     char                path[VKS_LLHLS_PATH_LEN];
     uint64_t            first, i;
@@ -1106,7 +1121,7 @@ vks_llw_retire(vks_llhls_writer_t *w)
         f = &w->files[w->files_head];
 
         if (f->gone_ms == -1
-            || (f->gone_ms != INT64_MIN
+            || (!ended && f->gone_ms != INT64_MIN
                 && w->media_ms - f->gone_ms < 3000 * (int64_t) w->pl.td))
         {
             break;
