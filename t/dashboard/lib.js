@@ -60,9 +60,10 @@ function driver(init) {
     return page;
   }
 
-  // Runs main, then prints out (with the error that stopped it, if any).
+  // Runs main, then prints out (with the error that stopped it, if any);
+  // the promise settles once it is printed.
   function run(main) {
-    main().catch((e) => {
+    return main().catch((e) => {
       out.error = String(e && e.message || e).split('\n')[0];
     }).finally(() => {
       out.total_ms = now();
