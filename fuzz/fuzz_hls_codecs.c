@@ -2,7 +2,8 @@
 /*
  * vkstream fuzz: the CODECS strings of media/vks_hls_codecs.c.  The first
  * byte chooses the parser (0: avcC record, 1: SPS NAL, 2: AAC
- * AudioSpecificConfig), the rest is its input.  A refusal has a reason and
+ * AudioSpecificConfig, 3: H.264 extradata, avcC or Annex B), the rest is
+ * its input.  A refusal has a reason and
  * no codec string; an accepted input gives exactly "avc1." and 6 lowercase
  * hex digits, or "mp4a.40." and an object type of 1-95.
  */
@@ -43,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(codec, 'x', sizeof(codec));
     err[0] = '\0';
 
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
 
     case 0:
         rc = vks_hls_codec_avcc(copy, size - 1, codec, err, sizeof(err));
@@ -51,6 +52,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     case 1:
         rc = vks_hls_codec_sps(copy, size - 1, codec, err, sizeof(err));
+        break;
+
+    case 3:
+        rc = vks_hls_codec_h264_extradata(copy, size - 1, codec, err,
+                                          sizeof(err));
         break;
 
     default:
@@ -71,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    if (data[0] % 3 != 2) {
+    if (data[0] % 4 != 2) {
         if (strlen(codec) != 11 || strncmp(codec, "avc1.", 5) != 0) {
             __builtin_trap();
         }

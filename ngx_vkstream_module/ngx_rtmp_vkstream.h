@@ -32,6 +32,7 @@ typedef struct {
     ngx_str_t                 llhls_path;
     ngx_msec_t                llhls_part_target;
     ngx_uint_t                llhls_window;
+    ngx_str_t                 hls_master;   /* classic master's directory */
 } ngx_rtmp_vkstream_app_conf_t;
 
 

@@ -362,6 +362,12 @@ ngx_rtmp_vkstream_contexts_transcoder(ngx_rtmp_session_t *s,
         tc->llhls_part_target_ms = (unsigned) vacf->llhls_part_target;
         tc->llhls_window = (unsigned) vacf->llhls_window;
     }
+
+    if (vacf->hls_master.len) {
+        ngx_cpystrn((u_char *) tc->hls_master_path, vacf->hls_master.data,
+                    ngx_min(vacf->hls_master.len + 1,
+                            sizeof(tc->hls_master_path)));
+    }
     /* the context's threads only queue lines and wake the event loop */
     tc->ended = ngx_vkstream_notify;
     tc->log = vks_logq_log;

@@ -31,6 +31,10 @@ static char *ngx_rtmp_vkstream_output(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rtmp_vkstream_llhls_check(ngx_conf_t *cf,
     ngx_rtmp_vkstream_app_conf_t *conf);
+static char *ngx_rtmp_vkstream_hls_master(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_rtmp_vkstream_dir(ngx_conf_t *cf, ngx_str_t *dir,
+    const char *directive);
 
 
 static ngx_rtmp_publish_pt       next_publish;
@@ -156,6 +160,13 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       offsetof(ngx_rtmp_vkstream_app_conf_t, llhls_window),
       NULL },
 
+    { ngx_string("vkstream_hls_master"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_rtmp_vkstream_hls_master,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, hls_master),
+      NULL },
+
       ngx_null_command
 };
 
@@ -206,6 +217,7 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
      *     vacf->renditions = NULL;
      *     vacf->output = { 0, NULL };
      *     vacf->llhls_path = { 0, NULL };
+     *     vacf->hls_master = { 0, NULL };
      */
 
     vacf->enable = NGX_CONF_UNSET;
@@ -249,6 +261,7 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->llhls_part_target,
                               prev->llhls_part_target, 500);
     ngx_conf_merge_uint_value(conf->llhls_window, prev->llhls_window, 6);
+    ngx_conf_merge_str_value(conf->hls_master, prev->hls_master, "");
 
     if (conf->renditions == NULL) {
         conf->renditions = prev->renditions;
@@ -315,26 +328,70 @@ ngx_rtmp_vkstream_llhls_check(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    /* relative to the prefix, as nginx's own paths */
-    if (ngx_conf_full_name(cf->cycle, &conf->llhls_path, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    while (conf->llhls_path.len > 1
-           && conf->llhls_path.data[conf->llhls_path.len - 1] == '/')
+    if (ngx_rtmp_vkstream_dir(cf, &conf->llhls_path, "vkstream_llhls_path")
+        != NGX_OK)
     {
-        conf->llhls_path.len--;
-    }
-
-    /* the transcoder's copy holds 512 bytes; names and files come under */
-    if (conf->llhls_path.len > 400) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"vkstream_llhls_path\" is longer than 400 "
-                           "bytes");
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* vkstream_hls_master PATH: the hls_path of the renditions' application */
+static char *
+ngx_rtmp_vkstream_hls_master(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rtmp_vkstream_app_conf_t  *vacf = conf;
+
+    ngx_str_t  *value;
+
+    if (vacf->hls_master.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    vacf->hls_master = value[1];
+
+    if (ngx_rtmp_vkstream_dir(cf, &vacf->hls_master, "vkstream_hls_master")
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A directory the transcoder's threads write: relative to the prefix, as
+ * nginx's own paths, without trailing slashes; its copy holds 512 bytes,
+ * names and files come under it
+ */
+static ngx_int_t
+ngx_rtmp_vkstream_dir(ngx_conf_t *cf, ngx_str_t *dir, const char *directive)
+{
+    if (dir->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": empty or invalid path", directive);
+        return NGX_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, dir, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    while (dir->len > 1 && dir->data[dir->len - 1] == '/') {
+        dir->len--;
+    }
+
+    if (dir->len > 400) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is longer than 400 bytes", directive);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

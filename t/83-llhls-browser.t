@@ -97,20 +97,9 @@ if (defined $o->{mse} && !$o->{mse}) {
 }
 ok($o->{mse}, 'MSE plays avc1.64001f,mp4a.40.2');
 ok($o->{hls_supported}, "hls.js $o->{hls_version} is supported");
-
-# Until branch llmaster is merged there is no LL-HLS master: what needs it
-# (the master, and the dashboard, which plays it by default) is TODO then.
-our $TODO;
-my $no_master = ($o->{master}{status} // 0) == 404
-    ? 'no LL-HLS master file yet (branch llmaster)' : undef;
-my %needs_master = (master => 1, dashboard => 1);
-{
-    local $TODO = $no_master;
-    is($o->{error}, undef, 'the browser driver went through its steps')
-        or diag(explain($o));
-}
+is($o->{error}, undef, 'the browser driver went through its steps')
+    or diag(explain($o));
 for my $s (sort keys %{ $o->{steps} }) {
-    local $TODO = $needs_master{$s} ? $no_master : undef;
     ok($o->{steps}{$s}{ok}, "step $s") or diag($o->{steps}{$s}{error});
 }
 is_deeply($o->{page_errors}, [], 'no page errors');
@@ -120,11 +109,8 @@ my $ll404 = qr{status of 404 .* \@ http://[^/]+/ll/[^/]+(?:/index)?\.m3u8$};
 my @ll404 = grep { /$ll404/ } @{ $o->{console_errors} // [] };
 is_deeply([grep { !/$ll404/ } @{ $o->{console_errors} // [] }], [],
           'no console errors');
-{
-    local $TODO = $no_master;    # the dashboard retries the master
-    ok(@ll404 <= 3, 'at most 3 playlist 404s (' . scalar(@ll404) . ')')
-        or diag(explain(\@ll404));
-}
+ok(@ll404 <= 3, 'at most 3 playlist 404s (' . scalar(@ll404) . ')')
+    or diag(explain(\@ll404));
 
 sub stats {
     my @v = sort { $a <=> $b } @_;
@@ -159,12 +145,11 @@ note('player errors: ' . join(', ', @{ $m->{errors} // [] }))
 
 # --- the master: renditions and switches ---------------------------------
 {
-    local $TODO = $no_master;
     my $ms = $o->{master};
     my @levels = @{ $ms->{levels} // [] };
     cmp_ok(scalar @levels, '>=', 2,
            'master: hls.js sees ' . scalar(@levels) . ' renditions')
-        or diag("master $ms->{status}: $ms->{text}");
+        or diag('master: ' . ($ms->{text} // 'none'));
     my %w = map { ($_->{width} // 0) => 1 } @levels;
     cmp_ok(scalar keys %w, '>=', 2, 'of different sizes: '
            . join(' ', map { "$_->{width}x$_->{height}" } @levels));
@@ -205,7 +190,6 @@ is(($c->{last}{width} // 0) . 'x' . ($c->{last}{height} // 0), '640x360',
     ok($src{'LL-HLS _low'} && $src{'LL-HLS _src'} && $src{_low},
        'dashboard: LL-HLS playlists next to the classic ones: '
        . join(', ', @{ $D->{sources} // [] }));
-    local $TODO = $no_master;
     like($D->{player_state} // '', qr/^playing LL-HLS master/,
          'dashboard: it plays');
     ok(@{ $D->{configs} // [] } && $D->{configs}[-1]{lowLatencyMode}

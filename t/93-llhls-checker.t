@@ -9,7 +9,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use VKStream::Nginx;
 use VKStream::LLHLS qw(parse_media parse_master check_media check_reload
-                       check_master);
+                       check_master check_report);
 
 my $root = $VKStream::Nginx::ROOT;
 my $san = $ENV{VKSTREAM_SANITIZE} ? 1 : 0;
@@ -65,7 +65,7 @@ my $next = slurp("$dir/live-018.m3u8");
 
 sub broken {
     my ($name, $text, $want, %opt) = @_;
-    my @got = check_media(parse_media($text), @sib);
+    my @got = check_media(parse_media($text), @sib, %opt);
     is_deeply(\@got, $want, $name) or diag(explain(\@got));
 }
 
@@ -142,6 +142,45 @@ broken('rendition report without LAST-PART',
        edit($good, 'URI="b.m3u8",LAST-MSN=4,LAST-PART=1',
             'URI="b.m3u8",LAST-MSN=4'),
        ['EXT-X-RENDITION-REPORT for b.m3u8 lacks LAST-PART']);
+
+broken('reports of both siblings, none of itself: passes', $good, [],
+       self => 'a.m3u8');
+
+broken('a report for the playlist itself',
+       edit($good, 'URI="c.m3u8",LAST-MSN=4', 'URI="a.m3u8",LAST-MSN=4'),
+       ['EXT-X-RENDITION-REPORT for the playlist itself (a.m3u8)',
+        'no EXT-X-RENDITION-REPORT for c.m3u8'], self => 'a.m3u8');
+
+broken('a report for a rendition that is no sibling',
+       edit($good, 'URI="c.m3u8",LAST-MSN=4', 'URI="d.m3u8",LAST-MSN=4'),
+       ['EXT-X-RENDITION-REPORT for d.m3u8, not a sibling',
+        'no EXT-X-RENDITION-REPORT for c.m3u8']);
+
+broken('two reports for one sibling',
+       edit($good, qq{URI="c.m3u8",LAST-MSN=4,LAST-PART=1\n},
+            qq{URI="c.m3u8",LAST-MSN=4,LAST-PART=1\n}
+            . qq{#EXT-X-RENDITION-REPORT:URI="c.m3u8",LAST-MSN=4,}
+            . "LAST-PART=0\n"),
+       ['two EXT-X-RENDITION-REPORTs for c.m3u8']);
+
+# a report against the sibling's own playlist (its last part is 4.1)
+my $sibling = parse_media($good);
+sub report {
+    my ($name, $msn, $part, $lag, $want) = @_;
+    my @got = check_report({ uri => 'x.m3u8', last_msn => $msn,
+                             last_part => $part }, $sibling,
+                           max_lag => $lag);
+    is_deeply(\@got, $want, $name) or diag(explain(\@got));
+}
+report('report of the last part', 4, 1, 0, []);
+report('report ahead of the sibling', 4, 2, 8,
+       ['x.m3u8: report 4.2 is ahead of the sibling\'s last part 4.1']);
+report('report ahead by a segment', 5, 0, 8,
+       ['x.m3u8: report 5.0 is ahead of the sibling\'s last part 4.1']);
+report('report 5 parts behind, 5 allowed', 3, 0, 5, []);
+report('report 5 parts behind, 4 allowed', 3, 0, 4,
+       ['x.m3u8: report 3.0 lags 5 parts behind the sibling\'s last part '
+        . '4.1']);
 
 broken('PDT going back',
        edit($good, '2023-11-14T22:13:23.960Z', '2023-11-14T22:13:21.000Z'),

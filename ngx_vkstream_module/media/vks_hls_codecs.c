@@ -100,6 +100,32 @@ vks_hls_codec_sps(const uint8_t *p, size_t len,
 }
 
 
+int
+vks_hls_codec_h264_extradata(const uint8_t *p, size_t len,
+    char codec[VKS_HLS_CODEC_LEN], char *err, size_t errlen)
+{
+    size_t  i;
+
+    if (len && p[0] == 1) {
+        return vks_hls_codec_avcc(p, len, codec, err, errlen);
+    }
+
+    /* Annex B: the NAL unit after each 00 00 01 start code */
+    for (i = 0; i + 3 < len; i++) {
+        if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1
+            && (p[i + 3] & 0x1f) == VKS_HLS_NAL_SPS)
+        {
+            return vks_hls_codecs_sps(p + i + 3, len - i - 3, "Annex B",
+                                      codec, err, errlen);
+        }
+    }
+
+    return vks_hls_codecs_fail(codec, err, errlen, "extradata: neither an "
+                               "avcC record nor Annex B with an SPS (%zu "
+                               "bytes)", len);
+}
+
+
 static int
 vks_hls_codecs_sps(const uint8_t *p, size_t len, const char *what,
     char *codec, char *err, size_t errlen)

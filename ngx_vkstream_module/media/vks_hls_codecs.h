@@ -54,6 +54,15 @@ int vks_hls_codec_sps(const uint8_t *p, size_t len,
     char codec[VKS_HLS_CODEC_LEN], char *err, size_t errlen);
 
 /*
+ * From an H.264 encoder's or demuxer's extradata, whichever form it has:
+ * an avcC record (first byte 1, as FLV and MP4 carry it) or Annex B
+ * parameter sets (start codes, as libx264 gives them), where the first
+ * SPS NAL unit counts.  Same contract.
+ */
+int vks_hls_codec_h264_extradata(const uint8_t *p, size_t len,
+    char codec[VKS_HLS_CODEC_LEN], char *err, size_t errlen);
+
+/*
  * From an AAC AudioSpecificConfig (ISO 14496-3 1.6.2.1).  aac may be NULL;
  * otherwise it is filled as well.  Same contract ("AudioSpecificConfig:
  * sampling frequency index 13 is reserved").

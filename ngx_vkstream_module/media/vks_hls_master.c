@@ -76,12 +76,9 @@ vks_hls_variant_check(const vks_hls_variant_t *v, char *err, size_t errlen)
 
 
 size_t
-vks_hls_master_render(const vks_hls_variant_t *v, size_t n, char *buf,
-    size_t size, size_t *listed)
+vks_hls_master_select(const vks_hls_variant_t *v, size_t n, size_t *listed)
 {
-    size_t                    i, j, k, len, nkept;
-    const vks_hls_variant_t  *order[VKS_HLS_VARIANTS_MAX], *t;
-    const vks_hls_variant_t  *kept[VKS_HLS_VARIANTS_MAX];
+    size_t  i, j, k, nkept, order[VKS_HLS_VARIANTS_MAX];
 
     if (n > VKS_HLS_VARIANTS_MAX) {
         n = VKS_HLS_VARIANTS_MAX;
@@ -94,29 +91,42 @@ vks_hls_master_render(const vks_hls_variant_t *v, size_t n, char *buf,
             continue;
         }
 
-        for (j = k; j > 0 && order[j - 1]->bandwidth > v[i].bandwidth; j--) {
+        for (j = k; j > 0 && v[order[j - 1]].bandwidth > v[i].bandwidth;
+             j--)
+        {
             order[j] = order[j - 1];
         }
 
-        order[j] = &v[i];
+        order[j] = i;
         k++;
     }
 
     /* cheapest first, so a duplicate is always the dearer of the two */
     nkept = 0;
     for (i = 0; i < k; i++) {
-        t = order[i];
-
         for (j = 0; j < nkept; j++) {
-            if (vks_hls_master_dup(kept[j], t)) {
+            if (vks_hls_master_dup(&v[listed[j]], &v[order[i]])) {
                 break;
             }
         }
 
         if (j == nkept) {
-            kept[nkept++] = t;
+            listed[nkept++] = order[i];
         }
     }
+
+    return nkept;
+}
+
+
+size_t
+vks_hls_master_render(const vks_hls_variant_t *v, size_t n, char *buf,
+    size_t size, size_t *listed)
+{
+    size_t                    i, len, nkept, kept[VKS_HLS_VARIANTS_MAX];
+    const vks_hls_variant_t  *t;
+
+    nkept = vks_hls_master_select(v, n, kept);
 
     len = 0;
     if (size) {
@@ -127,7 +137,7 @@ vks_hls_master_render(const vks_hls_variant_t *v, size_t n, char *buf,
                          "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n");
 
     for (i = 0; i < nkept; i++) {
-        t = kept[i];
+        t = &v[kept[i]];
 
         vks_hls_master_print(buf, size, &len,
                              "#EXT-X-STREAM-INF:BANDWIDTH=%llu",

@@ -57,6 +57,15 @@ int vks_hls_variant_check(const vks_hls_variant_t *v, char *err,
     size_t errlen);
 
 /*
+ * Which of the n variants the playlist lists, in its order: their indexes
+ * into v go into listed (room for VKS_HLS_VARIANTS_MAX); returns how many.
+ * What vks_hls_master_render() prints, so that a media playlist can carry
+ * a rendition report for exactly the variants of its master.
+ */
+size_t vks_hls_master_select(const vks_hls_variant_t *v, size_t n,
+    size_t *listed);
+
+/*
  * The playlist for the n variants (at most VKS_HLS_VARIANTS_MAX are
  * considered).  Writes at most size bytes, NUL-terminated when size > 0;
  * returns the length needed without the NUL (as snprintf).  *listed, if

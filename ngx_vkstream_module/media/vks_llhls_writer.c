@@ -28,6 +28,7 @@
 #define VKS_LLHLS_PATH_LEN   1024
 #define VKS_LLHLS_IO_BUF     4096
 #define VKS_LLHLS_PLAYLIST   "index.m3u8"
+#define VKS_LLHLS_SKIP_FILE  "index_skip.m3u8"
 #define VKS_LLHLS_INIT       "init.mp4"
 
 
@@ -86,6 +87,14 @@ struct vks_llhls_writer_s {
 
     char                *text;          /* the rendered playlist */
     size_t               text_size;
+
+    vks_hls_ladder_t    *ladder;
+    int                  ladder_index;
+    uint64_t             seg_bytes;     /* of the open segment */
+    uint32_t             seg_ms;
+    size_t               nreports;
+    vks_llhls_report_t   reports[VKS_MAX_RENDITIONS];
+    char                 report_uri[VKS_MAX_RENDITIONS][VKS_LLHLS_URI_LEN];
 };
 
 
@@ -117,6 +126,8 @@ static int vks_llw_segment_begin(vks_llhls_writer_t *w, char *err,
     size_t errlen);
 static int vks_llw_publish(vks_llhls_writer_t *w, char *err,
     size_t errlen);
+static int vks_llw_render(vks_llhls_writer_t *w, const vks_llhls_req_t *req,
+    size_t *len, char *err, size_t errlen);
 static void vks_llw_retire(vks_llhls_writer_t *w);
 static int64_t vks_llw_wall_ms(void);
 
@@ -151,6 +162,8 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
     strcpy(w->dir, conf->dir);
     w->part_target_ms = conf->part_target_ms;
     w->seg_fd = -1;
+    w->ladder = conf->ladder;
+    w->ladder_index = conf->ladder_index;
 
     memset(&lc, 0, sizeof(vks_llhls_conf_t));
     lc.part_target_ms = conf->part_target_ms;
@@ -162,6 +175,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
      */
     lc.target_ms = conf->part_target_ms > 2000 ? conf->part_target_ms : 2000;
     lc.window = conf->window;
+    lc.skip = conf->window >= VKS_LLHLS_SKIP_WINDOW;
     strcpy(lc.map_uri, VKS_LLHLS_INIT);
 
     if (vks_llhls_init(&w->pl, &lc, err, errlen) != 0) {
@@ -456,6 +470,10 @@ vks_llhls_writer_close(vks_llhls_writer_t *w, int ended, char *err,
         close(w->seg_fd);
     }
 
+    if (w->ladder) {
+        vks_hls_ladder_ll_leave(w->ladder, w->ladder_index);
+    }
+
     for (i = 0; i < w->aq_n; i++) {
         av_packet_free(&w->aq[(w->aq_head + i) % VKS_LLHLS_AUDIO_MAX]);
     }
@@ -563,7 +581,8 @@ vks_llw_clean(const char *dir)
               && len > 5 && strcmp(e->d_name + len - 4, ".m4s") == 0)
             && !(len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0)
             && strcmp(e->d_name, VKS_LLHLS_INIT) != 0
-            && strcmp(e->d_name, VKS_LLHLS_PLAYLIST) != 0)
+            && strcmp(e->d_name, VKS_LLHLS_PLAYLIST) != 0
+            && strcmp(e->d_name, VKS_LLHLS_SKIP_FILE) != 0)
         {
             continue;
         }
@@ -855,6 +874,7 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
                              strerror(errno));
     }
 
+    w->seg_bytes += w->len;
     w->len = 0;
 
     /* a part stretched by a gap still says at most PART-TARGET */
@@ -868,6 +888,8 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
     {
         return -1;
     }
+
+    w->seg_ms += d ? d : 1;
 
     if (!segment_end) {
         return 0;
@@ -890,6 +912,15 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
     if (vks_llhls_segment_end(&w->pl, err, errlen) != 0) {
         return -1;
     }
+
+    /* the segment as players fetch it: its bit rate for the master */
+    if (w->ladder) {
+        vks_hls_ladder_measure(w->ladder, w->ladder_index, VKS_HLS_LL,
+                               w->seg_bytes, w->seg_ms);
+    }
+
+    w->seg_bytes = 0;
+    w->seg_ms = 0;
 
     if (w->files_n == VKS_LLHLS_FILES_MAX) {
         w->files[w->files_head].gone_ms = INT64_MIN;
@@ -914,6 +945,8 @@ vks_llw_segment_begin(vks_llhls_writer_t *w, char *err, size_t errlen)
     int64_t  pdt;
 
     w->seg_msn = w->pl.next_msn;
+    w->seg_bytes = 0;
+    w->seg_ms = 0;
 
     snprintf(name, sizeof(name), "s%llu.m4s",
              (unsigned long long) w->seg_msn);
@@ -949,13 +982,19 @@ vks_llw_segment_begin(vks_llhls_writer_t *w, char *err, size_t errlen)
 }
 
 
-/* the playlist, once a segment is complete: it fixes TARGETDURATION */
+/*
+ * The playlist, once a segment is complete (it fixes TARGETDURATION): with
+ * delta updates, the skipping one first, so that it is never older than
+ * the full one; then the ladder learns the last part, which siblings
+ * report only once this playlist has it
+ */
 static int
 vks_llw_publish(vks_llhls_writer_t *w, char *err, size_t errlen)
 {
-    char    name[VKS_LLHLS_URI_LEN];
-    char   *text;
-    size_t  n;
+    char             name[VKS_LLHLS_URI_LEN];
+    size_t           n;
+    uint64_t         msn, part;
+    vks_llhls_req_t  skip;
 
     if (w->pl.nsegs == 0) {
         return 0;
@@ -970,8 +1009,57 @@ vks_llw_publish(vks_llhls_writer_t *w, char *err, size_t errlen)
         }
     }
 
+    w->nreports = w->ladder
+                  ? vks_hls_ladder_reports(w->ladder, w->ladder_index,
+                                           w->reports, w->report_uri,
+                                           VKS_MAX_RENDITIONS)
+                  : 0;
+
+    if (w->pl.conf.skip) {
+        memset(&skip, 0, sizeof(vks_llhls_req_t));
+        skip.skip = 1;
+
+        if (vks_llw_render(w, &skip, &n, err, errlen) != 0
+            || vks_llw_file(w, VKS_LLHLS_SKIP_FILE, (uint8_t *) w->text, n,
+                            err, errlen) != 0)
+        {
+            return -1;
+        }
+    }
+
+    if (vks_llw_render(w, NULL, &n, err, errlen) != 0) {
+        return -1;
+    }
+
+    w->cut.segment_limit_ms = vks_llhls_writer_segment_limit_ms(w);
+
+    if (vks_llw_file(w, VKS_LLHLS_PLAYLIST, (uint8_t *) w->text, n, err,
+                       errlen) != 0)
+    {
+        return -1;
+    }
+
+    if (w->ladder && vks_llhls_last_part(&w->pl, &msn, &part) == 0) {
+        vks_hls_ladder_ll_progress(w->ladder, w->ladder_index, msn, part);
+    }
+
+    vks_llw_retire(w);
+
+    return 0;
+}
+
+
+/* into w->text, grown as needed */
+static int
+vks_llw_render(vks_llhls_writer_t *w, const vks_llhls_req_t *req,
+    size_t *len, char *err, size_t errlen)
+{
+    char    *text;
+    size_t   n;
+
     for ( ;; ) {
-        n = vks_llhls_render(&w->pl, NULL, NULL, 0, w->text, w->text_size);
+        n = vks_llhls_render(&w->pl, req, w->reports, w->nreports, w->text,
+                             w->text_size);
 
         if (n < w->text_size) {
             break;
@@ -986,15 +1074,7 @@ vks_llw_publish(vks_llhls_writer_t *w, char *err, size_t errlen)
         w->text_size = n + 1;
     }
 
-    w->cut.segment_limit_ms = vks_llhls_writer_segment_limit_ms(w);
-
-    if (vks_llw_file(w, VKS_LLHLS_PLAYLIST, (uint8_t *) w->text, n, err,
-                       errlen) != 0)
-    {
-        return -1;
-    }
-
-    vks_llw_retire(w);
+    *len = n;
 
     return 0;
 }

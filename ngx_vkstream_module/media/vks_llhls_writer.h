@@ -11,6 +11,10 @@
  *                       concatenation of its parts
  *   DIR/index.m3u8      the media playlist (vks_llhls_playlist), replaced
  *                       after every part
+ *   DIR/index_skip.m3u8 the same as a delta update (EXT-X-SKIP), for
+ *                       _HLS_skip requests, when the window is long enough
+ *                       (VKS_LLHLS_SKIP_WINDOW); renamed just before
+ *                       index.m3u8, so it is never older than that one
  *
  * Every file is written under a temporary name and renamed, so a reader
  * sees it complete or not at all; a part and its segment exist before a
@@ -32,6 +36,18 @@
 #include <stdint.h>
 #include <libavcodec/avcodec.h>
 
+#include "vks_hls_ladder.h"
+
+
+/*
+ * Delta updates from this window on: CAN-SKIP-UNTIL is 6 target durations
+ * and a window of 12 segments (about 12 target durations) lets a delta
+ * update leave out about half of the playlist; below that it saves too
+ * little to be worth a second playlist per part.  Apple asks for them
+ * only above 2 minutes, which 64 segments of 2 s barely reach.
+ */
+#define VKS_LLHLS_SKIP_WINDOW  12
+
 
 typedef struct {
     const char                *dir;             /* created if missing */
@@ -39,6 +55,14 @@ typedef struct {
     unsigned                   window;          /* segments listed */
     const AVCodecParameters   *video;           /* H.264, required */
     const AVCodecParameters   *audio;           /* AAC, or NULL */
+
+    /*
+     * The stream's ladder, or NULL: the playlist carries the reports of
+     * the siblings, and the writer tells where it stands, its segments'
+     * sizes, and when it closes (as rendition ladder_index)
+     */
+    vks_hls_ladder_t          *ladder;
+    int                        ladder_index;
 } vks_llhls_writer_conf_t;
 
 

@@ -98,10 +98,23 @@ struct vks_rendition_s {
     int64_t                 media_ms;
     vks_llhls_writer_t     *llhls;
     int                     llhls_off;      /* failed or not possible */
+
+    /* the ladder, and the GOP being measured for the classic master */
+    vks_hls_ladder_t       *ladder;
+    int                     ladder_index;
+    int                     joined;
+    int64_t                 gop_start_ms;   /* -1: none yet */
+    uint64_t                gop_bytes;
+    unsigned                gop_vframes;
+    unsigned                gop_aframes;
 };
 
 
 static void vks_rendition_llhls_open(vks_rendition_t *r);
+static void vks_rendition_ladder_join(vks_rendition_t *r);
+static void vks_rendition_ladder_leave(vks_rendition_t *r);
+static void vks_rendition_ladder_packet(vks_rendition_t *r, AVPacket *pkt,
+    int video);
 
 
 static void
@@ -508,6 +521,8 @@ vks_rendition_close_output(vks_rendition_t *r, int clean)
         return;
     }
 
+    vks_rendition_ladder_leave(r);
+
     if (clean) {
         vks_rendition_io_deadline(r, VKS_FINISH_BUDGET_MS);
         av_write_trailer(r->oc);
@@ -640,6 +655,7 @@ vks_rendition_open_output(vks_rendition_t *r)
     r->output_failed = 0;
     r->need_key = 1;
 
+    vks_rendition_ladder_join(r);
     vks_rendition_llhls_open(r);
 
     vks_rendition_set_state(r, VKS_STATE_RUNNING);
@@ -707,6 +723,8 @@ vks_rendition_llhls_open(vks_rendition_t *r)
     wc.window = r->llhls_window;
     wc.video = r->vst->codecpar;
     wc.audio = r->ast ? r->ast->codecpar : NULL;
+    wc.ladder = r->ladder;
+    wc.ladder_index = r->ladder_index;
 
     r->llhls = vks_llhls_writer_open(&wc, err, sizeof(err));
     if (r->llhls == NULL) {
@@ -716,6 +734,126 @@ vks_rendition_llhls_open(vks_rendition_t *r)
 
     vks_rendition_log(r, VKS_LOG_INFO, "LL-HLS: writing \"%s\"",
                       r->llhls_dir);
+}
+
+
+/* the ladder: what this output is, for the master playlists */
+
+static void
+vks_rendition_ladder_join(vks_rendition_t *r)
+{
+    char                      err[VKS_HLS_CODEC_ERR_LEN];
+    vks_hls_output_t          out;
+    const AVCodecParameters  *par;
+
+    if (r->ladder == NULL) {
+        return;
+    }
+
+    memset(&out, 0, sizeof(vks_hls_output_t));
+
+    if (r->vst) {
+        par = r->vst->codecpar;
+
+        if (par->codec_id != AV_CODEC_ID_H264
+            || vks_hls_codec_h264_extradata(par->extradata,
+                                            par->extradata_size,
+                                            out.video_codec, err,
+                                            sizeof(err)) != 0)
+        {
+            vks_rendition_log(r, VKS_LOG_WARN, "left out of the master "
+                              "playlists: no H.264 parameters (%s)",
+                              par->codec_id == AV_CODEC_ID_H264
+                              ? err : "not H.264");
+            return;
+        }
+
+        out.width = par->width;
+        out.height = par->height;
+        out.frame_rate = r->venc ? av_q2d(r->venc->framerate) : r->info->fps;
+    }
+
+    if (r->ast) {
+        par = r->ast->codecpar;
+        out.audio_rate = par->sample_rate;
+
+        if (par->codec_id == AV_CODEC_ID_AAC) {
+            if (vks_hls_codec_aac(par->extradata, par->extradata_size,
+                                  out.audio_codec, NULL, err, sizeof(err))
+                != 0)
+            {
+                /* the usual: an encoder's or a publisher's AAC-LC */
+                strcpy(out.audio_codec, "mp4a.40.2");
+            }
+
+            out.ll_audio = par->sample_rate > 0;
+
+        } else if (par->codec_id == AV_CODEC_ID_MP3) {
+            strcpy(out.audio_codec, "mp4a.40.34");
+        }
+    }
+
+    if (out.video_codec[0] == '\0' && out.audio_codec[0] == '\0') {
+        return;
+    }
+
+    vks_hls_ladder_join(r->ladder, r->ladder_index, &out);
+
+    r->joined = 1;
+    r->gop_start_ms = -1;
+}
+
+
+static void
+vks_rendition_ladder_leave(vks_rendition_t *r)
+{
+    if (r->joined) {
+        vks_hls_ladder_leave(r->ladder, r->ladder_index);
+        r->joined = 0;
+    }
+}
+
+
+/*
+ * A GOP, from one keyframe to the next, is measured as nginx-rtmp would
+ * write it in MPEG-TS (its segments are one or more GOPs); audio-only
+ * outputs count per second
+ */
+static void
+vks_rendition_ladder_packet(vks_rendition_t *r, AVPacket *pkt, int video)
+{
+    int64_t  ms, end;
+
+    if (pkt->dts == AV_NOPTS_VALUE) {
+        return;
+    }
+
+    ms = pkt->dts;                      /* the output's 1/1000 timebase */
+    end = (r->vst ? video && (pkt->flags & AV_PKT_FLAG_KEY)
+                  : ms - r->gop_start_ms >= 1000);
+
+    if (end && r->gop_start_ms >= 0 && ms > r->gop_start_ms) {
+        vks_hls_ladder_measure(r->ladder, r->ladder_index, VKS_HLS_TS,
+                               vks_hls_ts_bytes(r->gop_bytes,
+                                                r->gop_vframes,
+                                                r->gop_aframes),
+                               (uint32_t) (ms - r->gop_start_ms));
+    }
+
+    if (end || r->gop_start_ms < 0) {
+        if (r->vst && !(video && (pkt->flags & AV_PKT_FLAG_KEY))) {
+            return;                     /* a GOP starts at a keyframe */
+        }
+
+        r->gop_start_ms = ms;
+        r->gop_bytes = 0;
+        r->gop_vframes = 0;
+        r->gop_aframes = 0;
+    }
+
+    r->gop_bytes += pkt->size;
+    r->gop_vframes += video;
+    r->gop_aframes += !video;
 }
 
 
@@ -829,6 +967,10 @@ vks_rendition_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st,
     }
 
     av_packet_rescale_ts(pkt, tb, st->time_base);
+
+    if (r->joined) {
+        vks_rendition_ladder_packet(r, pkt, video);
+    }
     pkt->stream_index = st->index;
 
     if (pkt->dts != AV_NOPTS_VALUE && pkt->dts > r->media_ms) {
@@ -1362,6 +1504,9 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
     r->log = env->log;
     r->log_data = env->log_data;
     r->pkt = av_packet_alloc();
+
+    r->ladder = env->ladder;
+    r->ladder_index = env->ladder_index;
 
     if (env->llhls_dir) {
         r->llhls_dir = strdup(env->llhls_dir);

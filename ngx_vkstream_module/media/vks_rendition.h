@@ -11,6 +11,7 @@
 
 
 #include "vks_conf.h"
+#include "vks_hls_ladder.h"
 #include "vks_item.h"
 #include "vks_log.h"
 #include "vks_stats.h"
@@ -28,6 +29,10 @@ typedef struct {
     const char         *llhls_dir;
     unsigned            llhls_part_target_ms;
     unsigned            llhls_window;
+
+    /* the stream's HLS ladder (masters, reports), as rendition index */
+    vks_hls_ladder_t   *ladder;
+    int                 ladder_index;
 } vks_rendition_env_t;
 
 

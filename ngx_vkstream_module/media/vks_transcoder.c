@@ -17,6 +17,7 @@
 #include "vks_clock.h"
 #include "vks_decoder.h"
 #include "vks_flv.h"
+#include "vks_hls_ladder.h"
 #include "vks_item.h"
 #include "vks_queue.h"
 #include "vks_rendition.h"
@@ -35,6 +36,7 @@ struct vks_transcoder_s {
     int                     nr;
     vks_rendition_t        *r[VKS_MAX_RENDITIONS];
     vks_decoder_t          *dec;            /* context thread only */
+    vks_hls_ladder_t       *ladder;         /* NULL: no master playlist */
 
     pthread_mutex_t         mutex;          /* guards stats */
     vks_stream_stats_t      stats;
@@ -143,6 +145,11 @@ vks_transcoder_thread(void *data)
     vks_decoder_flush(t->dec);
     vks_transcoder_input_stats(t);
 
+    /* the masters stay as they are, next to the ended playlists */
+    if (t->ladder) {
+        vks_hls_ladder_end(t->ladder);
+    }
+
     /* stopped: every rendition flushes and ends its publish in parallel */
     for (i = 0; i < t->nr; i++) {
         vks_rendition_end(t->r[i]);
@@ -179,6 +186,7 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
     vks_transcoder_t            *t;
     vks_decoder_conf_t           dc;
     vks_rendition_env_t          env;
+    vks_hls_ladder_conf_t        lc;
     const vks_rendition_conf_t  *rc;
 
     t = calloc(1, sizeof(vks_transcoder_t));
@@ -243,6 +251,22 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
         t->conf.llhls_path[0] = '\0';
     }
 
+    if (conf->llhls_path[0] || conf->hls_master_path[0]) {
+        memset(&lc, 0, sizeof(vks_hls_ladder_conf_t));
+        lc.name = conf->name;
+        lc.ll_dir = conf->llhls_path;
+        lc.ts_dir = conf->hls_master_path;
+        lc.n = conf->nrenditions;
+        lc.rc = conf->renditions;
+        lc.log = conf->log;
+        lc.log_data = conf->log_data;
+
+        /* without it the renditions still run, with no master */
+        t->ladder = vks_hls_ladder_create(&lc);
+    }
+
+    env.ladder = t->ladder;
+
     for (i = 0; i < conf->nrenditions && i < VKS_MAX_RENDITIONS; i++) {
         rc = &conf->renditions[i];
         host = rc->host[0] ? rc->host : conf->host;
@@ -250,6 +274,7 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
         snprintf(url, sizeof(url), "rtmp://%s/%s/%s%s?%s", host, rc->app,
                  conf->name, rc->suffix, conf->marker);
         env.url = url;
+        env.ladder_index = i;
 
         if (conf->llhls_path[0]) {
             snprintf(dir, sizeof(dir), "%s/%s%s", conf->llhls_path,
@@ -285,6 +310,8 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
     return t;
 
 failed:
+
+    vks_hls_ladder_free(t->ladder);
 
     if (t->dec) {
         vks_decoder_free(t->dec);
@@ -378,6 +405,12 @@ vks_transcoder_stats(vks_transcoder_t *t, vks_stream_stats_t *st)
     }
     st->bitrate_kbps = t->stats.bitrate_kbps;
 
+    /* what a copy rendition's BANDWIDTH starts from */
+    if (t->ladder && st->bitrate_kbps > 0) {
+        vks_hls_ladder_source_rate(t->ladder,
+                                   (uint64_t) (st->bitrate_kbps * 1000));
+    }
+
     st->nrenditions = t->nr;
     for (i = 0; i < t->nr; i++) {
         vks_rendition_stats(t->r[i], &st->r[i]);
@@ -441,6 +474,7 @@ vks_transcoder_free(vks_transcoder_t *t)
 
     vks_queue_destroy(&t->in);
     vks_decoder_free(t->dec);
+    vks_hls_ladder_free(t->ladder);
     pthread_mutex_destroy(&t->mutex);
     free(t);
 }

@@ -40,6 +40,9 @@ typedef struct {
     unsigned               llhls_part_target_ms;
     unsigned               llhls_window;
 
+    /* the classic master: hls_master_path/NAME.m3u8; "" for none */
+    char                   hls_master_path[512];
+
     /* from the publisher's metadata when known, else VKS_HINT_UNKNOWN */
     int                    hint_video;
     int                    hint_audio;

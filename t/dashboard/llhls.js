@@ -194,11 +194,11 @@ async function main() {
 
     // --- the LL-HLS master: levels and switches ---------------------------
     await step('master', async () => {
+      // written once a rendition's playlist exists, then one variant more
+      // with each: wait for two
       const url = st.llhls.master;
-      const res = await fetch(url, { cache: 'no-store' });
-      out.master.status = res.status;
-      out.master.text = await res.text();
-      if (!res.ok) throw new Error('master ' + url + ': ' + res.status);
+      out.master.text = await waitUrl(url,
+        /#EXT-X-STREAM-INF[^]*#EXT-X-STREAM-INF/, 30000);
       const page = await player(browser, url);
       out.master.url = url;
       await page.waitForFunction(() => window.__t.levels,

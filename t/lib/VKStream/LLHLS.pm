@@ -7,7 +7,9 @@ package VKStream::LLHLS;
 # an empty list means the playlist passes.
 #
 #   my $pl = parse_media($text);
-#   my @v  = check_media($pl, siblings => ['b.m3u8', 'c.m3u8']);
+#   my @v  = check_media($pl, siblings => ['b.m3u8', 'c.m3u8'],
+#                        self => 'a.m3u8');
+#   my @v  = check_report($report, $sibling_pl, max_lag => 8);
 #   my @v  = check_reload($older, $newer);   # two reloads of one playlist
 #   my @v  = check_master(parse_master($text));
 #
@@ -21,7 +23,7 @@ use POSIX qw(floor);
 use Time::Local qw(timegm);
 
 our @EXPORT_OK = qw(parse_media parse_master check_media check_reload
-                    check_master);
+                    check_master check_report);
 
 # "0.500" -> 500
 sub _ms {
@@ -267,7 +269,20 @@ sub check_media {
         }
     }
 
-    # one report per sibling, with LAST-PART when there are parts
+    # one report per sibling, with LAST-PART when there are parts; none
+    # for the playlist itself, none for anything else when siblings are
+    # given (the spec: one per other rendition of the master)
+    my %sib = map { $_ => 1 } @{$opt{siblings} // []};
+    my %n;
+    for my $r (@{$pl->{reports}}) {
+        my $u = $r->{uri} // '';
+        if (defined $opt{self} && $u eq $opt{self}) {
+            push @v, "EXT-X-RENDITION-REPORT for the playlist itself ($u)";
+        } elsif ($opt{siblings} && !$sib{$u}) {
+            push @v, "EXT-X-RENDITION-REPORT for $u, not a sibling";
+        }
+        push @v, "two EXT-X-RENDITION-REPORTs for $u" if ++$n{$u} == 2;
+    }
     unless ($pl->{endlist}) {
         for my $sib (@{$opt{siblings} // []}) {
             my ($r) = grep { ($_->{uri} // '') eq $sib } @{$pl->{reports}};
@@ -281,6 +296,31 @@ sub check_media {
         }
     }
 
+    return @v;
+}
+
+# One EXT-X-RENDITION-REPORT against the sibling's own playlist, read
+# after the report's: LAST-MSN/LAST-PART are not ahead of the sibling's
+# last part, and at most max_lag parts behind it.
+sub check_report {
+    my ($r, $sib, %opt) = @_;
+    my @v;
+    my $u = $r->{uri} // '?';
+    my @parts = _parts($sib);
+    return ("$u: the sibling's playlist has no parts") unless @parts;
+    my ($m, $p) = ($r->{last_msn}, $r->{last_part});
+    return ("$u: report without LAST-MSN or LAST-PART")
+        unless defined $m && defined $p && "$m$p" =~ /^\d+$/;
+    my $last = $parts[-1];
+    if ($m > $last->{msn} || ($m == $last->{msn} && $p > $last->{index})) {
+        push @v, "$u: report $m.$p is ahead of the sibling's last part "
+                 . "$last->{msn}.$last->{index}";
+    }
+    my $lag = grep { $_->{msn} > $m || ($_->{msn} == $m && $_->{index} > $p) }
+              @parts;
+    push @v, "$u: report $m.$p lags $lag parts behind the sibling's last "
+             . "part $last->{msn}.$last->{index}"
+        if defined $opt{max_lag} && $lag > $opt{max_lag};
     return @v;
 }
 
