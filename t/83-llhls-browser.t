@@ -154,7 +154,7 @@ note('player errors: ' . join(', ', @{ $m->{errors} // [] }))
     cmp_ok(scalar keys %w, '>=', 2, 'of different sizes: '
            . join(' ', map { "$_->{width}x$_->{height}" } @levels));
     my @sw = @{ $ms->{switches} // [] };
-    is(scalar @sw, 2, 'two switches');
+    is(scalar @sw, 2, 'two switches') or diag(explain($ms->{stuck}));
     for my $s (@sw) {
         my $what = "switch to level $s->{level} ($s->{want_width}x"
                  . "$s->{want_height})";
@@ -201,8 +201,8 @@ is(($c->{last}{width} // 0) . 'x' . ($c->{last}{height} // 0), '640x360',
          . ($D->{latency}{text} // "none") . ")");
     ok(($D->{latency}{ms} // 0) > 0, 'dashboard: a positive latency');
     isnt($D->{latency_later}{ms}, $D->{latency}{ms},
-         "dashboard: updated live ("
-         . ($D->{latency_later}{text} // "none") . ")");
+         'dashboard: updated live (' . ($D->{latency}{ms} // 'none')
+         . ' ms, then ' . ($D->{latency_later}{ms} // 'none') . ' ms)');
     ok(($D->{screenshot_bytes} // 0) > 10000,
        'screenshot written to build/artifacts/dashboard-llhls.png');
 }

@@ -205,20 +205,30 @@ async function main() {
                                  null, { timeout: 30000 });
       out.master.levels = await page.evaluate(() => window.__t.levels);
       out.master.start = (await plays(page, 1)).last;
-      // to the widest level, then to the narrowest: each is another size
+      // to the widest level of another size than the one shown, then to
+      // the narrowest of another size than that one
       const lv = out.master.levels.map((l, i) => Object.assign({ i }, l))
         .sort((a, b) => a.width - b.width);
-      const targets = [lv[lv.length - 1], lv[0]];
       out.master.switches = [];
-      for (const tg of targets) {
+      for (const pick of [(w) => lv.filter((l) => l.width !== w).pop(),
+                          (w) => lv.filter((l) => l.width !== w)[0]]) {
         const before = await sample(page);
+        const tg = pick(before.width);
+        if (!tg) throw new Error('no level of another size');
         const n = await page.evaluate(() => window.__t.switched.length);
         const t0 = Date.now();
         await page.evaluate((i) => { window.__hls.currentLevel = i; }, tg.i);
-        await page.waitForFunction(([i, k, w]) =>
-          window.__t.switched.slice(k).some((x) => x.level === i)
-            && document.querySelector('video').videoWidth === w,
-        [tg.i, n, tg.width], { timeout: 30000, polling: 100 });
+        try {
+          await page.waitForFunction(([i, k, w]) =>
+            window.__t.switched.slice(k).some((x) => x.level === i)
+              && document.querySelector('video').videoWidth === w,
+          [tg.i, n, tg.width], { timeout: 30000, polling: 100 });
+        } catch (e) {
+          out.master.stuck = { target: tg, before, now: await sample(page),
+            switched: await page.evaluate(() => window.__t.switched),
+            errors: await page.evaluate(() => window.__t.errors) };
+          throw e;
+        }
         const switched_ms = Date.now() - t0;
         const at = await sample(page);
         const p = await plays(page, 1);
