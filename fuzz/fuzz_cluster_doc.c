@@ -67,6 +67,7 @@ check_stream(const vks_cluster_doc_stream_t *s)
     check_str(s->rule_error, s->rule_error_len, sizeof(s->rule_error));
     CHECK(s->rule_state >= 0 && s->rule_state <= 3);
     CHECK(s->transcoding == 0 || s->transcoding == 1);
+    CHECK(s->llhls == 0 || s->llhls == 1);
     CHECK(s->has_stats == 0 || s->has_stats == 1);
 
     if (!s->has_stats) {
@@ -112,6 +113,7 @@ same_stream(const vks_cluster_doc_stream_t *a,
     SAME_STR(a, b, rule_error);
     CHECK(a->rule_state == b->rule_state && a->rule_code == b->rule_code);
     CHECK(a->transcoding == b->transcoding && a->has_stats == b->has_stats);
+    CHECK(a->llhls == b->llhls);
 
     if (!a->has_stats) {
         return;

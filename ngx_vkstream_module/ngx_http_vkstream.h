@@ -42,6 +42,7 @@ typedef struct {
     ngx_str_t                 token;        /* bearer, empty: none */
     ngx_flag_t                read_auth;    /* token for reads too */
     ngx_str_t                 hls_url;      /* "/hls/" or absolute */
+    ngx_str_t                 llhls_url;    /* "/ll/" or absolute */
     ngx_array_t              *variant;      /* of ngx_str_t suffixes */
     ngx_flag_t                test;         /* the /test/ endpoints */
 } ngx_http_vkstream_loc_conf_t;

@@ -10,9 +10,17 @@
 #include "util/vks_utf8.h"
 
 
+static json_t *ngx_http_vkstream_json_url(ngx_http_request_t *r,
+    ngx_str_t *base, ngx_str_t *node_url, ngx_str_t *name, u_char *suffix,
+    size_t slen, const char *tail);
 static json_t *ngx_http_vkstream_json_hls_url(ngx_http_request_t *r,
-    ngx_str_t *node_url,
-    ngx_str_t *name, u_char *suffix, size_t slen);
+    ngx_str_t *node_url, ngx_str_t *name, u_char *suffix, size_t slen);
+static json_t *ngx_http_vkstream_json_ll_url(ngx_http_request_t *r,
+    ngx_str_t *node_url, ngx_str_t *name, u_char *suffix, size_t slen);
+static ngx_flag_t ngx_http_vkstream_json_has_ll(ngx_vkstream_stream_t *st,
+    vks_rendition_stats_t *rs);
+static json_t *ngx_http_vkstream_json_llhls(ngx_http_request_t *r,
+    ngx_vkstream_stream_t *st, ngx_str_t *node_url, ngx_str_t *name);
 
 
 json_t *
@@ -51,8 +59,9 @@ ngx_http_vkstream_json_opt(u_char *data, size_t len)
 
 
 static json_t *
-ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *node_url,
-    ngx_str_t *name, vks_rendition_stats_t *rs, vks_rendition_stats_t *dup)
+ngx_http_vkstream_json_rendition(ngx_http_request_t *r,
+    ngx_vkstream_stream_t *st, ngx_str_t *node_url, ngx_str_t *name,
+    vks_rendition_stats_t *rs, vks_rendition_stats_t *dup)
 {
     json_t  *j;
 
@@ -88,38 +97,38 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r, ngx_str_t *node_url,
                         ngx_strlen(rs->last_error)));
     json_object_set_new(j, "hls", ngx_http_vkstream_json_hls_url(r, node_url,
                         name, (u_char *) rs->suffix, ngx_strlen(rs->suffix)));
+    json_object_set_new(j, "llhls", ngx_http_vkstream_json_has_ll(st, rs)
+                        ? ngx_http_vkstream_json_ll_url(r, node_url, name,
+                              (u_char *) rs->suffix, ngx_strlen(rs->suffix))
+                        : json_null());
 
     return j;
 }
 
 
 /*
- * "<base>/<name><suffix>.m3u8", the name %-escaped; a base that is a path
- * gets the request's scheme and Host, or for another node's stream that
- * node's vkstream_cluster_url.
+ * "<base>/<name><suffix><tail>", name and suffix %-escaped; a base that is
+ * a path gets the request's scheme and Host, or for another node's stream
+ * that node's vkstream_cluster_url.
  */
 static json_t *
-ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *node_url,
-    ngx_str_t *name, u_char *suffix, size_t slen)
+ngx_http_vkstream_json_url(ngx_http_request_t *r, ngx_str_t *base,
+    ngx_str_t *node_url, ngx_str_t *name, u_char *suffix, size_t slen,
+    const char *tail)
 {
-    u_char                        *buf, *p;
-    size_t                         len;
-    json_t                        *j;
-    ngx_str_t                      host, scheme;
-    ngx_http_vkstream_loc_conf_t  *vlcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+    u_char     *buf, *p;
+    size_t      len, tlen;
+    ngx_str_t   host, scheme;
 
     ngx_str_null(&host);
     ngx_str_set(&scheme, "http://");
 
-    if (vlcf->hls_url.len && vlcf->hls_url.data[0] == '/'
-        && node_url != NULL && node_url->len)
+    if (base->len && base->data[0] == '/' && node_url != NULL && node_url->len)
     {
         ngx_str_null(&scheme);
         host = *node_url;
 
-    } else if (vlcf->hls_url.len && vlcf->hls_url.data[0] == '/') {
+    } else if (base->len && base->data[0] == '/') {
 #if (NGX_HTTP_SSL)
         if (r->connection->ssl) {
             ngx_str_set(&scheme, "https://");
@@ -136,8 +145,9 @@ ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *node_url,
         ngx_str_null(&scheme);
     }
 
-    len = scheme.len + host.len + vlcf->hls_url.len + 1
-          + 3 * (name->len + slen) + sizeof(".m3u8");
+    tlen = ngx_strlen(tail);
+    len = scheme.len + host.len + base->len + 1
+          + 3 * (name->len + slen) + tlen;
 
     buf = ngx_pnalloc(r->pool, len);
     if (buf == NULL) {
@@ -155,21 +165,113 @@ ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *node_url,
         p = ngx_cpymem(p, host.data, host.len);
     }
 
-    p = ngx_cpymem(p, vlcf->hls_url.data, vlcf->hls_url.len);
+    p = ngx_cpymem(p, base->data, base->len);
 
-    if (vlcf->hls_url.len && vlcf->hls_url.data[vlcf->hls_url.len - 1] != '/')
-    {
+    if (base->len && base->data[base->len - 1] != '/') {
         *p++ = '/';
     }
 
     p = (u_char *) ngx_escape_uri(p, name->data, name->len,
                                   NGX_ESCAPE_URI_COMPONENT);
     p = (u_char *) ngx_escape_uri(p, suffix, slen, NGX_ESCAPE_URI_COMPONENT);
-    p = ngx_cpymem(p, ".m3u8", 5);
+    p = ngx_cpymem(p, tail, tlen);
 
-    j = ngx_http_vkstream_json_str(buf, p - buf);
+    return ngx_http_vkstream_json_str(buf, p - buf);
+}
 
-    return j;
+
+/* classic HLS (nginx-rtmp): "<hls_url>/<name><suffix>.m3u8" */
+static json_t *
+ngx_http_vkstream_json_hls_url(ngx_http_request_t *r, ngx_str_t *node_url,
+    ngx_str_t *name, u_char *suffix, size_t slen)
+{
+    ngx_http_vkstream_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+
+    return ngx_http_vkstream_json_url(r, &vlcf->hls_url, node_url, name,
+                                      suffix, slen, ".m3u8");
+}
+
+
+/*
+ * LL-HLS: a rendition's media playlist is "<llhls_url>/<name><suffix>/
+ * index.m3u8" (its directory under vkstream_llhls_path), the master
+ * "<llhls_url>/<name>.m3u8" (an empty suffix).
+ */
+static json_t *
+ngx_http_vkstream_json_ll_url(ngx_http_request_t *r, ngx_str_t *node_url,
+    ngx_str_t *name, u_char *suffix, size_t slen)
+{
+    ngx_http_vkstream_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vkstream_module);
+
+    return ngx_http_vkstream_json_url(r, &vlcf->llhls_url, node_url, name,
+                                      suffix, slen,
+                                      slen ? "/index.m3u8" : ".m3u8");
+}
+
+
+/*
+ * Whether a rendition of the stream has LL-HLS: the stream's application
+ * writes it, and the rendition's video is H.264 (only a copy of another
+ * codec is not).
+ */
+static ngx_flag_t
+ngx_http_vkstream_json_has_ll(ngx_vkstream_stream_t *st,
+    vks_rendition_stats_t *rs)
+{
+    if (!st->llhls) {
+        return 0;
+    }
+
+    return !rs->video_copy || st->stats.vcodec[0] == '\0'
+           || ngx_strcmp(st->stats.vcodec, "h264") == 0;
+}
+
+
+/*
+ * {"master": URL, "playlists": {SUFFIX: URL, ...}}, or null when the
+ * stream's application does not write LL-HLS.  A duplicate_of rendition is
+ * listed (its playlist exists); only the master leaves it out.
+ */
+static json_t *
+ngx_http_vkstream_json_llhls(ngx_http_request_t *r, ngx_vkstream_stream_t *st,
+    ngx_str_t *node_url, ngx_str_t *name)
+{
+    int                     i;
+    json_t                 *ll, *pl;
+    vks_rendition_stats_t  *rst;
+
+    if (!st->llhls) {
+        return json_null();
+    }
+
+    ll = json_object();
+    pl = json_object();
+    if (ll == NULL || pl == NULL) {
+        json_decref(ll);
+        json_decref(pl);
+        return NULL;
+    }
+
+    for (i = 0; st->has_stats && i < st->stats.nrenditions; i++) {
+        rst = &st->stats.r[i];
+
+        if (ngx_http_vkstream_json_has_ll(st, rst)) {
+            json_object_set_new(pl, rst->suffix,
+                                ngx_http_vkstream_json_ll_url(r, node_url,
+                                    name, (u_char *) rst->suffix,
+                                    ngx_strlen(rst->suffix)));
+        }
+    }
+
+    json_object_set_new(ll, "master", ngx_http_vkstream_json_ll_url(r,
+                        node_url, name, (u_char *) "", 0));
+    json_object_set_new(ll, "playlists", pl);
+
+    return ll;
 }
 
 
@@ -293,7 +395,7 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
         /* only an earlier one: the table may hold what a peer sent */
         dup = (rst->duplicate_of > 0 && rst->duplicate_of <= i)
               ? &st->stats.r[rst->duplicate_of - 1] : NULL;
-        json_array_append_new(rs, ngx_http_vkstream_json_rendition(r,
+        json_array_append_new(rs, ngx_http_vkstream_json_rendition(r, st,
                               node_url, &name, rst, dup));
         json_object_set_new(pl, rst->suffix, ngx_http_vkstream_json_hls_url(r,
                             node_url, &name, (u_char *) rst->suffix,
@@ -327,6 +429,9 @@ ngx_http_vkstream_json_stream(ngx_http_request_t *r,
 
     json_object_set_new(hls, "playlists", pl);
     json_object_set_new(j, "hls", hls);
+    json_object_set_new(j, "llhls", ngx_http_vkstream_json_llhls(r, st,
+                                                                 node_url,
+                                                                 &name));
 
     vk = json_object();
     json_object_set_new(vk, "keywords", ngx_http_vkstream_json_opt(

@@ -24,6 +24,8 @@ static char *ngx_http_vkstream_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vkstream_variant(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_vkstream_url_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 static ngx_command_t  ngx_http_vkstream_commands[] = {
@@ -51,9 +53,16 @@ static ngx_command_t  ngx_http_vkstream_commands[] = {
 
     { ngx_string("vkstream_api_hls_url"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_vkstream_url_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_vkstream_loc_conf_t, hls_url),
+      NULL },
+
+    { ngx_string("vkstream_api_llhls_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vkstream_url_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vkstream_loc_conf_t, llhls_url),
       NULL },
 
     { ngx_string("vkstream_api_test"),
@@ -608,6 +617,7 @@ ngx_http_vkstream_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->token = { 0, NULL };
      *     conf->hls_url = { 0, NULL };
+     *     conf->llhls_url = { 0, NULL };
      */
 
     conf->read_auth = NGX_CONF_UNSET;
@@ -628,6 +638,7 @@ ngx_http_vkstream_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->read_auth, prev->read_auth, 0);
     ngx_conf_merge_value(conf->test, prev->test, 0);
     ngx_conf_merge_str_value(conf->hls_url, prev->hls_url, "/hls/");
+    ngx_conf_merge_str_value(conf->llhls_url, prev->llhls_url, "/ll/");
     ngx_conf_merge_ptr_value(conf->variant, prev->variant, NULL);
 
     if (conf->read_auth && conf->token.len == 0 && conf->enable) {
@@ -654,6 +665,43 @@ ngx_http_vkstream_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     vlcf->enable = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The base of the playlist URLs the API lists: a path ("/hls/"), given
+ * the request's scheme and Host, or an absolute http(s) URL used as is;
+ * anything else would make links no player can follow.
+ */
+static char *
+ngx_http_vkstream_url_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    ngx_str_t  *url;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    url = (ngx_str_t *) ((char *) conf + cmd->offset);
+
+    if ((url->len > 1 && url->data[0] == '/' && url->data[1] != '/')
+        || (url->len == 1 && url->data[0] == '/')
+        || (url->len > 7 && ngx_strncasecmp(url->data, (u_char *) "http://", 7)
+                            == 0)
+        || (url->len > 8
+            && ngx_strncasecmp(url->data, (u_char *) "https://", 8) == 0))
+    {
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" must be a path starting with \"/\" or an "
+                       "http:// or https:// URL, not \"%V\"",
+                       &cmd->name, url);
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -254,9 +254,11 @@ static ngx_rtmp_vkstream_stream_t *
 ngx_rtmp_vkstream_contexts_stream_create(ngx_rtmp_session_t *s,
     ngx_rtmp_vkstream_ctx_t *ctx)
 {
-    size_t                       n;
-    ngx_rtmp_vkstream_stream_t  *st;
+    size_t                          n;
+    ngx_rtmp_vkstream_stream_t     *st;
+    ngx_rtmp_vkstream_app_conf_t   *vacf;
 
+    vacf = ngx_rtmp_get_module_app_conf(s, ngx_rtmp_vkstream_module);
     n = ngx_strlen(ctx->name);
 
     st = ngx_calloc(sizeof(ngx_rtmp_vkstream_stream_t) + s->app.len + n,
@@ -276,7 +278,7 @@ ngx_rtmp_vkstream_contexts_stream_create(ngx_rtmp_session_t *s,
 
     if (ngx_vkstream_table_publish(&st->app, &st->name,
                                    &s->connection->addr_text, &ctx->keywords,
-                                   &st->table_id)
+                                   vacf->llhls, &st->table_id)
         == NGX_OK)
     {
         st->in_table = 1;

@@ -715,6 +715,7 @@ ngx_vkstream_cluster_view(vks_cluster_agent_status_t *st,
                 rs[j].tag.len = ds[j].tag_len;
                 rs[j].rule_state = (ngx_uint_t) ds[j].rule_state;
                 rs[j].transcoding = ds[j].transcoding;
+                rs[j].llhls = ds[j].llhls;
                 rs[j].stats = ds[j].has_stats ? &ds[j].stats : NULL;
             }
 
@@ -1343,6 +1344,7 @@ ngx_vkstream_cluster_record(ngx_flag_t changed,
         ngx_memcpy(ds[n].rule_error, st[i].rule_error,
                    st[i].rule_error_len);
         ds[n].transcoding = st[i].has_stats && st[i].stats.nrenditions > 0;
+        ds[n].llhls = st[i].llhls ? 1 : 0;
         ds[n].has_stats = st[i].has_stats;
         ds[n].stats = st[i].stats;
         n++;

@@ -745,7 +745,7 @@ ngx_vkstream_table_make_tag(ngx_vkstream_stream_t *st)
 
 ngx_int_t
 ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
-    ngx_str_t *addr, ngx_str_t *keywords, ngx_uint_t *id)
+    ngx_str_t *addr, ngx_str_t *keywords, ngx_flag_t llhls, ngx_uint_t *id)
 {
     ngx_flag_t              warn;
     ngx_queue_t            *q, *next;
@@ -806,6 +806,7 @@ ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
     st->id = ++sh->last_id;
     st->pid = ngx_pid;
     st->start = ngx_time();
+    st->llhls = llhls ? 1 : 0;
 
     ngx_vkstream_table_set(st->app, &st->app_len, NGX_VKSTREAM_APP_LEN, app);
     ngx_vkstream_table_set(st->name, &st->name_len, NGX_VKSTREAM_NAME_LEN,
@@ -1874,6 +1875,7 @@ ngx_vkstream_table_remote_sync(ngx_str_t *node, ngx_str_t *url,
 
         ngx_vkstream_table_set(st->node_url, &st->node_url_len,
                                NGX_VKSTREAM_URL_LEN, url);
+        st->llhls = in[i].llhls ? 1 : 0;
 
         if (in[i].stats) {
             ngx_vkstream_table_stats_locked(sh, st, in[i].stats);

@@ -147,6 +147,7 @@ typedef struct {
 
     ngx_flag_t                has_stats;
     ngx_flag_t                transcoding; /* holds a server-wide slot */
+    ngx_flag_t                llhls;       /* its app writes LL-HLS */
     vks_stream_stats_t        stats;
 
     /* cluster mode: another node's stream, copied from Redis (pid 0) */
@@ -271,6 +272,7 @@ typedef struct {
     ngx_str_t                 tag;
     ngx_uint_t                rule_state;
     ngx_flag_t                transcoding;
+    ngx_flag_t                llhls;
     vks_stream_stats_t       *stats;       /* NULL: none yet */
 } ngx_vkstream_remote_t;
 
@@ -311,10 +313,11 @@ typedef struct {
 
 /*
  * Returns NGX_OK and an id, or NGX_DECLINED when the table is full
- * (logged at warn once; /status counts what was not recorded).
+ * (logged at warn once; /status counts what was not recorded).  "llhls":
+ * the application writes LL-HLS (the API then lists its URLs).
  */
 ngx_int_t ngx_vkstream_table_publish(ngx_str_t *app, ngx_str_t *name,
-    ngx_str_t *addr, ngx_str_t *keywords, ngx_uint_t *id);
+    ngx_str_t *addr, ngx_str_t *keywords, ngx_flag_t llhls, ngx_uint_t *id);
 void ngx_vkstream_table_update(ngx_uint_t id, vks_stream_stats_t *stats);
 void ngx_vkstream_table_close(ngx_uint_t id);   /* starts the linger */
 

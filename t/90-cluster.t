@@ -2,9 +2,9 @@
 # each) with the same VK key, streams on two of them, the VK emulator
 # behind them.  One VK connection, every stream's rule on the service,
 # every match filed and visible on every node (API and SSE), one view of
-# streams and nodes, cross-node control and global rules; bad directives
-# fail "nginx -t" naming the directive, and the Redis password never
-# shows.
+# streams and nodes, cross-node control and global rules; a node's
+# LL-HLS flag and links reach the others; bad directives fail "nginx -t"
+# naming the directive, and the Redis password never shows.
 use strict;
 use warnings;
 use utf8;
@@ -44,7 +44,10 @@ sub node_conf {
     return VKStream::Nginx::standard_conf(workers => $o{workers} // 2,
         main => $main,
         live => 'vkstream on;
-                 vkstream_rendition _tiny width=96 preset=ultrafast;');
+                 vkstream_rendition _tiny width=96 preset=ultrafast;'
+              . ($o{llhls} ? ' vkstream_llhls on;
+                 vkstream_llhls_path %%PREFIX%%/ll;'
+                           : ' vkstream_llhls off;'));
 }
 
 # --- bad directives ------------------------------------------------------
@@ -89,8 +92,10 @@ ok(wait_until(10, sub {
 }), 'a node without VK joins');
 
 my %n;
+# a writes LL-HLS, b and c do not
 for my $name (qw(a b c)) {
-    $n{$name} = VKStream::Nginx->new(conf => node_conf($name));
+    $n{$name} = VKStream::Nginx->new(conf => node_conf($name,
+                                     llhls => $name eq 'a'));
     $n{$name}->start;
 }
 
@@ -177,6 +182,16 @@ ok(wait_until(15, sub {
     ($r->{state} // '') eq 'running' && ($r->{frames_out} // 0) > 0
         && ($r->{width} // 0) == 96;
 }), 'and its rendition running, 96 wide, frames counted');
+my $a_url = 'http://127.0.0.1:' . $n{a}->http_port;
+is_deeply(j('c', '/streams/live/a1')->{llhls},
+          { master => "$a_url/ll/a1.m3u8",
+            playlists => { _tiny => "$a_url/ll/a1_tiny/index.m3u8" } },
+          'a1 (a writes LL-HLS): its LL-HLS links on its node, seen on c');
+is(j('c', '/streams/live/a1')->{renditions}[0]{llhls},
+   "$a_url/ll/a1_tiny/index.m3u8", '  and its rendition\'s');
+my $b1 = j('c', '/streams/live/b1');
+ok(exists $b1->{llhls} && !defined $b1->{llhls},
+   'b1 (b does not): "llhls" null on c');
 my $own = j('a', '/streams/live/a1');
 is($own->{node}, 'a', 'on its own node too, "node" is set');
 like($own->{worker_pid}, qr/^\d+$/, 'with its worker');

@@ -13,6 +13,13 @@
  * play button; a card scrolled away stops its player and frees its
  * MediaSource.
  *
+ * A stream with LL-HLS (its "llhls" in the API) offers its LL-HLS master
+ * and playlists first, so they are chosen by default, and plays them with
+ * hls.js' lowLatencyMode.  Every running player shows its latency, updated
+ * every LATENCY_MS: Date.now() - hls.playingDate when the playlist has
+ * PROGRAM-DATE-TIME (the time since the picture reached the server), else
+ * hls.latency (how far behind the live edge hls.js plays).
+ *
  * Everything from the API is written with textContent, never as HTML.
  */
 'use strict';
@@ -36,6 +43,7 @@
   const MAX_MATCHES = 100;
   const MAX_AUTO = 4;               // players started by being shown
   const BATCH_MS = 100;             // events folded into one refresh
+  const LATENCY_MS = 500;           // a playing player's latency readout
   const TOKEN_KEY = 'vkstream.token';
 
   const $ = (id) => document.getElementById(id);
@@ -455,14 +463,22 @@
 
   let startSeq = 0;
 
+  // LL-HLS first (the default choice), then classic HLS; "ll" says which
+  // hls.js mode plays it.
   function sources(s) {
     const out = [];
-    const hls = s.hls || {};
-    if (hls.master) out.push({ label: 'master (auto)', url: hls.master });
-    const pl = hls.playlists || {};
-    for (const suffix of Object.keys(pl).sort()) {
-      out.push({ label: suffix, url: pl[suffix] });
-    }
+    const add = (o, prefix, ll) => {
+      if (!o) return;
+      if (o.master) {
+        out.push({ label: prefix + 'master (auto)', url: o.master, ll });
+      }
+      const pl = o.playlists || {};
+      for (const suffix of Object.keys(pl).sort()) {
+        out.push({ label: prefix + suffix, url: pl[suffix], ll });
+      }
+    };
+    add(s.llhls, 'LL-HLS ', true);
+    add(s.hls, '', false);
     return out;
   }
 
@@ -491,7 +507,41 @@
       v.video.load();
     }
     v.playing = null;
+    showLatency(v, null);
     if (why) v.playerState.textContent = why;
+  }
+
+  // The card's latency readout; its data-kind says what was measured
+  // ("pdt": since the picture's PROGRAM-DATE-TIME, "edge": behind the live
+  // edge), data-ms the value.
+  function showLatency(v, hls) {
+    const out = v.latency;
+    let ms = null, kind = '';
+    if (hls && hls.media && !hls.media.paused) {
+      const date = hls.playingDate;
+      if (date && !isNaN(date.getTime())) {
+        ms = Date.now() - date.getTime();
+        kind = 'pdt';
+      } else if (Number.isFinite(hls.latency) && hls.latency > 0) {
+        ms = hls.latency * 1000;
+        kind = 'edge';
+      }
+    }
+    out.hidden = !hls;
+    out.dataset.kind = kind;
+    out.dataset.ms = ms === null ? '' : String(Math.round(ms));
+    if (ms === null) {
+      out.textContent = 'latency –';
+      out.title = '';
+      return;
+    }
+    out.textContent = 'latency ' + (ms / 1000).toFixed(ms < 10000 ? 2 : 1)
+      + ' s ' + (kind === 'pdt' ? '(PDT)' : '(live edge)');
+    out.title = kind === 'pdt'
+      ? 'now minus the PROGRAM-DATE-TIME of the frame shown: the time '
+        + 'since the picture reached the server (hls.playingDate)'
+      : 'how far behind the live edge of the playlist hls.js plays '
+        + '(hls.latency; the playlist has no PROGRAM-DATE-TIME)';
   }
 
   // Stops a running player and gives its slot back.
@@ -598,9 +648,12 @@
     v.playing = url;
     setPlayer(v, 'loading', 'loading…');
     const video = v.video;
+    const src = v.sources.find((x) => x.url === url);
     if (window.Hls && window.Hls.isSupported()) {
-      const hls = new window.Hls({ liveDurationInfinity: true });
+      const hls = new window.Hls({ liveDurationInfinity: true,
+                                   lowLatencyMode: !!(src && src.ll) });
       v.hls = hls;
+      showLatency(v, hls);
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => {
         video.play().catch(() => {});
       });
@@ -628,6 +681,7 @@
     const s = v.data, sel = v.sourceSel;
     const list = sources(s);
     const sig = list.map((x) => x.url).join('\n');
+    v.sources = list;
     if (sig !== v.sourcesSig) {
       v.sourcesSig = sig;
       const prev = sel.value;
@@ -657,6 +711,7 @@
     const q = (sel) => node.querySelector(sel);
     const v = {
       node, data: s, lastMatch: 0, hls: null, playing: null, retry: null,
+      sources: [], latency: q('.latency'),
       mode: null, shown: false, userStopped: false, startSeq: 0,
       video: q('video'), sourceSel: q('.source'), playBtn: q('button.play'),
       playInfo: q('.play-info'), stopBtn: q('button.stop'),
@@ -1031,6 +1086,13 @@
   }
 
   // ---- timers, token -----------------------------------------------------------
+
+  setInterval(() => {
+    if (document.hidden) return;
+    for (const v of views.values()) {
+      if (v.hls) showLatency(v, v.hls);
+    }
+  }, LATENCY_MS);
 
   setInterval(() => {
     for (const [td, ms] of nodeAges) {

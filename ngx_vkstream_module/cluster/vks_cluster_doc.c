@@ -47,7 +47,7 @@ vks_cluster_doc_streams_encode(const vks_cluster_doc_stream_t *s, size_t n,
     }
 
     for (i = 0; i < n; i++) {
-        o = json_pack("{sIsIsIsosososososisIsosbsososo}",
+        o = json_pack("{sIsIsIsosososososisIsosbsbsososo}",
                       "id", (json_int_t) s[i].id,
                       "start", (json_int_t) s[i].start,
                       "end", (json_int_t) s[i].end,
@@ -62,6 +62,7 @@ vks_cluster_doc_streams_encode(const vks_cluster_doc_stream_t *s, size_t n,
                       "rule_error", vks_cluster_doc_str(s[i].rule_error,
                                                         s[i].rule_error_len),
                       "transcoding", s[i].transcoding,
+                      "llhls", s[i].llhls,
                       "input", s[i].has_stats
                                ? vks_cluster_doc_input(&s[i].stats)
                                : json_null(),
@@ -200,6 +201,7 @@ vks_cluster_doc_stream_entry(json_t *o, void *entry, size_t i, char *err,
     s->rule_state = vks_cluster_doc_get_enum(o, "rule_state", 3, 0);
     s->rule_code = vks_cluster_doc_get_int(o, "rule_code");
     s->transcoding = json_is_true(json_object_get(o, "transcoding"));
+    s->llhls = json_is_true(json_object_get(o, "llhls"));
     s->has_stats = json_is_true(json_object_get(o, "has_stats"));
 
     if (s->has_stats) {

@@ -7,7 +7,7 @@
  *   streams: a node's streams, in its record's "streams" field:
  *     [{"id":1,"app":"live","name":"cam1","addr":"10.0.0.5","start":T,
  *       "end":0,"keywords":"кот","tag":"vks:s:live/cam1","rule_state":2,
- *       "rule_code":0,"rule_error":"","transcoding":true,
+ *       "rule_code":0,"rule_error":"","transcoding":true,"llhls":false,
  *       "input":{...}|null,"renditions":[{...}]}]
  *   rules: the global rules, at PREFIXrules, and the VK holder's rule
  *     states, in its record's "rules" field:
@@ -60,6 +60,7 @@ typedef struct {
     int64_t               rule_code;
     char                  rule_error[VKS_CLUSTER_DOC_ERROR_LEN];
     int                   transcoding;
+    int                   llhls;          /* writes LL-HLS: 0 or 1 */
     int                   has_stats;
     vks_stream_stats_t    stats;
 } vks_cluster_doc_stream_t;

@@ -174,6 +174,7 @@ test_streams_roundtrip(void)
     in[0].rule_code = -100;
     SET(in[0].rule_error, "VK: слишком \"много\"\n");
     in[0].transcoding = 1;
+    in[0].llhls = 1;
     in[0].has_stats = 1;
     fill_stats(&in[0].stats);
 
@@ -197,6 +198,9 @@ test_streams_roundtrip(void)
     is_int(len, strlen(json), "streams: length is the document's");
     ok(vks_utf8_valid(json, len), "streams: the document is valid UTF-8");
     ok(strstr(json, "\"has_stats\":true") != NULL, "streams: has_stats");
+    ok(strstr(json, "\"llhls\":true") != NULL
+       && strstr(json, "\"llhls\":false") != NULL,
+       "streams: llhls as a boolean");
 
     is_int(vks_cluster_doc_streams_decode(json, len, &out, &n, err,
                                           sizeof(err)),
@@ -224,6 +228,7 @@ test_streams_roundtrip(void)
     is_mem(out[0].rule_error, out[0].rule_error_len,
            "VK: слишком \"много\"\n", "rule_error with quotes, newline");
     is_int(out[0].transcoding, 1, "transcoding");
+    is_int(out[0].llhls, 1, "llhls");
     is_int(out[0].has_stats, 1, "has_stats");
 
     is_str(out[0].stats.vcodec, "h264", "video codec");
@@ -285,6 +290,7 @@ test_streams_roundtrip(void)
     is_str(out[1].addr, "", "empty addr NUL-terminated");
     is_int(out[1].rule_state, 3, "rule_state 3");
     is_int(out[1].transcoding, 0, "not transcoding");
+    is_int(out[1].llhls, 0, "no LL-HLS");
     is_int(out[1].has_stats, 0, "no stats");
     is_int(out[1].stats.nrenditions, 0, "no renditions");
 
@@ -652,6 +658,7 @@ test_types(void)
                    "\"end\":true,\"addr\":7,\"keywords\":null,\"tag\":[],"
                    "\"rule_state\":\"2\",\"rule_code\":2.5,"
                    "\"rule_error\":{},\"transcoding\":1,\"has_stats\":\"yes\","
+                   "\"llhls\":\"true\","
                    "\"input\":{\"width\":640},\"renditions\":[{}],"
                    "\"unknown\":{\"deep\":[1,2,3]}}]", &s, &n, err),
            0, "wrong types: accepted");
@@ -666,6 +673,7 @@ test_types(void)
         ok(s[0].rule_state == 0 && s[0].rule_code == 0,
            "non-integer rule_state, rule_code are 0");
         is_int(s[0].transcoding, 0, "transcoding 1 is not true");
+        is_int(s[0].llhls, 0, "llhls \"true\" is not true");
         is_int(s[0].has_stats, 0, "has_stats \"yes\" is not true");
         is_int(s[0].stats.width, 0, "stats ignored without has_stats");
         is_int(s[0].stats.nrenditions, 0, "  renditions too");

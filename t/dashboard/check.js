@@ -17,36 +17,12 @@
 const fs = require('fs');
 const path = require('path');
 const { spawn } = require('child_process');
-const { chromium } = require('playwright-core');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const out = { steps: {}, console_errors: [], page_errors: [],
-              foreign_requests: [], failed_responses: [] };
-const t0 = Date.now();
-const now = () => Date.now() - t0;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const d = require('./lib.js').driver({ foreign_requests: [],
+                                       failed_responses: [] });
+const { out, now, sleep, step } = d;
 let publisher = null;
-
-function log(msg) {
-  if (process.env.VKSTREAM_DASH_VERBOSE) {
-    process.stderr.write('# [' + now() + ' ms] ' + msg + '\n');
-  }
-}
-
-// Runs one named step; records its duration, or its error and stops.
-async function step(name, fn) {
-  const start = Date.now();
-  log(name);
-  try {
-    const v = await fn();
-    out.steps[name] = { ok: true, ms: Date.now() - start };
-    return v;
-  } catch (e) {
-    out.steps[name] = { ok: false, ms: Date.now() - start,
-                        error: String(e && e.message || e).split('\n')[0] };
-    throw e;
-  }
-}
 
 // build/artifacts/dashboard.png -> build/artifacts/dashboard-WHAT.png
 function shot(what) {
@@ -80,22 +56,13 @@ async function main() {
   const s = cfg.stream;
   const key = s.app + '/' + s.name;
   const card = '[data-stream="' + key + '"]';
-  const args = ['--autoplay-policy=no-user-gesture-required', '--mute-audio'];
-  if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
 
-  const browser = await step('launch', () => chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium', args }));
+  const browser = await step('launch', () => d.launch(cfg));
   try {
     const context = await browser.newContext({
       viewport: { width: 1360, height: 900 } });
-    const page = await context.newPage();
+    const page = d.watch(await context.newPage());
     const origin = new URL(cfg.url).origin;
-    page.on('console', (m) => {
-      if (m.type() === 'error') {
-        out.console_errors.push(m.text() + ' @ ' + (m.location().url || ''));
-      }
-    });
-    page.on('pageerror', (e) => out.page_errors.push(String(e)));
     // API requests of the main page, by path (hls and the page excluded).
     out.api_requests = {};
     const apiPath = new URL(cfg.api).pathname;
@@ -299,9 +266,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  out.error = String(e && e.message || e).split('\n')[0];
-}).finally(() => {
-  out.total_ms = now();
-  process.stdout.write(JSON.stringify(out) + '\n');
-});
+d.run(main);

@@ -26,21 +26,13 @@
 const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
-const { chromium } = require('playwright-core');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const out = { steps: {}, console_errors: [], page_errors: [],
-              api_requests: {}, hls_requests: [], alive_checks: [] };
-const t0 = Date.now();
-const now = () => Date.now() - t0;
+const d = require('./lib.js').driver({
+  api_requests: {}, hls_requests: [], alive_checks: [] });
+const { out, now, step } = d;
 const N = cfg.streams;
 const MAX = cfg.max_auto;
-
-function log(msg) {
-  if (process.env.VKSTREAM_DASH_VERBOSE) {
-    process.stderr.write('# [' + now() + ' ms] ' + msg + '\n');
-  }
-}
 
 // Lines from the .t on standard input, one per request made.
 const lines = [];
@@ -67,19 +59,6 @@ function ask(what, ms) {
   });
 }
 
-async function step(name, fn) {
-  const start = Date.now();
-  log(name);
-  try {
-    const v = await fn();
-    out.steps[name] = { ok: true, ms: Date.now() - start };
-    return v;
-  } catch (e) {
-    out.steps[name] = { ok: false, ms: Date.now() - start,
-                        error: String(e && e.message || e).split('\n')[0] };
-    throw e;
-  }
-}
 
 // "a07" from http://127.0.0.1:PORT/hls/a07.m3u8, a07_tiny.m3u8, a07_tiny-3.ts
 function streamOf(url) {
@@ -197,20 +176,11 @@ const sorted = (a) => a.slice().sort();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  const args = ['--autoplay-policy=no-user-gesture-required', '--mute-audio'];
-  if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-  const browser = await step('launch', () => chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium', args }));
+  const browser = await step('launch', () => d.launch(cfg));
   try {
     const context = await browser.newContext({ viewport: cfg.viewport });
     await context.addInitScript(instrument);
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') {
-        out.console_errors.push(m.text() + ' @ ' + (m.location().url || ''));
-      }
-    });
-    page.on('pageerror', (e) => out.page_errors.push(String(e)));
+    const page = d.watch(await context.newPage());
     const apiUrl = new URL(cfg.api);
     const uiPath = new URL(cfg.url).pathname;
     page.on('request', (r) => {
@@ -462,10 +432,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  out.error = String(e && e.message || e).split('\n')[0];
-}).finally(() => {
-  out.total_ms = now();
-  process.stdout.write(JSON.stringify(out) + '\n');
-  process.exit(0);
-});
+d.run(main).then(() => process.exit(0));

@@ -20,35 +20,13 @@
 
 const fs = require('fs');
 const path = require('path');
-const { chromium } = require('playwright-core');
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const out = { steps: {}, console_errors: [], page_errors: [],
-              api_requests: {}, requests_by_stream: {}, alive_checks: [] };
-const t0 = Date.now();
-const now = () => Date.now() - t0;
+const d = require('./lib.js').driver({
+  api_requests: {}, requests_by_stream: {}, alive_checks: [] });
+const { out, now, step } = d;
 const N = cfg.streams;
 const MAX = cfg.max_auto;
-
-function log(msg) {
-  if (process.env.VKSTREAM_DASH_VERBOSE) {
-    process.stderr.write('# [' + now() + ' ms] ' + msg + '\n');
-  }
-}
-
-async function step(name, fn) {
-  const start = Date.now();
-  log(name);
-  try {
-    const v = await fn();
-    out.steps[name] = { ok: true, ms: Date.now() - start };
-    return v;
-  } catch (e) {
-    out.steps[name] = { ok: false, ms: Date.now() - start,
-                        error: String(e && e.message || e).split('\n')[0] };
-    throw e;
-  }
-}
 
 // "many07" from /hls/many07.m3u8, /hls/many07_tiny.m3u8, /hls/many07_tiny-3.ts
 function streamOf(url) {
@@ -142,20 +120,11 @@ const nameOf = (key) => key.split('/').pop();
 const sorted = (a) => a.slice().sort();
 
 async function main() {
-  const args = ['--autoplay-policy=no-user-gesture-required', '--mute-audio'];
-  if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-  const browser = await step('launch', () => chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium', args }));
+  const browser = await step('launch', () => d.launch(cfg));
   try {
     const context = await browser.newContext({ viewport: cfg.viewport });
     await context.addInitScript(instrument);
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') {
-        out.console_errors.push(m.text() + ' @ ' + (m.location().url || ''));
-      }
-    });
-    page.on('pageerror', (e) => out.page_errors.push(String(e)));
+    const page = d.watch(await context.newPage());
     const apiPath = new URL(cfg.api).pathname;
     const uiPath = new URL(cfg.url).pathname;
     let hlsRequests = 0;
@@ -341,9 +310,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  out.error = String(e && e.message || e).split('\n')[0];
-}).finally(() => {
-  out.total_ms = now();
-  process.stdout.write(JSON.stringify(out) + '\n');
-});
+d.run(main);

@@ -1,0 +1,136 @@
+# LL-HLS URLs in the HTTP API (issue 14): a stream of an application with
+# vkstream_llhls on gets "llhls" {master, playlists} and each rendition
+# its "llhls" URL; a classic application's stream gets null.  The URLs
+# follow vkstream_api_llhls_url as the hls ones follow
+# vkstream_api_hls_url (a path gets scheme and Host, an absolute URL is
+# used as is, names %-escaped), a duplicate_of rendition is still listed,
+# and the listed media playlist is the file the rendition writes.  Bad
+# URL values fail "nginx -t" naming the directive.
+use strict;
+use warnings;
+use utf8;
+use Test::More;
+use VKStream::Nginx;
+use VKStream::HTTP qw(http);
+use VKStream::Media qw(publish stop_publisher);
+use VKStream::API qw(api publish_name wait_until uri_escape);
+
+binmode Test::More->builder->$_, ':encoding(UTF-8)'
+    for qw(output failure_output todo_output);
+
+# bad base URLs: neither a path nor an http(s) URL
+for my $c (['vkstream_api_llhls_url ll/;', 'vkstream_api_llhls_url'],
+           ['vkstream_api_llhls_url ftp://x/ll/;', 'vkstream_api_llhls_url'],
+           ['vkstream_api_llhls_url //cdn.example.com/ll/;',
+            'vkstream_api_llhls_url'],
+           ['vkstream_api_hls_url hls;', 'vkstream_api_hls_url'])
+{
+    my $b = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+        http => "location /x/ { vkstream_api; $c->[0] }"));
+    my ($ok, $out) = $b->check;
+    ok(!$ok && $out =~ /"\Q$c->[1]\E" must be a path/,
+       "nginx -t refuses '$c->[0]'") or diag($out);
+}
+
+# _mid of a 320x240 source is capped to _low's picture: duplicate_of _low
+my $ladder = 'vkstream_rendition _low; vkstream_rendition _mid width=640;';
+my $conf = VKStream::Nginx::standard_conf(
+    live => "vkstream on; vkstream_llhls on; vkstream_llhls_path "
+          . "%%PREFIX%%/ll; $ladder",
+    apps => 'application classic { live on; vkstream on; vkstream_llhls off; '
+          . "$ladder }",
+    http => <<'HTTP');
+        location /ll/ {
+            alias %%PREFIX%%/ll/;
+            types {
+                application/vnd.apple.mpegurl m3u8;
+                video/iso.segment m4s;
+                video/mp4 mp4;
+            }
+        }
+        location /cdn/ {
+            vkstream_api;
+            vkstream_api_llhls_url https://cdn.example.com/low-latency;
+        }
+        location /other/ { vkstream_api; vkstream_api_llhls_url /lh/x/; }
+HTTP
+my $n = VKStream::Nginx->new(conf => $conf);
+$n->start;
+my $base = 'http://127.0.0.1:' . $n->http_port;
+
+my $name = 'cam 1+ü';
+my $esc = uri_escape($name);
+my @pids = (publish_name($n, 'live', $name, size => '320x240', fps => 15,
+                         gop => 30, duration => 40),
+            publish_name($n, 'classic', 'old', size => '320x240', fps => 15,
+                         gop => 30, duration => 40));
+
+sub stream {
+    my ($loc, $app, $nm) = @_;
+    my (undef, $j) = api($n, 'GET', "/$loc/streams?app=$app&name="
+                                    . uri_escape($nm));
+    return $j && $j->{streams} && $j->{streams}[0];
+}
+
+my $s;
+ok(wait_until(30, sub {
+    $s = stream('vkstream', 'live', $name);
+    $s && @{ $s->{renditions} // [] } == 2
+        && !grep { !$_->{width} } @{ $s->{renditions} };
+}), 'the LL stream reports its two renditions') or diag explain $s;
+my %r = map { $_->{suffix} => $_ } @{ $s->{renditions} // [] };
+is($r{_mid} && $r{_mid}{duplicate_of}, '_low', '_mid is a duplicate of _low');
+
+is_deeply($s->{llhls},
+          { master => "$base/ll/$esc.m3u8",
+            playlists => { _low => "$base/ll/${esc}_low/index.m3u8",
+                           _mid => "$base/ll/${esc}_mid/index.m3u8" } },
+          'stream llhls: master and every rendition\'s playlist, the '
+          . 'duplicate too, from scheme, Host and /ll/, name %-escaped')
+    or diag explain $s->{llhls};
+is($r{_low}{llhls}, "$base/ll/${esc}_low/index.m3u8",
+   'rendition _low: its LL-HLS playlist');
+is($r{_mid}{llhls}, "$base/ll/${esc}_mid/index.m3u8",
+   'rendition _mid (a duplicate): its LL-HLS playlist');
+is($r{_low}{hls}, "$base/hls/${esc}_low.m3u8", 'next to its classic hls');
+ok(exists $s->{hls}, 'the classic hls object stays');
+
+my $cdn = stream('cdn', 'live', $name);
+is($cdn->{llhls}{master}, "https://cdn.example.com/low-latency/$esc.m3u8",
+   'an absolute vkstream_api_llhls_url is used as is ("/" added)');
+is($cdn->{renditions}[0]{llhls},
+   "https://cdn.example.com/low-latency/${esc}_low/index.m3u8",
+   '  for the renditions too');
+is(stream('other', 'live', $name)->{llhls}{playlists}{_low},
+   "$base/lh/x/${esc}_low/index.m3u8", 'another path');
+
+# the playlist the API names is the one the rendition writes
+my $res;
+ok(wait_until(30, sub {
+    $res = http('GET', $r{_low}{llhls});
+    $res->{status} == 200 && $res->{content} =~ /#EXT-X-PART:/;
+}), 'the listed _low playlist is served, with parts')
+    or diag("status $res->{status}");
+like($res->{content} // '', qr/^#EXTM3U/, 'it is a playlist');
+
+# a classic application's stream: null
+my $old;
+ok(wait_until(30, sub {
+    $old = stream('vkstream', 'classic', 'old');
+    $old && @{ $old->{renditions} // [] } == 2;
+}), 'the classic stream reports its renditions');
+ok(exists $old->{llhls} && !defined $old->{llhls},
+   'classic stream: "llhls" is null');
+is_deeply([map { exists $_->{llhls} && !defined $_->{llhls} ? 'null' : 'set' }
+           @{ $old->{renditions} }], ['null', 'null'],
+          'classic stream: every rendition\'s "llhls" is null');
+like($old->{renditions}[0]{hls}, qr{/hls/old_low\.m3u8$},
+     'and its classic hls URL is there');
+
+# the stream's single GET and the list agree
+my (undef, $one) = api($n, 'GET', "/vkstream/streams/live/$esc");
+is_deeply($one->{llhls}, $s->{llhls}, 'GET /streams/{app}/{name}: the same');
+
+stop_publisher($_) for @pids;
+$n->stop;
+done_testing;
