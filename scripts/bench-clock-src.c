@@ -17,8 +17,9 @@
  * picture moves, so the encoders have real work.
  *
  * Every 10 s it prints to stderr how late the frames of that window were
- * made at most ("clock: frames=N late_max_ms=L"): a frame is made late
- * when the encoder reading the pipe falls behind real time.
+ * made at most and how many frames it skipped so far ("clock: frames=N
+ * late_max_ms=L skipped=S"): frames are late when the encoder reading the
+ * pipe falls behind real time.
  */
 
 
@@ -119,11 +120,11 @@ int
 main(int argc, char **argv)
 {
     int              w, h, fps;
-    long             n, frames;
+    long             n, frames, skipped;
     size_t           size, off;
     ssize_t          k;
     uint8_t         *frame;
-    int64_t          t0, due, now, late, late_max;
+    int64_t          t0, due, now, late, late_max, report;
     double           secs;
     struct timespec  ts;
 
@@ -154,6 +155,8 @@ main(int argc, char **argv)
     frames = secs > 0 ? (long) (secs * fps) : -1;
     t0 = clock_now_ns();
     late_max = 0;
+    skipped = 0;
+    report = t0 + 10000000000LL;
 
     for (n = 0; frames < 0 || n < frames; n++) {
         due = t0 + n * 1000000000LL / fps;
@@ -166,17 +169,27 @@ main(int argc, char **argv)
             /* again */
         }
 
-        /* the capture time: now, even when a frame is late */
+        /*
+         * A camera whose encoder falls behind drops frames: more than two
+         * frames late, skip to the frame due now (the encoder timestamps
+         * frames as they arrive, -use_wallclock_as_timestamps).
+         */
         now = clock_now_ns();
-        clock_draw(frame, w, h, n, now / 1000000);
-
         late = (now - due) / 1000000;
         if (late > late_max) {
             late_max = late;
         }
-        if (n % (10 * fps) == 10 * fps - 1) {
-            fprintf(stderr, "clock: frames=%ld late_max_ms=%lld\n", n + 1,
-                    (long long) late_max);
+        if (now - due > 2 * 1000000000LL / fps) {
+            skipped += (now - t0) * fps / 1000000000 - n;
+            n = (now - t0) * fps / 1000000000;
+        }
+
+        /* the capture time */
+        clock_draw(frame, w, h, n, now / 1000000);
+        if (now >= report) {
+            report += 10000000000LL;
+            fprintf(stderr, "clock: frames=%ld late_max_ms=%lld "
+                    "skipped=%ld\n", n + 1, (long long) late_max, skipped);
             late_max = 0;
         }
 

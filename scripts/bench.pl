@@ -1889,6 +1889,9 @@ my $CLOCK = "$B/bench-clock-src";
 my @LAT_PARTS = split /[, ]+/,
     ($ENV{BENCH_LAT_PARTS} // ($QUICK ? '500' : '500,333,250'));
 my $LAT_WARM = $ENV{BENCH_LAT_WARMUP} // 10;
+# the players join a running stream, as a viewer would (and the classic
+# playlist then lists more than its first segment)
+my $LAT_JOIN = $ENV{BENCH_LAT_JOIN} // 10;
 my $LAT_SECS = $ENV{BENCH_LAT_SECS} // ($QUICK ? 30 : 60);
 my $LAT_CPU_SECS = $ENV{BENCH_LAT_CPU_SECS} // ($QUICK ? 20 : 40);
 my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} // '1280x720';
@@ -1915,11 +1918,19 @@ sub lat_publish {
     my ($url, $clocklog) = @_;
     $clocklog //= '/dev/null';
     my ($w, $h) = split /x/, $LAT_SIZE;
+    # Frames are stamped as they arrive (the source drops frames when the
+    # encoder falls behind, as a camera would) and put on a 30 fps grid
+    # (a dropped frame becomes a repeated one), IDRs every 2 s of that
+    # clock; the audio is made by a filter with no input, so ffmpeg makes
+    # it as the video advances and never reads ahead of the pipe.
     my $ff = "ffmpeg -hide_banner -loglevel error -nostdin "
+        . "-use_wallclock_as_timestamps 1 "
         . "-f rawvideo -pix_fmt yuv420p -s ${w}x$h -framerate $FPS -i - "
-        . "-re -f lavfi -i sine=frequency=440:sample_rate=44100 "
-        . "-map 0:v -map 1:a -c:v libx264 -preset $LAT_PRESET "
-        . "-tune zerolatency -pix_fmt yuv420p -g 60 -keyint_min 60 "
+        . "-filter_complex 'sine=frequency=440:sample_rate=44100[a]' "
+        . "-map 0:v -map '[a]' -vsync cfr -r $FPS "
+        . "-c:v libx264 -preset $LAT_PRESET "
+        . "-tune zerolatency -pix_fmt yuv420p "
+        . "-force_key_frames 'expr:gte(t,n_forced*$GOP)' -g 300 "
         . "-sc_threshold 0 -b:v 2500k -maxrate 2500k -bufsize 5000k "
         . "-c:a aac -b:a 128k -f flv '$url'";
     my $pid = fork // die "fork: $!";
@@ -1961,7 +1972,7 @@ sub lat_conf {
     my ($part, $on) = @_;
     my $serve = $LAT_SERVE eq 'blocking' ? 'vkstream_llhls_serve;' : '';
     (my $http = $LAT_HTTP) =~ s/%%LLSERVE%%/$serve/;
-    my $live = 'vkstream on;';
+    my $live = 'vkstream on; ' . ($ENV{BENCH_LAT_CONF} // '');
     $live .= " vkstream_llhls on; vkstream_llhls_path %%PREFIX%%/ll;"
         . " vkstream_llhls_part_target ${part}ms;" if $on;
     return (live => $live, http => $http);
@@ -2031,6 +2042,7 @@ sub lat_run {
         return \%r;
     }
 
+    sleep 0.1 while time < $t0 + $LAT_JOIN;
     my $origin = "http://127.0.0.1:$n->{http}";
     my $cfg = {
         origin => $origin, chromium => $CHROMIUM,
@@ -2060,8 +2072,10 @@ sub lat_run {
     # how late the source made its frames (its encoder behind real time),
     # 10 s windows after the first
     my @late = slurp($clocklog) =~ /late_max_ms=(\d+)/g;
+    my @skip = slurp($clocklog) =~ /skipped=(\d+)/g;
     shift @late;
     $r{clock_late_max_ms} = (sort { $b <=> $a } @late)[0];
+    $r{clock_skipped} = $skip[-1];
     $r{env} = $o->{env};
     $r{console_errors} = scalar @{ $o->{console_errors} // [] };
     for my $p (qw(classic ll)) {
@@ -2201,9 +2215,11 @@ sub latency {
         }
         row($S, "startup, part target $part ms", $t,
             sprintf('load average %s at the start, %s at the end; the '
-                    . 'source made its frames up to %s ms late (its '
-                    . 'encoder behind real time)', $r->{load},
-                    $r->{load_end} // 'n/a', $r->{clock_late_max_ms} // '?'));
+                    . 'source made its frames up to %s ms late and '
+                    . 'skipped %s (its encoder behind real time)',
+                    $r->{load}, $r->{load_end} // 'n/a',
+                    $r->{clock_late_max_ms} // '?',
+                    $r->{clock_skipped} // '?'));
     }
     $R{latency}{runs} = \@runs;
 

@@ -19,11 +19,16 @@
 #                          capacity isolation vk cluster latency
 #   BENCH_LAT_PARTS=a,b    latency: LL-HLS part targets in ms, one
 #                          side-by-side run each (500,333,250)
+#   BENCH_LAT_JOIN=S       latency: the players start S seconds after
+#                          the publish (10)
 #   BENCH_LAT_WARMUP=S     latency: seconds left out first (10)
 #   BENCH_LAT_SECS=S       latency: seconds measured (60)
 #   BENCH_LAT_CPU_SECS=S   latency: seconds per CPU session, LL-HLS on
 #                          and off, BENCH_RUNS each (40)
 #   BENCH_LAT_SIZE=WxH     latency: the clock source's size (1280x720)
+#   BENCH_LAT_CONF='...'   latency: directives added to the application
+#                          (e.g. 'vkstream_nice 0;' when the whole bench
+#                          runs under "nice -n -10")
 #   BENCH_LAT_PRESET=P     latency: the clock source's x264 preset
 #                          (ultrafast)
 #   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or
