@@ -9,7 +9,8 @@
 //   node scripts/bench-latency.js CONFIG.json
 //
 // CONFIG: {origin, players: [{name, url}], warmup_s, duration_s,
-//          chromium, hls_js, modules}
+//          chromium, hls_js, modules, hls_config (added to hls.js'
+//          defaults; none by default)}
 // Every player's samples: [t, glass, pdt, target, rate, hlsLatency] per
 // frame shown (t in ms since the players were created; glass = shown -
 // captured in ms; pdt = shown - hls.playingDate in ms or null); events:
@@ -113,7 +114,8 @@ function startPlayer(name, url) {
   window.bench.players[name] = p;
   const t = () => Date.now() - window.bench.t0;
   // hls.js defaults; lowLatencyMode is on by default, said here anyway
-  const hls = new Hls({ lowLatencyMode: true });
+  const hls = new Hls(Object.assign({ lowLatencyMode: true },
+                                    window.bench.hlsConfig));
   p.hls = hls;
   hls.on(Hls.Events.ERROR, (ev, d) => {
     if (d.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) {
@@ -158,8 +160,9 @@ function startPlayer(name, url) {
   hls.attachMedia(video);
 }
 
-window.benchStart = (players) => {
+window.benchStart = (players, hlsConfig) => {
   window.bench.t0 = Date.now();
+  window.bench.hlsConfig = hlsConfig || {};
   for (const pl of players) startPlayer(pl.name, pl.url);
   return { hls: Hls.version, mse: Hls.isSupported(),
            h264: MediaSource.isTypeSupported(
@@ -204,7 +207,8 @@ async function main() {
                     { waitUntil: 'load', timeout: 20000 });
     log('loaded');
     out.t_start = Date.now();
-    out.env = await page.evaluate((p) => window.benchStart(p), cfg.players);
+    out.env = await page.evaluate((a) => window.benchStart(a[0], a[1]),
+                                  [cfg.players, cfg.hls_config || {}]);
     await sleep((cfg.warmup_s + cfg.duration_s) * 1000);
     log('collecting');
     out.players = await page.evaluate(() => window.benchResult());

@@ -2049,6 +2049,7 @@ sub lat_run {
         hls_js => "$ROOT/build/ui/hls.min.js",
         modules => "$ROOT/node_modules",
         warmup_s => $LAT_WARM + 0, duration_s => $LAT_SECS + 0,
+        hls_config => decode_json($ENV{BENCH_LAT_HLS} // '{}'),
         players => [
             { name => 'classic', url => "$origin/classic/${name}_low.m3u8" },
             { name => 'll', url => "$origin/ll/${name}_low/index.m3u8" },
@@ -2178,8 +2179,9 @@ sub latency {
             $r->{t_part}, $r->{t_seg};
         for my $p (qw(ll classic)) {
             my $x = $r->{$p};
+            my $hc = $ENV{BENCH_LAT_HLS} ? ", hls.js $ENV{BENCH_LAT_HLS}" : '';
             my $label = $p eq 'll'
-                ? "LL-HLS, part target $part ms ($LAT_SERVE playlists)"
+                ? "LL-HLS, part target $part ms ($LAT_SERVE playlists$hc)"
                 : "classic nginx-rtmp HLS (same run as part target $part)";
             unless ($x && $x->{measured}) {
                 row($S, $label, 'no samples', $t);
