@@ -103,7 +103,7 @@ run: deps module ui
 check-source-build: deps
 	@./scripts/source-build.sh
 
-bench: deps module
+bench: deps module ui
 	@./scripts/bench.sh
 
 clean:

@@ -2,7 +2,8 @@
 # "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
 # replaces and against a from-memory floor, on loopback only.  Builds the
 # floor program and the source clip, then runs scripts/bench.pl, which
-# writes build/bench/results.md.  About 16 minutes on 2 cores.
+# writes build/bench/results.md.  About 16 minutes on 2 cores, plus about 10 for
+# the latency scenario (which needs "make ui": Chromium, hls.js).
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
