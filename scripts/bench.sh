@@ -2,8 +2,8 @@
 # "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
 # replaces and against a from-memory floor, on loopback only.  Builds the
 # floor program and the source clip, then runs scripts/bench.pl, which
-# writes build/bench/results.md.  About 16 minutes on 2 cores, plus about 10 for
-# the latency scenario (which needs "make ui": Chromium, hls.js).
+# writes build/bench/results.md.  About 16 minutes on 2 cores, plus about
+# 10 for the latency scenario (which needs "make ui": Chromium, hls.js).
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
@@ -31,7 +31,8 @@
 #                          (e.g. 'vkstream_nice 0;' when the whole bench
 #                          runs under "nice -n -10")
 #   BENCH_LAT_HLS='{...}'  latency: hls.js settings added to its defaults
-#                          in both players (e.g. '{"maxLiveSyncPlaybackRate":1.5}')
+#                          in both players, e.g.
+#                          '{"maxLiveSyncPlaybackRate":1.5}'
 #   BENCH_LAT_PRESET=P     latency: the clock source's x264 preset
 #                          (ultrafast)
 #   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or
