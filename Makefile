@@ -108,7 +108,7 @@ deb: deps
 check-source-build: deps
 	@./scripts/source-build.sh
 
-bench: deps module
+bench: deps module ui
 	@./scripts/bench.sh
 
 clean:

@@ -47,6 +47,7 @@ my %PUBLISHERS;     # pid => 1
 my $EMU;            # the VK emulator (scenarios 7, 8)
 my $REDIS;          # redis-server (scenario 8)
 my %SIMS;           # pid => 1: cluster simulators (scenario 8)
+my %PIPES;          # pgid => 1: clock source | ffmpeg (scenario 9)
 
 sub cleanup {
     if ($EMU) { eval { $EMU->stop }; undef $EMU; }
@@ -60,6 +61,11 @@ sub cleanup {
         waitpid $pid, 0;
     }
     %PUBLISHERS = ();
+    for my $pg (keys %PIPES) {
+        kill 'KILL', -$pg;
+        waitpid $pg, 0;
+    }
+    %PIPES = ();
     for my $pid (keys %NGINX_PGID) {
         kill 'TERM', -$pid;
         my $end = time + 3;
@@ -116,7 +122,7 @@ sub nginx_start {
     my $prefix = "$B/run/" . ($o{name} // 'nginx');
     remove_tree($prefix);
     make_path("$prefix/logs", "$prefix/temp", "$prefix/hls", "$prefix/conf",
-              "$prefix/src");
+              "$prefix/src", "$prefix/ll");
     my $rtmp = VKStream::Nginx::free_port();
     my $http = VKStream::Nginx::free_port();
     my $conf = VKStream::Nginx::standard_conf(%o);
@@ -130,7 +136,7 @@ sub nginx_start {
         $conf = "user nobody nogroup;\n$conf";
         chmod 0755, $prefix, "$B/run", $B, "$ROOT/build";
         system('chown', '-R', 'nobody:nogroup', "$prefix/hls",
-               "$prefix/temp", "$prefix/src", "$prefix/logs");
+               "$prefix/temp", "$prefix/src", "$prefix/logs", "$prefix/ll");
     }
     open my $f, '>', "$prefix/conf/nginx.conf" or die $!;
     print $f $conf;
@@ -1869,6 +1875,376 @@ sub cluster_rows {
     }
 }
 
+# ---- 9 latency: LL-HLS against classic HLS ----
+#
+# One publish of a picture that carries its capture time (the barcode of
+# scripts/bench-clock-src.c, x264 veryfast zerolatency, 2 s GOP, + AAC),
+# transcoded by the module into _low, which nginx-rtmp writes as classic
+# HLS and the module as LL-HLS.  scripts/bench-latency.js plays both in one
+# headless Chromium page with hls.js' defaults and reads the capture time
+# of every frame shown: glass to glass, on one clock.  Then the worker CPU
+# of the same publish with vkstream_llhls on and off.
+
+my $CLOCK = "$B/bench-clock-src";
+my @LAT_PARTS = split /[, ]+/,
+    ($ENV{BENCH_LAT_PARTS} // ($QUICK ? '500' : '500,333,250'));
+my $LAT_WARM = $ENV{BENCH_LAT_WARMUP} // 10;
+# the players join a running stream, as a viewer would (and the classic
+# playlist then lists more than its first segment)
+my $LAT_JOIN = $ENV{BENCH_LAT_JOIN} // 10;
+my $LAT_SECS = $ENV{BENCH_LAT_SECS} // ($QUICK ? 30 : 60);
+my $LAT_CPU_SECS = $ENV{BENCH_LAT_CPU_SECS} // ($QUICK ? 20 : 40);
+my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} // '1280x720';
+my $LAT_SERVE = $ENV{BENCH_LAT_SERVE} // 'static';
+# The source stands for a camera's encoder, which runs elsewhere: ultrafast
+# keeps it to a fifth of a core here (veryfast takes half of one at 720p
+# and falls behind real time when the 2 cores are shared).
+my $LAT_PRESET = $ENV{BENCH_LAT_PRESET} // 'ultrafast';
+my $CHROMIUM = $ENV{VKSTREAM_CHROMIUM} // '/usr/bin/chromium';
+
+sub lat_stop_pipes {
+    for my $pg (keys %PIPES) {
+        kill 'INT', -$pg;
+        my $end = time + 5;
+        sleep 0.05 while waitpid($pg, WNOHANG) == 0 && time < $end;
+        kill 'KILL', -$pg;
+        waitpid $pg, 0;
+    }
+    %PIPES = ();
+}
+
+# The clock source piped into ffmpeg, in a process group of its own.
+sub lat_publish {
+    my ($url, $clocklog) = @_;
+    $clocklog //= '/dev/null';
+    my ($w, $h) = split /x/, $LAT_SIZE;
+    # Frames are stamped as they arrive (the source drops frames when the
+    # encoder falls behind, as a camera would) and put on a 30 fps grid
+    # (a dropped frame becomes a repeated one), IDRs every 2 s of that
+    # clock; the audio is made by a filter with no input, so ffmpeg makes
+    # it as the video advances and never reads ahead of the pipe.
+    my $ff = "ffmpeg -hide_banner -loglevel error -nostdin "
+        . "-use_wallclock_as_timestamps 1 "
+        . "-f rawvideo -pix_fmt yuv420p -s ${w}x$h -framerate $FPS -i - "
+        . "-filter_complex 'sine=frequency=440:sample_rate=44100[a]' "
+        . "-map 0:v -map '[a]' -vsync cfr -r $FPS "
+        . "-c:v libx264 -preset $LAT_PRESET "
+        . "-tune zerolatency -pix_fmt yuv420p "
+        . "-force_key_frames 'expr:gte(t,n_forced*$GOP)' -g 300 "
+        . "-sc_threshold 0 -b:v 2500k -maxrate 2500k -bufsize 5000k "
+        . "-c:a aac -b:a 128k -f flv '$url'";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        setpgid(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$B/publishers.log";
+        open STDERR, '>>', "$B/publishers.log";
+        exec('/bin/sh', '-c', "'$CLOCK' $w $h $FPS 2>'$clocklog' | exec $ff")
+            or POSIX::_exit(127);
+    }
+    setpgid($pid, $pid);
+    $PIPES{$pid} = 1;
+    return $pid;
+}
+
+my $LAT_HTTP = <<'HTTP';
+        location /classic/ {
+            alias %%HLS%%/;
+            types {
+                application/vnd.apple.mpegurl m3u8;
+                video/mp2t ts;
+            }
+            add_header Cache-Control no-cache;
+        }
+        location /ll/ {
+            alias %%PREFIX%%/ll/;
+            %%LLSERVE%%
+            types {
+                application/vnd.apple.mpegurl m3u8;
+                video/iso.segment m4s;
+                video/mp4 mp4;
+            }
+            add_header Cache-Control no-cache;
+        }
+HTTP
+
+sub lat_conf {
+    my ($part, $on) = @_;
+    my $serve = $LAT_SERVE eq 'blocking' ? 'vkstream_llhls_serve;' : '';
+    (my $http = $LAT_HTTP) =~ s/%%LLSERVE%%/$serve/;
+    my $live = 'vkstream on; ' . ($ENV{BENCH_LAT_CONF} // '');
+    $live .= " vkstream_llhls on; vkstream_llhls_path %%PREFIX%%/ll;"
+        . " vkstream_llhls_part_target ${part}ms;" if $on;
+    return (live => $live, http => $http);
+}
+
+sub slurp { open my $f, '<', $_[0] or return ''; local $/; <$f> }
+
+# Runs the browser driver in a process group of its own (Chromium and its
+# helpers go with it); returns its output, or '' after $limit seconds.
+sub lat_browser {
+    my ($cfgfile, $limit) = @_;
+    my $outfile = "$cfgfile.out";
+    unlink $outfile;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        setpgid(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $outfile;
+        open STDERR, '>>', "$B/latency-browser.log";
+        exec('node', "$ROOT/scripts/bench-latency.js", $cfgfile)
+            or POSIX::_exit(127);
+    }
+    setpgid($pid, $pid);
+    $PIPES{$pid} = 1;
+    my $end = time + $limit;
+    sleep 0.2 while waitpid($pid, WNOHANG) == 0 && time < $end;
+    kill 'KILL', -$pid;
+    waitpid $pid, 0;
+    delete $PIPES{$pid};
+    return slurp($outfile);
+}
+
+# One side-by-side run at one part target.
+sub lat_run {
+    my ($part) = @_;
+    my $n = nginx_start(name => "lat$part", lat_conf($part, 1));
+    my $name = 'clock';
+    my $ll_pl = "$n->{prefix}/ll/${name}_low/index.m3u8";
+    my $cl_pl = "$n->{hls}/${name}_low.m3u8";
+    my $t0 = time;
+    my $load0 = (split ' ', slurp('/proc/loadavg'))[0];
+    my $clocklog = "$B/clock-$part.log";
+    lat_publish("rtmp://127.0.0.1:$n->{rtmp}/live/$name", $clocklog);
+
+    # the publisher's first byte (as in scenario 1), the first LL part and
+    # the first classic segment listed (files polled every 5 ms)
+    my $port_hex = sprintf ':%04X ', $n->{rtmp};
+    my ($t_conn, $t_part, $t_seg);
+    my $end = time + 30;
+    while (time < $end && !(defined $t_part && defined $t_seg)) {
+        if (!defined $t_conn && open my $f, '<', '/proc/net/tcp') {
+            local $/;
+            my $tab = <$f>;
+            $t_conn = time - $t0
+                if $tab =~ /^\s*\d+: \S+ [0-9A-F]+\Q$port_hex\E0[12] /m;
+        }
+        $t_part //= time - $t0 if slurp($ll_pl) =~ /^#EXT-X-PART:/m;
+        $t_seg //= time - $t0 if slurp($cl_pl) =~ /^#EXTINF:/m;
+        sleep 0.005;
+    }
+    my %r = (part => $part, load => $load0, t_conn => $t_conn,
+             t_part => $t_part, t_seg => $t_seg);
+    unless (defined $t_part && defined $t_seg) {
+        note("latency: no LL part or no classic segment within 30 s");
+        lat_stop_pipes();
+        nginx_stop($n);
+        return \%r;
+    }
+
+    sleep 0.1 while time < $t0 + $LAT_JOIN;
+    my $origin = "http://127.0.0.1:$n->{http}";
+    my $cfg = {
+        origin => $origin, chromium => $CHROMIUM,
+        hls_js => "$ROOT/build/ui/hls.min.js",
+        modules => "$ROOT/node_modules",
+        warmup_s => $LAT_WARM + 0, duration_s => $LAT_SECS + 0,
+        hls_config => decode_json($ENV{BENCH_LAT_HLS} // '{}'),
+        players => [
+            { name => 'classic', url => "$origin/classic/${name}_low.m3u8" },
+            { name => 'll', url => "$origin/ll/${name}_low/index.m3u8" },
+        ],
+    };
+    my $cfgfile = "$B/latency-$part.json";
+    open my $f, '>', $cfgfile or die $!;
+    print $f encode_json($cfg);
+    close $f;
+    my $json = lat_browser($cfgfile, $LAT_WARM + $LAT_SECS + 90);
+    my $load1 = (split ' ', slurp('/proc/loadavg'))[0];
+    lat_stop_pipes();
+    nginx_stop($n);
+    my $o = eval { decode_json($json) };
+    if (!$o || $o->{error}) {
+        note("latency: browser driver failed: "
+             . ($o ? $o->{error} : substr($json // '', 0, 300)));
+        return \%r;
+    }
+    $r{load_end} = $load1;
+    # how late the source made its frames (its encoder behind real time),
+    # 10 s windows after the first
+    my @late = slurp($clocklog) =~ /late_max_ms=(\d+)/g;
+    my @skip = slurp($clocklog) =~ /skipped=(\d+)/g;
+    shift @late;
+    $r{clock_late_max_ms} = (sort { $b <=> $a } @late)[0];
+    $r{clock_skipped} = $skip[-1];
+    $r{env} = $o->{env};
+    $r{console_errors} = scalar @{ $o->{console_errors} // [] };
+    for my $p (qw(classic ll)) {
+        my $pl = $o->{players}{$p} or next;
+        my $warm = $LAT_WARM * 1000;
+        my @s = grep { $_->[0] >= $warm } @{ $pl->{samples} };
+        my @g = map { $_->[1] / 1000 } @s;
+        my @d = map { $_->[2] / 1000 } grep { defined $_->[2] } @s;
+        my @tl = grep { defined } map { $_->[3] } @s;
+        my @rate = map { $_->[4] } @s;
+        my @hl = grep { defined } map { $_->[5] } @s;
+        my %ev;
+        my ($playing) = grep { $_->{what} eq 'playing' } @{ $pl->{events} };
+        for my $e (@{ $pl->{events} }) {
+            $ev{$e->{what}}++;
+            $ev{"$e->{what}_measured"}++ if $e->{t} >= $warm;
+        }
+        my @fatal = map { $_->{details} }
+                    grep { $_->{what} eq 'fatal' } @{ $pl->{events} };
+        $r{$p} = {
+            frames => $pl->{frames}, unread => $pl->{unread},
+            read => scalar @{ $pl->{samples} }, measured => scalar @s,
+            span => @s ? ($s[-1][0] - $s[0][0]) / 1000 : 0,
+            method => $pl->{method},
+            p50 => median(@g), p95 => pct(95, @g),
+            min => (sort { $a <=> $b } @g)[0],
+            max => (sort { $b <=> $a } @g)[0],
+            pdt_p50 => median(@d), pdt_p95 => pct(95, @d),
+            target_min => (sort { $a <=> $b } @tl)[0],
+            target_max => (sort { $b <=> $a } @tl)[0],
+            rate_min => (sort { $a <=> $b } @rate)[0],
+            rate_max => (sort { $b <=> $a } @rate)[0],
+            hls_latency_p50 => median(@hl),
+            playing_s => $playing ? $playing->{t} / 1000 : undef,
+            waiting => $ev{waiting} // 0,
+            waiting_measured => $ev{waiting_measured} // 0,
+            stalled => $ev{stalled} // 0,
+            stalled_measured => $ev{stalled_measured} // 0,
+            errors => $ev{error} // 0, fatal => \@fatal,
+        };
+        # the difference of the two clocks, frame by frame
+        my @diff = map { ($_->[1] - $_->[2]) / 1000 }
+                   grep { defined $_->[2] } @s;
+        $r{$p}{glass_minus_pdt_p50} = median(@diff);
+    }
+    return \%r;
+}
+
+# Worker CPU per stream-minute of one clock publish, LL-HLS on or off.
+sub lat_cpu {
+    my ($on) = @_;
+    my $n = nginx_start(name => 'latcpu' . ($on ? 'on' : 'off'),
+                        lat_conf(500, $on));
+    sleep 0.3;
+    my $w0 = group_procs($n);
+    my %t0 = map { $_ => $w0->{$_}{ticks} }
+             grep { $w0->{$_}{kind} eq 'worker' } keys %$w0;
+    my $start = time;
+    lat_publish("rtmp://127.0.0.1:$n->{rtmp}/live/cpu");
+    sleep 0.25 while time < $start + $LAT_CPU_SECS;
+    my $secs = time - $start;
+    lat_stop_pipes();
+    # the renditions end and flush
+    sleep 2;
+    my $w1 = group_procs($n);
+    my $ticks = 0;
+    for my $pid (keys %t0) {
+        $ticks += ($w1->{$pid}{ticks} // $t0{$pid}) - $t0{$pid};
+    }
+    my $ok = $on ? -s "$n->{prefix}/ll/cpu_low/index.m3u8" : 1;
+    nginx_stop($n);
+    return undef unless $ok;
+    return $ticks / $TICK / ($secs / 60);
+}
+
+sub latency {
+    my @missing = grep { !-e $_->[0] }
+        ([$CHROMIUM, 'chromium (make deps)'],
+         ["$ROOT/node_modules/playwright-core", 'playwright-core (make ui)'],
+         ["$ROOT/build/ui/hls.min.js", 'hls.js (make ui)'],
+         [$CLOCK, 'bench-clock-src (scripts/bench.sh builds it)']);
+    if (@missing || system('node --version >/dev/null 2>&1') != 0) {
+        my $what = join ', ', map { $_->[1] } @missing;
+        $what ||= 'node';
+        note("latency: skipped, missing $what");
+        row('9 latency', 'n/a', "missing $what", '');
+        return;
+    }
+    my $S = '9 latency';
+    my @runs;
+    for my $part (@LAT_PARTS) {
+        note("latency: classic and LL-HLS (part target ${part} ms, "
+             . "$LAT_SERVE playlists), ${LAT_WARM}s + ${LAT_SECS}s");
+        my $r = lat_run($part);
+        push @runs, $r;
+        my $t = sprintf 'publish (first byte) to the first LL part listed '
+            . '%s s, to the first classic segment %s s',
+            map { defined $_ && defined $r->{t_conn}
+                  ? sprintf('%.2f', $_ - $r->{t_conn}) : 'n/a' }
+            $r->{t_part}, $r->{t_seg};
+        for my $p (qw(ll classic)) {
+            my $x = $r->{$p};
+            my $hc = $ENV{BENCH_LAT_HLS} ? ", hls.js $ENV{BENCH_LAT_HLS}" : '';
+            my $label = $p eq 'll'
+                ? "LL-HLS, part target $part ms ($LAT_SERVE playlists$hc)"
+                : "classic nginx-rtmp HLS (same run as part target $part)";
+            unless ($x && $x->{measured}) {
+                row($S, $label, 'no samples', $t);
+                next;
+            }
+            my $fig = sprintf 'glass to glass p50 %.2f s, p95 %.2f s '
+                . '(min %.2f, max %.2f)', $x->{p50}, $x->{p95}, $x->{min},
+                $x->{max};
+            $fig .= sprintf '; now - playingDate p50 %.2f s, p95 %.2f s '
+                . '(glass minus that, per frame: p50 %.2f s)',
+                $x->{pdt_p50}, $x->{pdt_p95}, $x->{glass_minus_pdt_p50}
+                if $p eq 'll' && defined $x->{pdt_p50};
+            my $note = sprintf '%d stalls after playing started (waiting '
+                . '%d, BUFFER_STALLED_ERROR %d; %d in the measured %.0f s); '
+                . 'frames read %d of %d shown (%d measured); '
+                . 'targetLatency %.2f-%.2f s, playbackRate %.2f-%.2f, '
+                . 'hls.latency p50 %.2f s; playing %.1f s after load',
+                $x->{waiting} + $x->{stalled}, $x->{waiting}, $x->{stalled},
+                $x->{waiting_measured} + $x->{stalled_measured}, $x->{span},
+                $x->{read}, $x->{frames}, $x->{measured},
+                $x->{target_min} // 0, $x->{target_max} // 0,
+                $x->{rate_min} // 0, $x->{rate_max} // 0,
+                $x->{hls_latency_p50} // 0, $x->{playing_s} // -1;
+            $note .= '; fatal: ' . join(',', @{ $x->{fatal} })
+                if @{ $x->{fatal} };
+            if ($p eq 'll') {
+                my $met = $x->{p50} <= 2.0 && $x->{p95} <= 2.5
+                    && $x->{waiting} + $x->{stalled} == 0;
+                $note = 'goal p50 <= 2.0 s, p95 <= 2.5 s, 0 stalls: '
+                    . ($met ? 'met' : 'MISSED') . "; $note";
+            }
+            row($S, $label, $fig, $note);
+        }
+        row($S, "startup, part target $part ms", $t,
+            sprintf('load average %s at the start, %s at the end; the '
+                    . 'source made its frames up to %s ms late and '
+                    . 'skipped %s (its encoder behind real time)',
+                    $r->{load}, $r->{load_end} // 'n/a',
+                    $r->{clock_late_max_ms} // '?',
+                    $r->{clock_skipped} // '?'));
+    }
+    $R{latency}{runs} = \@runs;
+
+    my (@on, @off);
+    for my $run (1 .. $RUNS) {
+        for my $on (0, 1) {
+            note("latency: worker CPU, vkstream_llhls " . ($on ? 'on' : 'off')
+                 . ", run $run/$RUNS, ${LAT_CPU_SECS}s");
+            my $c = lat_cpu($on);
+            push @{ $on ? \@on : \@off }, $c if defined $c;
+        }
+    }
+    $R{latency}{cpu_on} = \@on;
+    $R{latency}{cpu_off} = \@off;
+    row($S, 'worker CPU per stream-minute, _low, vkstream_llhls off',
+        fmt(2, @off) . ' CPU s/min', '');
+    row($S, 'worker CPU per stream-minute, _low, vkstream_llhls on '
+        . '(part target 500 ms)', fmt(2, @on) . ' CPU s/min',
+        @on && @off ? sprintf('LL-HLS adds %.2f CPU s/min (%.1f%%)',
+                              median(@on) - median(@off),
+                              100 * (median(@on) / median(@off) - 1)) : '');
+}
+
 # ---- main ----
 
 die "bench: $SRC missing (run scripts/bench.sh)\n" unless -f $SRC;
@@ -1884,6 +2260,7 @@ capacity() if want('capacity');
 isolation() if want('isolation');
 vk_feed() if want('vk');
 cluster() if want('cluster');
+latency() if want('latency');
 cleanup();
 
 my $elapsed = time - $T_START;

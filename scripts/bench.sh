@@ -2,7 +2,8 @@
 # "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
 # replaces and against a from-memory floor, on loopback only.  Builds the
 # floor program and the source clip, then runs scripts/bench.pl, which
-# writes build/bench/results.md.  About 16 minutes on 2 cores.
+# writes build/bench/results.md.  About 16 minutes on 2 cores, plus about
+# 10 for the latency scenario (which needs "make ui": Chromium, hls.js).
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
@@ -16,7 +17,26 @@
 #   BENCH_ISO_CONF='...'   directives added to the isolation application
 #                          (e.g. 'vkstream_sched idle;')
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
-#                          capacity isolation vk cluster
+#                          capacity isolation vk cluster latency
+#   BENCH_LAT_PARTS=a,b    latency: LL-HLS part targets in ms, one
+#                          side-by-side run each (500,333,250)
+#   BENCH_LAT_JOIN=S       latency: the players start S seconds after
+#                          the publish (10)
+#   BENCH_LAT_WARMUP=S     latency: seconds left out first (10)
+#   BENCH_LAT_SECS=S       latency: seconds measured (60)
+#   BENCH_LAT_CPU_SECS=S   latency: seconds per CPU session, LL-HLS on
+#                          and off, BENCH_RUNS each (40)
+#   BENCH_LAT_SIZE=WxH     latency: the clock source's size (1280x720)
+#   BENCH_LAT_CONF='...'   latency: directives added to the application
+#                          (e.g. 'vkstream_nice 0;' when the whole bench
+#                          runs under "nice -n -10")
+#   BENCH_LAT_HLS='{...}'  latency: hls.js settings added to its defaults
+#                          in both players, e.g.
+#                          '{"maxLiveSyncPlaybackRate":1.5}'
+#   BENCH_LAT_PRESET=P     latency: the clock source's x264 preset
+#                          (ultrafast)
+#   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or
+#                          "blocking" (vkstream_llhls_serve)
 #   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until
 #                          one fails (1000,2000,5000,10000,20000,40000)
 #   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)
@@ -59,6 +79,9 @@ cc -O2 -Wall -Wextra -Werror -o "$B/bench-floor" \
 cc -O2 -Wall -Wextra -Werror -o "$B/bench-cluster-sim" \
     "$ROOT/scripts/bench-cluster-sim.c" $(pkg-config --cflags --libs hiredis) \
     -lpthread
+# the latency scenario's camera: frames that show their capture time
+cc -O2 -Wall -Wextra -Werror -o "$B/bench-clock-src" \
+    "$ROOT/scripts/bench-clock-src.c"
 
 # The source every side gets: 1280x720, 30 fps, 2 s GOP, yuv420p H.264
 # (2.5 Mbit/s, as a streamer would send) + AAC, 20 s, looped by the
