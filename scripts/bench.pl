@@ -1895,7 +1895,7 @@ my $LAT_JOIN = $ENV{BENCH_LAT_JOIN} // 10;
 my $LAT_SECS = $ENV{BENCH_LAT_SECS} // ($QUICK ? 30 : 60);
 my $LAT_CPU_SECS = $ENV{BENCH_LAT_CPU_SECS} // ($QUICK ? 20 : 40);
 my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} // '1280x720';
-my $LAT_SERVE = $ENV{BENCH_LAT_SERVE} // 'static';
+my $LAT_SERVE = $ENV{BENCH_LAT_SERVE} // 'blocking';
 # The source stands for a camera's encoder, which runs elsewhere: ultrafast
 # keeps it to a fifth of a core here (veryfast takes half of one at 720p
 # and falls behind real time when the 2 cores are shared).

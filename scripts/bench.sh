@@ -36,7 +36,7 @@
 #   BENCH_LAT_PRESET=P     latency: the clock source's x264 preset
 #                          (ultrafast)
 #   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or
-#                          "blocking" (vkstream_llhls_serve)
+#                          "blocking" (vkstream_llhls_serve, the default)
 #   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until
 #                          one fails (1000,2000,5000,10000,20000,40000)
 #   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)

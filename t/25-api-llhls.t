@@ -42,11 +42,7 @@ my $conf = VKStream::Nginx::standard_conf(
     http => <<'HTTP');
         location /ll/ {
             alias %%PREFIX%%/ll/;
-            types {
-                application/vnd.apple.mpegurl m3u8;
-                video/iso.segment m4s;
-                video/mp4 mp4;
-            }
+            vkstream_llhls_serve;
         }
         location /cdn/ {
             vkstream_api;

@@ -46,12 +46,7 @@ $n->write_conf(VKStream::Nginx::standard_conf(
     http => <<"HTTP"));
         location /ll/ {
             alias %%PREFIX%%/ll/;
-            types {
-                application/vnd.apple.mpegurl m3u8;
-                video/iso.segment m4s;
-                video/mp4 mp4;
-            }
-            add_header Cache-Control no-cache;
+            vkstream_llhls_serve;
         }
         location /vkstream/ui/ {
             alias $ui/;
