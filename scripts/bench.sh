@@ -30,9 +30,9 @@
 #   BENCH_LAT_CONF='...'   latency: directives added to the application
 #                          (e.g. 'vkstream_nice 0;' when the whole bench
 #                          runs under "nice -n -10")
-#   BENCH_LAT_HLS='{...}'  latency: hls.js settings added to its defaults
-#                          in both players, e.g.
-#                          '{"maxLiveSyncPlaybackRate":1.5}'
+#   BENCH_LAT_HLS='{..};{..}'  latency: hls.js settings added to its
+#                          defaults in both players, one pass each
+#                          ('{};{"maxLiveSyncPlaybackRate":1.5}')
 #   BENCH_LAT_PRESET=P     latency: the clock source's x264 preset
 #                          (ultrafast)
 #   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or

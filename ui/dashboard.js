@@ -15,7 +15,8 @@
  *
  * A stream with LL-HLS (its "llhls" in the API) offers its LL-HLS master
  * and playlists first, so they are chosen by default, and plays them with
- * hls.js' lowLatencyMode.  Every running player shows its latency, updated
+ * hls.js' lowLatencyMode (catching up to 1.5x speed when behind its
+ * target).  Every running player shows its latency, updated
  * every LATENCY_MS: Date.now() - hls.playingDate when the playlist has
  * PROGRAM-DATE-TIME (the time since the picture reached the server), else
  * hls.latency (how far behind the live edge hls.js plays).
@@ -650,8 +651,12 @@
     const video = v.video;
     const src = v.sources.find((x) => x.url === url);
     if (window.Hls && window.Hls.isSupported()) {
+      const ll = !!(src && src.ll);
+      // hls.js never plays faster than real time by default, so the time
+      // it spends starting stays as latency: let LL-HLS catch it up
       const hls = new window.Hls({ liveDurationInfinity: true,
-                                   lowLatencyMode: !!(src && src.ll) });
+                                   lowLatencyMode: ll,
+                                   maxLiveSyncPlaybackRate: ll ? 1.5 : 1 });
       v.hls = hls;
       showLatency(v, hls);
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => {
