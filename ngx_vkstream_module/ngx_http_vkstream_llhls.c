@@ -197,9 +197,10 @@ ngx_http_vkstream_ll_handler(ngx_http_request_t *r)
 
 
 /*
- * Names the writer makes (stream names, suffixes, file names): letters,
- * digits, "_", "-", "." and "/", no component starting with "." (so no
- * "..", no hidden or temporary file)
+ * Names the writer may make: a stream name is any bytes but "/" and a
+ * leading "." (spaces and UTF-8 included), so only control bytes and
+ * components starting with "." (no "..", no hidden or temporary file)
+ * are refused
  */
 static ngx_int_t
 ngx_http_vkstream_ll_name_ok(ngx_str_t *uri)
@@ -220,10 +221,7 @@ ngx_http_vkstream_ll_name_ok(ngx_str_t *uri)
             return NGX_DECLINED;
         }
 
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'
-              || c == '/'))
-        {
+        if (c < 0x20 || c == 0x7f) {
             return NGX_DECLINED;
         }
     }

@@ -72,8 +72,7 @@ for my $name (@NODES) {
     my $conf = do { local (@ARGV, $/) = "$p/conf/nginx.conf"; <> };
     $conf =~ s/(vkstream on;)/$1\n            vkstream_rendition _tiny width=160 fps=10 preset=ultrafast threads=1 audio=none;/
         or BAIL_OUT('no "vkstream on" in nginx.conf.example');
-    $conf =~ s/hls_variant _low [^;]*;/hls_variant _tiny BANDWIDTH=100000;/
-        or BAIL_OUT('no hls_variant in nginx.conf.example');
+    # (the classic master comes from vkstream_hls_master: the real ladder)
     $conf =~ s/vkstream_api_hls_variant _low;/vkstream_api_hls_variant _tiny;/
         or BAIL_OUT('no vkstream_api_hls_variant in nginx.conf.example');
     $conf =~ s/hls_fragment 2s;/hls_fragment 1s;/
