@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/vks_err.h"
 #include "vks_h264_sps.h"
 
 
@@ -25,8 +26,6 @@ typedef struct {
 } vks_sps_bits_t;
 
 
-static int vks_sps_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int vks_sps_bit(vks_sps_bits_t *b, unsigned *out);
 static int vks_sps_u(vks_sps_bits_t *b, unsigned n, uint32_t *out);
 static int vks_sps_ue(vks_sps_bits_t *b, uint32_t *out);
@@ -43,22 +42,22 @@ vks_h264_sps_avcc(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
 
     /* version, profile, compat, level, lengthSize, numSPS, SPS length */
     if (len < 8) {
-        return vks_sps_fail(err, errlen, "avcC: truncated (%zu bytes)", len);
+        return vks_err(err, errlen, "avcC: truncated (%zu bytes)", len);
     }
 
     if (p[0] != 1) {
-        return vks_sps_fail(err, errlen, "avcC: configurationVersion %u, "
+        return vks_err(err, errlen, "avcC: configurationVersion %u, "
                             "not 1", p[0]);
     }
 
     if ((p[5] & 0x1f) == 0) {
-        return vks_sps_fail(err, errlen, "avcC: no SPS");
+        return vks_err(err, errlen, "avcC: no SPS");
     }
 
     n = ((size_t) p[6] << 8) | p[7];
 
     if (n > len - 8) {
-        return vks_sps_fail(err, errlen, "avcC: truncated SPS (%zu bytes "
+        return vks_err(err, errlen, "avcC: truncated SPS (%zu bytes "
                             "declared, %zu left)", n, len - 8);
     }
 
@@ -79,11 +78,11 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
     memset(sps, 0, sizeof(vks_h264_sps_t));
 
     if (len < 4) {
-        return vks_sps_fail(err, errlen, "SPS truncated (%zu bytes)", len);
+        return vks_err(err, errlen, "SPS truncated (%zu bytes)", len);
     }
 
     if ((p[0] & 0x80) || (p[0] & 0x1f) != VKS_SPS_NAL_TYPE) {
-        return vks_sps_fail(err, errlen, "NAL header 0x%02x is not an SPS",
+        return vks_err(err, errlen, "NAL header 0x%02x is not an SPS",
                             p[0]);
     }
 
@@ -109,7 +108,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
     }
 
     if (v > 31) {
-        return vks_sps_fail(err, errlen, "SPS: seq_parameter_set_id %u",
+        return vks_err(err, errlen, "SPS: seq_parameter_set_id %u",
                             (unsigned) v);
     }
 
@@ -123,7 +122,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
         }
 
         if (v > 3) {
-            return vks_sps_fail(err, errlen, "SPS: chroma_format_idc %u",
+            return vks_err(err, errlen, "SPS: chroma_format_idc %u",
                                 (unsigned) v);
         }
 
@@ -140,7 +139,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
             }
 
             if (v > 6) {
-                return vks_sps_fail(err, errlen, "SPS: bit depth %u",
+                return vks_err(err, errlen, "SPS: bit depth %u",
                                     (unsigned) v + 8);
             }
 
@@ -175,7 +174,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
     }
 
     if (v > 12 || poc_type > 2) {
-        return vks_sps_fail(err, errlen, "SPS: log2_max_frame_num_minus4 "
+        return vks_err(err, errlen, "SPS: log2_max_frame_num_minus4 "
                             "%u or pic_order_cnt_type %u out of range",
                             (unsigned) v, (unsigned) poc_type);
     }
@@ -194,7 +193,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
         }
 
         if (n > 255) {
-            return vks_sps_fail(err, errlen, "SPS: %u reference frames in "
+            return vks_err(err, errlen, "SPS: %u reference frames in "
                                 "the POC cycle", (unsigned) n);
         }
 
@@ -247,7 +246,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
     }
 
     if (width > VKS_H264_SPS_MAX || height > VKS_H264_SPS_MAX) {
-        return vks_sps_fail(err, errlen, "SPS: %llux%llu is too large",
+        return vks_err(err, errlen, "SPS: %llux%llu is too large",
                             (unsigned long long) width,
                             (unsigned long long) height);
     }
@@ -255,7 +254,7 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
     if (cx * ((uint64_t) crop[0] + crop[1]) >= width
         || cy * ((uint64_t) crop[2] + crop[3]) >= height)
     {
-        return vks_sps_fail(err, errlen, "SPS: cropping leaves nothing of "
+        return vks_err(err, errlen, "SPS: cropping leaves nothing of "
                             "%llux%llu", (unsigned long long) width,
                             (unsigned long long) height);
     }
@@ -267,28 +266,14 @@ vks_h264_sps_parse(const uint8_t *p, size_t len, vks_h264_sps_t *sps,
 
 truncated:
 
-    return vks_sps_fail(err, errlen, "SPS truncated or an exp-Golomb code "
+    return vks_err(err, errlen, "SPS truncated or an exp-Golomb code "
                         "over 32 bits (%zu bytes)", len);
 
 bad_list:
 
-    return vks_sps_fail(err, errlen, "SPS: bad scaling list");
+    return vks_err(err, errlen, "SPS: bad scaling list");
 }
 
-
-static int
-vks_sps_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err && errlen) {
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-
-    return -1;
-}
 
 
 static int

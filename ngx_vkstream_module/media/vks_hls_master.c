@@ -8,11 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/vks_err.h"
 #include "vks_hls_master.h"
 
 
-static int vks_hls_master_fail(char *err, size_t errlen, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
 static int vks_hls_master_text_ok(const char *s, size_t max);
 static int vks_hls_master_dup(const vks_hls_variant_t *a,
     const vks_hls_variant_t *b);
@@ -24,26 +23,26 @@ int
 vks_hls_variant_check(const vks_hls_variant_t *v, char *err, size_t errlen)
 {
     if (!vks_hls_master_text_ok(v->uri, VKS_HLS_URI_LEN)) {
-        return vks_hls_master_fail(err, errlen, "bad URI (empty, "
+        return vks_err(err, errlen, "bad URI (empty, "
                                    "unterminated, or a quote, space or "
                                    "control character)");
     }
 
     if (v->bandwidth == 0 || v->bandwidth > VKS_HLS_BANDWIDTH_MAX) {
-        return vks_hls_master_fail(err, errlen, "%s: BANDWIDTH not within "
+        return vks_err(err, errlen, "%s: BANDWIDTH not within "
                                    "1-%llu", v->uri,
                                    (unsigned long long) VKS_HLS_BANDWIDTH_MAX);
     }
 
     if (v->average_bandwidth > v->bandwidth) {
-        return vks_hls_master_fail(err, errlen, "%s: AVERAGE-BANDWIDTH "
+        return vks_err(err, errlen, "%s: AVERAGE-BANDWIDTH "
                                    "%llu above the peak %llu", v->uri,
                                    (unsigned long long) v->average_bandwidth,
                                    (unsigned long long) v->bandwidth);
     }
 
     if (v->video_codec[0] == '\0' && v->audio_codec[0] == '\0') {
-        return vks_hls_master_fail(err, errlen, "%s: no track", v->uri);
+        return vks_err(err, errlen, "%s: no track", v->uri);
     }
 
     if ((v->video_codec[0]
@@ -51,7 +50,7 @@ vks_hls_variant_check(const vks_hls_variant_t *v, char *err, size_t errlen)
         || (v->audio_codec[0]
             && !vks_hls_master_text_ok(v->audio_codec, VKS_HLS_CODEC_LEN)))
     {
-        return vks_hls_master_fail(err, errlen, "%s: bad codec string",
+        return vks_err(err, errlen, "%s: bad codec string",
                                    v->uri);
     }
 
@@ -59,7 +58,7 @@ vks_hls_variant_check(const vks_hls_variant_t *v, char *err, size_t errlen)
                              || v->width > 16384 || v->height > 16384)
                           : (v->width || v->height))
     {
-        return vks_hls_master_fail(err, errlen, "%s: RESOLUTION %ux%u does "
+        return vks_err(err, errlen, "%s: RESOLUTION %ux%u does "
                                    "not fit the tracks", v->uri, v->width,
                                    v->height);
     }
@@ -67,7 +66,7 @@ vks_hls_variant_check(const vks_hls_variant_t *v, char *err, size_t errlen)
     if (!(v->frame_rate >= 0 && v->frame_rate < 1000)
         || (v->frame_rate > 0 && v->video_codec[0] == '\0'))
     {
-        return vks_hls_master_fail(err, errlen, "%s: bad FRAME-RATE",
+        return vks_err(err, errlen, "%s: bad FRAME-RATE",
                                    v->uri);
     }
 
@@ -173,20 +172,6 @@ vks_hls_master_render(const vks_hls_variant_t *v, size_t n, char *buf,
     return len;
 }
 
-
-static int
-vks_hls_master_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (errlen) {
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-
-    return -1;
-}
 
 
 /*

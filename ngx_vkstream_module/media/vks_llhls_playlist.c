@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/vks_err.h"
 #include "vks_llhls_playlist.h"
 #include "vks_llhls_state.h"
 
@@ -24,8 +25,6 @@ typedef struct {
 } vks_llhls_out_t;
 
 
-static int vks_llhls_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int vks_llhls_uri_ok(const char *uri);
 static vks_llhls_segment_t *vks_llhls_seg(const vks_llhls_t *pl,
     unsigned i);
@@ -53,32 +52,32 @@ vks_llhls_init(vks_llhls_t *pl, const vks_llhls_conf_t *conf, char *err,
     if (conf->part_target_ms < VKS_LLHLS_PART_TARGET_MIN
         || conf->part_target_ms > VKS_LLHLS_PART_TARGET_MAX)
     {
-        return vks_llhls_fail(err, errlen, "part target %u ms is not "
+        return vks_err(err, errlen, "part target %u ms is not "
                               "within %u-%u ms", conf->part_target_ms,
                               VKS_LLHLS_PART_TARGET_MIN,
                               VKS_LLHLS_PART_TARGET_MAX);
     }
 
     if (conf->target_ms < conf->part_target_ms) {
-        return vks_llhls_fail(err, errlen, "segment target %u ms is below "
+        return vks_err(err, errlen, "segment target %u ms is below "
                               "the part target %u ms", conf->target_ms,
                               conf->part_target_ms);
     }
 
     if (conf->window == 0 || conf->window > VKS_LLHLS_WINDOW_MAX) {
-        return vks_llhls_fail(err, errlen, "window of %u segments is not "
+        return vks_err(err, errlen, "window of %u segments is not "
                               "within 1-%u", conf->window,
                               VKS_LLHLS_WINDOW_MAX);
     }
 
     if (!vks_llhls_uri_ok(conf->map_uri)) {
-        return vks_llhls_fail(err, errlen, "bad map URI (empty, too long, "
+        return vks_err(err, errlen, "bad map URI (empty, too long, "
                               "or a quote, space or control character)");
     }
 
     /* MSNs are compared as signed numbers in vks_llhls_state_block() */
     if (conf->first_msn > INT64_MAX / 2) {
-        return vks_llhls_fail(err, errlen, "first media sequence number "
+        return vks_err(err, errlen, "first media sequence number "
                               "too large");
     }
 
@@ -105,25 +104,25 @@ vks_llhls_segment_start(vks_llhls_t *pl, int64_t pdt_ms, const char *uri,
     }
 
     if (pl->open) {
-        return vks_llhls_fail(err, errlen, "segment %llu is still open",
+        return vks_err(err, errlen, "segment %llu is still open",
                               (unsigned long long) pl->next_msn - 1);
     }
 
     if (!vks_llhls_uri_ok(uri)) {
-        return vks_llhls_fail(err, errlen, "bad segment URI (empty, too "
+        return vks_err(err, errlen, "bad segment URI (empty, too "
                               "long, or a quote, space or control "
                               "character)");
     }
 
     if (pdt_ms < 0) {
-        return vks_llhls_fail(err, errlen, "program date-time before 1970");
+        return vks_err(err, errlen, "program date-time before 1970");
     }
 
     if (pl->nsegs) {
         prev = vks_llhls_seg(pl, pl->nsegs - 1);
 
         if (pdt_ms < prev->pdt_ms) {
-            return vks_llhls_fail(err, errlen, "program date-time goes "
+            return vks_err(err, errlen, "program date-time goes "
                                   "back %lld ms",
                                   (long long) (prev->pdt_ms - pdt_ms));
         }
@@ -157,28 +156,28 @@ vks_llhls_part_add(vks_llhls_t *pl, uint32_t duration_ms, int independent,
 
     s = vks_llhls_open_seg(pl);
     if (s == NULL) {
-        return vks_llhls_fail(err, errlen, "no open segment for the part");
+        return vks_err(err, errlen, "no open segment for the part");
     }
 
     if (duration_ms == 0 || duration_ms > pl->conf.part_target_ms) {
         /* players reject a part longer than PART-TARGET (AVPlayer) */
-        return vks_llhls_fail(err, errlen, "part of %u ms is not within "
+        return vks_err(err, errlen, "part of %u ms is not within "
                               "1-%u ms (PART-TARGET)", duration_ms,
                               pl->conf.part_target_ms);
     }
 
     if (!vks_llhls_uri_ok(uri)) {
-        return vks_llhls_fail(err, errlen, "bad part URI (empty, too long, "
+        return vks_err(err, errlen, "bad part URI (empty, too long, "
                               "or a quote, space or control character)");
     }
 
     if (pl->hinted && strcmp(uri, pl->hint) != 0) {
-        return vks_llhls_fail(err, errlen, "part URI is not the preload "
+        return vks_err(err, errlen, "part URI is not the preload "
                               "hint's");
     }
 
     if (s->nparts == VKS_LLHLS_SEG_PARTS_MAX) {
-        return vks_llhls_fail(err, errlen, "segment %llu has %u parts "
+        return vks_err(err, errlen, "segment %llu has %u parts "
                               "already", (unsigned long long) s->msn,
                               VKS_LLHLS_SEG_PARTS_MAX);
     }
@@ -187,7 +186,7 @@ vks_llhls_part_add(vks_llhls_t *pl, uint32_t duration_ms, int independent,
 
     if (r > pl->td) {
         if (pl->published) {
-            return vks_llhls_fail(err, errlen, "segment %llu would last "
+            return vks_err(err, errlen, "segment %llu would last "
                                   "%u ms, above TARGETDURATION %u: end it "
                                   "first", (unsigned long long) s->msn,
                                   s->duration_ms + duration_ms, pl->td);
@@ -218,7 +217,7 @@ vks_llhls_hint(vks_llhls_t *pl, const char *uri, char *err, size_t errlen)
     }
 
     if (!vks_llhls_uri_ok(uri)) {
-        return vks_llhls_fail(err, errlen, "bad hint URI (empty, too long, "
+        return vks_err(err, errlen, "bad hint URI (empty, too long, "
                               "or a quote, space or control character)");
     }
 
@@ -240,11 +239,11 @@ vks_llhls_segment_end(vks_llhls_t *pl, char *err, size_t errlen)
 
     s = vks_llhls_open_seg(pl);
     if (s == NULL) {
-        return vks_llhls_fail(err, errlen, "no open segment to end");
+        return vks_err(err, errlen, "no open segment to end");
     }
 
     if (s->nparts == 0) {
-        return vks_llhls_fail(err, errlen, "segment %llu has no part",
+        return vks_err(err, errlen, "segment %llu has no part",
                               (unsigned long long) s->msn);
     }
 
@@ -262,13 +261,13 @@ vks_llhls_segment_add(vks_llhls_t *pl, int64_t pdt_ms, uint32_t duration_ms,
     vks_llhls_segment_t  *s;
 
     if (duration_ms == 0) {
-        return vks_llhls_fail(err, errlen, "segment of 0 ms");
+        return vks_err(err, errlen, "segment of 0 ms");
     }
 
     r = vks_llhls_round(duration_ms);
 
     if (r > pl->td && pl->published) {
-        return vks_llhls_fail(err, errlen, "segment of %u ms is above "
+        return vks_err(err, errlen, "segment of %u ms is above "
                               "TARGETDURATION %u", duration_ms, pl->td);
     }
 
@@ -493,20 +492,6 @@ vks_llhls_block_timeout_ms(const vks_llhls_t *pl)
 }
 
 
-static int
-vks_llhls_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (errlen) {
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-
-    return -1;
-}
-
 
 /*
  * URIs go into playlist lines and quoted attributes: a quote, a space, a
@@ -565,7 +550,7 @@ static int
 vks_llhls_writable(vks_llhls_t *pl, char *err, size_t errlen)
 {
     if (pl->ended) {
-        return vks_llhls_fail(err, errlen, "the stream has ended");
+        return vks_err(err, errlen, "the stream has ended");
     }
 
     return 0;

@@ -18,6 +18,7 @@
 
 #include <libavformat/avformat.h>
 
+#include "util/vks_err.h"
 #include "vks_llhls_cut.h"
 #include "vks_llhls_playlist.h"
 #include "vks_llhls_writer.h"
@@ -101,8 +102,6 @@ struct vks_llhls_writer_s {
 static const AVRational  vks_llw_ms = { 1, 1000 };
 
 
-static int vks_llw_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static int vks_llw_av_err(char *err, size_t errlen, const char *what,
     int rc);
 static int vks_llw_path(vks_llhls_writer_t *w, char *path,
@@ -144,18 +143,18 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
     uint8_t             *iobuf;
 
     if (conf->video == NULL || conf->video->codec_id != AV_CODEC_ID_H264) {
-        vks_llw_err(err, errlen, "LL-HLS needs H.264 video");
+        vks_err(err, errlen, "LL-HLS needs H.264 video");
         return NULL;
     }
 
     if (strlen(conf->dir) + 32 >= VKS_LLHLS_PATH_LEN) {
-        vks_llw_err(err, errlen, "path \"%s\" too long", conf->dir);
+        vks_err(err, errlen, "path \"%s\" too long", conf->dir);
         return NULL;
     }
 
     w = calloc(1, sizeof(vks_llhls_writer_t));
     if (w == NULL) {
-        vks_llw_err(err, errlen, "out of memory");
+        vks_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -198,7 +197,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
     w->held = av_packet_alloc();
 
     if (w->pkt == NULL || w->held == NULL) {
-        vks_llw_err(err, errlen, "out of memory");
+        vks_err(err, errlen, "out of memory");
         goto failed;
     }
 
@@ -210,7 +209,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
 
     iobuf = av_malloc(VKS_LLHLS_IO_BUF);
     if (iobuf == NULL) {
-        vks_llw_err(err, errlen, "out of memory");
+        vks_err(err, errlen, "out of memory");
         goto failed;
     }
 
@@ -219,7 +218,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
                                    vks_llw_io_write, NULL);
     if (w->oc->pb == NULL) {
         av_free(iobuf);
-        vks_llw_err(err, errlen, "out of memory");
+        vks_err(err, errlen, "out of memory");
         goto failed;
     }
 
@@ -231,7 +230,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
     st = avformat_new_stream(w->oc, NULL);
     if (st == NULL || avcodec_parameters_copy(st->codecpar, conf->video) < 0)
     {
-        vks_llw_err(err, errlen, "out of memory");
+        vks_err(err, errlen, "out of memory");
         goto failed;
     }
 
@@ -246,7 +245,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
         if (st == NULL
             || avcodec_parameters_copy(st->codecpar, conf->audio) < 0)
         {
-            vks_llw_err(err, errlen, "out of memory");
+            vks_err(err, errlen, "out of memory");
             goto failed;
         }
 
@@ -276,7 +275,7 @@ vks_llhls_writer_open(const vks_llhls_writer_conf_t *conf, char *err,
     avio_flush(w->oc->pb);
 
     if (w->len == 0) {
-        vks_llw_err(err, errlen, "the mp4 muxer wrote no init segment");
+        vks_err(err, errlen, "the mp4 muxer wrote no init segment");
         goto failed;
     }
 
@@ -348,7 +347,7 @@ vks_llhls_writer_video(vks_llhls_writer_t *w, const AVPacket *pkt,
     }
 
     if (av_packet_ref(w->held, pkt) < 0) {
-        return vks_llw_err(err, errlen, "out of memory");
+        return vks_err(err, errlen, "out of memory");
     }
 
     av_packet_rescale_ts(w->held, tb, vks_llw_ms);
@@ -390,7 +389,7 @@ vks_llhls_writer_audio(vks_llhls_writer_t *w, const AVPacket *pkt,
 
     p = av_packet_clone(pkt);
     if (p == NULL) {
-        return vks_llw_err(err, errlen, "out of memory");
+        return vks_err(err, errlen, "out of memory");
     }
 
     av_packet_rescale_ts(p, tb, w->ast->time_base);
@@ -501,20 +500,6 @@ vks_llhls_writer_close(vks_llhls_writer_t *w, int ended, char *err,
 }
 
 
-static int
-vks_llw_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err && errlen) {
-        va_start(args, fmt);
-        vsnprintf(err, errlen, fmt, args);
-        va_end(args);
-    }
-
-    return -1;
-}
-
 
 static int
 vks_llw_av_err(char *err, size_t errlen, const char *what, int rc)
@@ -523,7 +508,7 @@ vks_llw_av_err(char *err, size_t errlen, const char *what, int rc)
 
     av_strerror(rc, buf, sizeof(buf));
 
-    return vks_llw_err(err, errlen, "%s: %s", what, buf);
+    return vks_err(err, errlen, "%s: %s", what, buf);
 }
 
 
@@ -568,7 +553,7 @@ vks_llw_mkdir(const char *dir, char *err, size_t errlen)
         }
     }
 
-    return vks_llw_err(err, errlen, "mkdir \"%s\": %s", dir,
+    return vks_err(err, errlen, "mkdir \"%s\": %s", dir,
                          strerror(errno));
 }
 
@@ -680,17 +665,17 @@ vks_llw_file(vks_llhls_writer_t *w, const char *name, const uint8_t *data,
     if (vks_llw_path(w, tmp, "%s.tmp", name) != 0
         || vks_llw_path(w, path, "%s", name) != 0)
     {
-        return vks_llw_err(err, errlen, "path of \"%s\" too long", name);
+        return vks_err(err, errlen, "path of \"%s\" too long", name);
     }
 
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1) {
-        return vks_llw_err(err, errlen, "open \"%s\": %s", tmp,
+        return vks_err(err, errlen, "open \"%s\": %s", tmp,
                              strerror(errno));
     }
 
     if (vks_llw_write_all(fd, data, len) != 0) {
-        vks_llw_err(err, errlen, "write \"%s\": %s", tmp,
+        vks_err(err, errlen, "write \"%s\": %s", tmp,
                       errno ? strerror(errno) : "short write");
         close(fd);
         (void) unlink(tmp);
@@ -698,7 +683,7 @@ vks_llw_file(vks_llhls_writer_t *w, const char *name, const uint8_t *data,
     }
 
     if (close(fd) != 0 || rename(tmp, path) != 0) {
-        vks_llw_err(err, errlen, "writing \"%s\": %s", path,
+        vks_err(err, errlen, "writing \"%s\": %s", path,
                       strerror(errno));
         (void) unlink(tmp);
         return -1;
@@ -871,7 +856,7 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
     avio_flush(w->oc->pb);
 
     if (w->len == 0) {
-        return vks_llw_err(err, errlen, "the mp4 muxer wrote no fragment");
+        return vks_err(err, errlen, "the mp4 muxer wrote no fragment");
     }
 
     snprintf(name, sizeof(name), "p%llu.m4s",
@@ -882,7 +867,7 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
     }
 
     if (vks_llw_write_all(w->seg_fd, w->buf, w->len) != 0) {
-        return vks_llw_err(err, errlen, "write segment %llu: %s",
+        return vks_err(err, errlen, "write segment %llu: %s",
                              (unsigned long long) w->seg_msn,
                              strerror(errno));
     }
@@ -917,7 +902,7 @@ vks_llw_part_end(vks_llhls_writer_t *w, int segment_end, char *err,
                           (unsigned long long) w->seg_msn) != 0
         || rename(tmp, path) != 0)
     {
-        return vks_llw_err(err, errlen, "rename segment %llu: %s",
+        return vks_err(err, errlen, "rename segment %llu: %s",
                              (unsigned long long) w->seg_msn,
                              strerror(errno));
     }
@@ -965,12 +950,12 @@ vks_llw_segment_begin(vks_llhls_writer_t *w, char *err, size_t errlen)
              (unsigned long long) w->seg_msn);
 
     if (vks_llw_path(w, tmp, "%s.tmp", name) != 0) {
-        return vks_llw_err(err, errlen, "path too long");
+        return vks_err(err, errlen, "path too long");
     }
 
     w->seg_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->seg_fd == -1) {
-        return vks_llw_err(err, errlen, "open \"%s\": %s", tmp,
+        return vks_err(err, errlen, "open \"%s\": %s", tmp,
                              strerror(errno));
     }
 
@@ -1080,7 +1065,7 @@ vks_llw_render(vks_llhls_writer_t *w, const vks_llhls_req_t *req,
 
         text = realloc(w->text, n + 1);
         if (text == NULL) {
-            return vks_llw_err(err, errlen, "out of memory");
+            return vks_err(err, errlen, "out of memory");
         }
 
         w->text = text;
