@@ -22,12 +22,7 @@ use VKStream::Media qw(publish stop_publisher wait_for_file video_info
 my $http = <<'HTTP';
         location /ll/ {
             alias %%PREFIX%%/ll/;
-            types {
-                application/vnd.apple.mpegurl m3u8;
-                video/iso.segment m4s;
-                video/mp4 mp4;
-            }
-            add_header Cache-Control no-cache;
+            vkstream_llhls_serve;
         }
 HTTP
 
