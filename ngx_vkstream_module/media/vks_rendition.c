@@ -45,6 +45,7 @@
 struct vks_rendition_s {
     vks_rendition_conf_t    conf;
     char                   *url;
+    char                   *playpath;
     int                     max_gop_ms;
     int                     nice;
     int                     sched;
@@ -641,8 +642,13 @@ vks_rendition_open_output(vks_rendition_t *r)
 
     vks_rendition_io_deadline(r, VKS_IO_TIMEOUT_MS);
 
+    opts = NULL;
+    av_dict_set(&opts, "rtmp_app", r->conf.app, 0);
+    av_dict_set(&opts, "rtmp_playpath", r->playpath, 0);
+
     rc = avio_open2(&oc->pb, r->url, AVIO_FLAG_WRITE, &oc->interrupt_callback,
-                    NULL);
+                    &opts);
+    av_dict_free(&opts);
     if (rc < 0) {
         vks_rendition_set_error(r, "connecting to the output", rc);
         goto failed_quiet;
@@ -1507,6 +1513,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
 
     r->conf = *rc;
     r->url = strdup(env->url);
+    r->playpath = strdup(env->playpath);
     r->max_gop_ms = env->max_gop_ms;
     r->nice = env->nice;
     r->sched = env->sched;
@@ -1530,7 +1537,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
     r->stats.video_copy = rc->video_mode == VKS_MODE_COPY;
     r->stats.audio_copy = rc->audio_mode == VKS_MODE_COPY;
 
-    if (r->url == NULL || r->pkt == NULL) {
+    if (r->url == NULL || r->playpath == NULL || r->pkt == NULL) {
         goto failed;
     }
 
@@ -1556,6 +1563,7 @@ failed:
     av_packet_free(&r->pkt);
     free(r->llhls_dir);
     free(r->url);
+    free(r->playpath);
     free(r);
 
     return NULL;
@@ -1626,6 +1634,7 @@ vks_rendition_free(vks_rendition_t *r)
     pthread_mutex_destroy(&r->mutex);
     free(r->llhls_dir);
     free(r->url);
+    free(r->playpath);
     free(r);
 }
 

@@ -18,7 +18,13 @@
 
 
 typedef struct {
-    const char         *url;                /* rtmp://host/app/name?marker */
+    /*
+     * The output: the name goes apart from the URL because libavformat
+     * cuts an RTMP URL's path at a space (librtmp-style options) and
+     * mangles names ending in ".flv" or ".mp4".
+     */
+    const char         *url;                /* rtmp://host/app */
+    const char         *playpath;           /* name+suffix?marker */
     int                 max_gop_ms;
     int                 nice;
     int                 sched;              /* VKS_SCHED_* */

@@ -181,7 +181,8 @@ vks_transcoder_t *
 vks_transcoder_start(const vks_transcoder_conf_t *conf)
 {
     int                          i;
-    char                         url[1024], msg[512], dir[1024];
+    char                         url[512], playpath[1024], msg[512];
+    char                         dir[1024];
     const char                  *host;
     vks_transcoder_t            *t;
     vks_decoder_conf_t           dc;
@@ -271,9 +272,11 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
         rc = &conf->renditions[i];
         host = rc->host[0] ? rc->host : conf->host;
 
-        snprintf(url, sizeof(url), "rtmp://%s/%s/%s%s?%s", host, rc->app,
-                 conf->name, rc->suffix, conf->marker);
+        snprintf(url, sizeof(url), "rtmp://%s/%s", host, rc->app);
+        snprintf(playpath, sizeof(playpath), "%s%s?%s", conf->name,
+                 rc->suffix, conf->marker);
         env.url = url;
+        env.playpath = playpath;
         env.ladder_index = i;
 
         if (conf->llhls_path[0]) {
