@@ -60,6 +60,7 @@ static size_t vks_hls_ladder_variants(vks_hls_ladder_t *l, int kind,
     vks_hls_variant_t *v, int *slot);
 static void vks_hls_ladder_write(vks_hls_ladder_t *l, int kind);
 static void vks_hls_ladder_write_all(vks_hls_ladder_t *l);
+static void vks_hls_ladder_touch(vks_hls_ladder_t *l, int kind);
 static void vks_hls_ladder_source(vks_hls_ladder_t *l);
 static int vks_hls_ladder_same(const vks_hls_output_t *a,
     const vks_hls_output_t *b);
@@ -253,6 +254,9 @@ vks_hls_ladder_measure(vks_hls_ladder_t *l, int i, int kind, uint64_t bytes,
     if (s->joined && vks_hls_rate_add(&s->rate[kind], bytes, duration_ms))
     {
         vks_hls_ladder_write(l, kind);
+
+    } else {
+        vks_hls_ladder_touch(l, kind);
     }
 
     pthread_mutex_unlock(&l->mutex);
@@ -695,6 +699,27 @@ vks_hls_ladder_write(vks_hls_ladder_t *l, int kind)
 
     free(l->last[kind]);
     l->last[kind] = text;
+}
+
+
+/*
+ * Under the mutex, once a segment: nginx-rtmp's hls_cleanup deletes a
+ * playlist in hls_path unmodified for hls_playlist_length (it rewrites
+ * its own every fragment), and a ladder's master can stay the same for
+ * the whole stream.
+ */
+static void
+vks_hls_ladder_touch(vks_hls_ladder_t *l, int kind)
+{
+    char  path[VKS_HLS_PATH_LEN];
+
+    if (l->ending || l->last[kind] == NULL) {
+        return;
+    }
+
+    snprintf(path, sizeof(path), "%s/%s.m3u8", l->dir[kind], l->name);
+
+    (void) utimensat(AT_FDCWD, path, NULL, 0);
 }
 
 
