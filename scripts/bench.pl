@@ -738,8 +738,11 @@ sub ladder {
 # listed after the last listing before the window, up to the last listing
 # in it, over the time between those two listings: falling behind real
 # time and dropping frames both lower it) and its output did not stop (a
-# listing within the last 2 GOPs + 1 s).  A count passes when every stream
-# keeps up in each of BENCH_CAP_TRIALS trials.
+# listing within 1.5 x its longest segment + 1 s of the window's end).  A
+# count passes when every stream keeps up in each of BENCH_CAP_TRIALS
+# trials: a capacity is a claim of sustained real time, and a trial that
+# misses shows there is no margin at that count; it also lets a failing
+# count stop at its first failing trial, the cheapest rule.
 
 my $CAP_SETTLE = knob('BENCH_CAP_SETTLE', 2 * $GOP, 0);
 my $CAP_FLOW_MAX = 60;      # seconds for every output to be listed
@@ -851,7 +854,7 @@ sub window_frames {
     printf $f "#EXTINF:%.3f,\n%s\n", $_->[2], $_->[1] for @$segs;
     print $f "#EXT-X-ENDLIST\n";
     close $f;
-    my @pts = grep { /^[\d.]+$/ } split /\s+/,
+    my @pts = map { /^([\d.]+)/ ? $1 : () } split /\n/,
         `ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 '$pl' 2>/dev/null`;
     return unless @pts;
     @pts = sort { $a <=> $b } @pts;
@@ -871,12 +874,20 @@ sub window_frames {
 # frames of the segments listed after the last listing at or before $w0,
 # up to the last listing before $w1, per wall second between those two
 # listings; the slowest segment; how long nothing was listed at the end.
+# With $cover, the window goes on to the first listing after $w1 (a short
+# window, longer segments: the exec seed's are 8.3 s, x264's default GOP).
 sub window_stream {
-    my ($n, $name, $s, $w0, $w1) = @_;
+    my ($n, $name, $s, $w0, $w1, $cover) = @_;
     my ($pre) = grep { $_->[0] <= $w0 } reverse @$s;
     $pre //= [$w0];
     my @in = grep { $_->[0] > $pre->[0] && $_->[0] <= $w1 } @$s;
-    my $st = { name => $name,
+    if ($cover) {
+        my ($next) = grep { $_->[0] > $w1 } @$s;
+        push @in, $next if $next;
+    }
+    my $maxdur = $GOP;
+    $maxdur < $_->[2] and $maxdur = $_->[2] for @$s;
+    my $st = { name => $name, maxdur => $maxdur,
                stall => $w1 - (@in ? $in[-1][0] : $pre->[0]) };
     return $st unless @in;
     my $wall = $in[-1][0] - $pre->[0];
@@ -894,6 +905,29 @@ sub window_stream {
     }
     $st->{seg_fps_min} = $min;
     return $st;
+}
+
+# The module's own counters per stream (GET /vkstream/streams): input
+# frames and GOPs its queue shed, rendition frames dropped and encoded.
+sub module_counters {
+    my ($n) = @_;
+    my $r = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$n->{http}/vkstream/streams");
+    my $j = $r->{success} ? eval { decode_json($r->{content}) } : undef;
+    my %c;
+    for my $st (@{ ref $j eq 'HASH' ? $j->{streams} // [] : [] }) {
+        next unless ref $st eq 'HASH' && $st->{name};
+        my $in = $st->{input} // {};
+        my $x = $c{ $st->{name} } = {
+            in_dropped => $in->{frames_dropped} // 0,
+            gops_dropped => $in->{gops_dropped} // 0, out => 0,
+            dropped => 0 };
+        for my $rd (@{ $st->{renditions} // [] }) {
+            $x->{out} += $rd->{frames_out} // 0;
+            $x->{dropped} += $rd->{frames_dropped} // 0;
+        }
+    }
+    return \%c;
 }
 
 sub capacity_trial {
@@ -922,9 +956,16 @@ sub capacity_trial {
         while (time < $t0 + $w0) { $poll->(); sleep 0.05 }
         my ($c0, $i0) = total_cpu_ticks();
         my $s0 = group_schedstat($n);
+        my $m0 = $c eq 'module' ? module_counters($n) : {};
         while (time < $t0 + $w1) { $poll->(); sleep 0.05 }
         my ($c1, $i1) = total_cpu_ticks();
         my $s1 = group_schedstat($n);
+        my $m1 = $c eq 'module' ? module_counters($n) : {};
+        for my $name (keys %$m1) {
+            my ($x, $y) = ($m0->{$name} // {}, $m1->{$name});
+            $r{module}{$name} = { map { $_ => $y->{$_} - ($x->{$_} // 0) }
+                                  keys %$y };
+        }
         $r{busy} = ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0;
         $r{sched} = sched_delta($s0, $s1);
         my $p = group_procs($n);
@@ -949,12 +990,12 @@ sub capacity_trial {
         my $st = window_stream($n, $name, $seg->{$name}, $w0, $w1);
         push @{ $r{streams} }, $st;
         if (!defined $st->{fps} || $st->{fps} < $CAP_FPS
-            || $st->{stall} > 2 * $GOP + 1) {
+            || $st->{stall} > 1.5 * $st->{maxdur} + 1) {
             $ok = 0;
             push @why, sprintf '%s %s fps (speed %s%s)', $name,
                 defined $st->{fps} ? sprintf('%.1f', $st->{fps}) : 'n/a',
                 defined $st->{speed} ? sprintf('%.2f', $st->{speed}) : 'n/a',
-                $st->{stall} > 2 * $GOP + 1
+                $st->{stall} > 1.5 * $st->{maxdur} + 1
                     ? sprintf(', nothing listed for %.1f s', $st->{stall})
                     : '';
         }
@@ -964,11 +1005,16 @@ sub capacity_trial {
     $r{why} = \@why;
     $r{fps_min} = (sort { $a <=> $b } @fps)[0];
     $r{fps_median} = median(@fps);
+    my @mc = values %{ $r{module} // {} };
+    $r{shed} = sprintf '; the module shed %d GOPs (%d input frames), '
+        . 'dropped %d rendition frames', sum(map { $_->{gops_dropped} } @mc),
+        sum(map { $_->{in_dropped} } @mc), sum(map { $_->{dropped} } @mc)
+        if @mc;
     note(sprintf '  %s: output flowing after %.1f s; fps per stream median '
          . '%.1f, min %.1f; CPU %.0f%% busy; %s%s',
          $ok ? 'real time' : 'BEHIND', $flow, $r{fps_median}, $r{fps_min},
          100 * $r{busy}, sched_str($r{sched}),
-         @why ? '; ' . join(', ', @why) : '');
+         (@why ? '; ' . join(', ', @why) : '') . ($r{shed} // ''));
     return \%r;
 }
 
@@ -1024,13 +1070,38 @@ sub capacity_search {
     return { pass => $lo, fail => $hi, trials => \%t };
 }
 
+# BENCH_CAP_COUNTS: only these counts, in order, each until a trial fails
+# or all BENCH_CAP_TRIALS passed (a diagnosis at a given load, no search).
+sub capacity_counts {
+    my ($c, @counts) = @_;
+    my (%t, $pass, $fail);
+    for my $k (@counts) {
+        for my $i (1 .. $CAP_TRIALS) {
+            my $r = capacity_trial($c, $k, $i);
+            push @{ $t{$k} }, $r;
+            last unless $r->{ok};
+        }
+        if (grep { !$_->{ok} } @{ $t{$k} }) {
+            $fail = $k if !defined $fail || $k < $fail;
+        } else {
+            $pass = $k if !defined $pass || $k > $pass;
+        }
+    }
+    return { pass => $pass // 0, fail => $fail, trials => \%t,
+             given => 1 };
+}
+
 sub capacity {
     my %res;
     $R{cores} //= machine_cores();
     my $start = capacity_start();
+    my @counts = knob_list('BENCH_CAP_COUNTS', '');
+    die "bench: BENCH_CAP_COUNTS: counts are numbers of 1 or more\n"
+        if grep { !/^\d+$/ || $_ < 1 } @counts;
     for my $c (qw(module seed)) {
         my $t = time;
-        $res{$c} = capacity_search($c, $start);
+        $res{$c} = @counts ? capacity_counts($c, @counts)
+                           : capacity_search($c, $start);
         $res{$c}{secs} = time - $t;
     }
     $res{steady} = $CAP_STEADY;
@@ -1066,9 +1137,13 @@ sub capacity_rows {
                             $#{ $bad->{why} } > 2 ? 2 : $#{ $bad->{why} })])
                         . (@{ $bad->{why} } > 3 ? ', ...' : ''),
                         100 * ($bad->{busy} // 0),
-                        sched_str($bad->{sched} // {})) if $bad;
+                        sched_str($bad->{sched} // {}) . ($bad->{shed} // ''))
+            if $bad;
         $fig .= sprintf('; %d trials, %.0f s', sum(map { scalar @$_ }
                         values %{ $r->{trials} }), $r->{secs} // 0);
+        $fig .= '; only the counts BENCH_CAP_COUNTS gave: '
+            . join(',', sort { $a <=> $b } keys %{ $r->{trials} })
+            if $r->{given};
         row('4 capacity', $label{$c}, $fig, $method);
         if ($c eq 'module' && @$pt && $r->{pass} > 1 && $pt->[-1]{rss}) {
             row('6 memory', "module: worker RSS per context ($r->{pass} "
@@ -1086,13 +1161,18 @@ sub capacity_rows {
             ? sprintf('%d vs %.1f (%d cores, floor %.2f CPU s/min)', $m,
                       $goal, $cores, $fl)
             : 'n/a (the floor was not measured)',
-            defined $goal ? ($m >= $goal ? 'met' : 'MISSED') : '');
+            !defined $goal ? ''
+            : $m >= $goal ? 'met'
+            : defined $res{module}{fail} ? 'MISSED'
+            : 'not known: BENCH_CAP_MAX reached');
     }
     if (defined $m && defined $s) {
         row('4 capacity', 'goal: module >= 1.25 x exec (seed)',
             $s ? sprintf('%d / %d = %.2f', $m, $s, $m / $s)
                : "$m / 0",
-            ($s ? $m / $s >= 1.25 : $m > 0) ? 'met' : 'MISSED');
+            ($s ? $m / $s >= 1.25 : $m > 0) ? 'met'
+            : !defined $res{module}{fail} ? 'not known: BENCH_CAP_MAX '
+              . 'reached' : 'MISSED');
     }
 }
 
@@ -1248,8 +1328,8 @@ sub probe_latency {
     }
     note(sprintf '  %s: HTTP p50 %.2f p99 %.2f ms (%d), join p50 %s p99 %s '
          . 'ms (%d)', $label, pct(50, @http) // -1, pct(99, @http) // -1,
-         scalar @http, pct(50, @rtmp) // 'n/a', pct(99, @rtmp) // 'n/a',
-         scalar @rtmp);
+         scalar @http, map({ defined $_ ? sprintf('%.1f', $_) : 'n/a' }
+                           pct(50, @rtmp), pct(99, @rtmp)), scalar @rtmp);
     return { http => \@http, rtmp => \@rtmp };
 }
 
@@ -1320,12 +1400,19 @@ sub isolation_run {
     my $s1 = group_schedstat($n);
     my ($c1, $i1) = total_cpu_ticks();
     my $w1 = time - $t0;
+    # on to every stream's next listing (12 s at most), for its fps
+    my $more = time + 12;
+    while (time < $more) {
+        my $seg = $poll->();
+        last unless grep { !grep { $_->[0] > $w1 } @{ $seg->{$_} } } @names;
+        sleep 0.05;
+    }
     my $seg = $poll->();
     my $r = HTTP::Tiny->new(timeout => 5)
         ->get("http://127.0.0.1:$n->{http}$$path");
     stop_publisher($_) for @pids, $bg;
     nginx_stop($n);
-    my @st = map { window_stream($n, $_, $seg->{$_}, $w0, $w1) } @names;
+    my @st = map { window_stream($n, $_, $seg->{$_}, $w0, $w1, 1) } @names;
     my @fps = map { $_->{fps} // 0 } @st;
     my $x = { idle => $idle, load => $busy, flow => $flow,
               cpu => ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0,
@@ -1455,16 +1542,22 @@ sub q_session {
     my $p0 = group_procs($n);
     my $pid = publish("rtmp://127.0.0.1:$n->{rtmp}/live/q$run", 20);
     my $poll = follower($n, \@names, $t0);
+    my %last;
+    my $next = 0;
+    my $step = sub {
+        $poll->();
+        return if time < $next;
+        my $p = group_procs($n);
+        $last{$_} = $p->{$_}{ticks} for keys %$p;
+        $next = time + 0.25;
+    };
     # the source ends after 20 s; then the renditions flush (the module)
     # or the exec'd ffmpeg is stopped
-    while (!publisher_done($pid) && time < $t0 + 60) { $poll->(); sleep 0.1 }
+    while (!publisher_done($pid) && time < $t0 + 60) { $step->(); sleep 0.05 }
     my $end = time + 4;
-    while (time < $end) { $poll->(); sleep 0.1 }
-    my $p1 = group_procs($n);
+    while (time < $end) { $step->(); sleep 0.05 }
     my $ticks = 0;
-    for my $pid (keys %$p1) {
-        $ticks += $p1->{$pid}{ticks} - ($p0->{$pid} ? $p0->{$pid}{ticks} : 0);
-    }
+    $ticks += $last{$_} - ($p0->{$_} ? $p0->{$_}{ticks} : 0) for keys %last;
     my $seg = $poll->()->{"q$run"};
     stop_publisher($pid);
     nginx_stop($n);
@@ -1477,15 +1570,19 @@ sub q_session {
     print $f "#EXT-X-ENDLIST\n";
     close $f;
     my $size = `ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 '$pl' 2>/dev/null`;
-    chomp $size;
+    $size = $size =~ /(\d+),(\d+)/ ? "${1}x$2" : '?';
     my $raw = "$B/quality-$c.yuv";
     my $nout = q_raw($pl, $raw) or return { ok => 0, why => 'decode failed' };
     my $listed = sum(map { $_->[2] } @$seg);
+    my $bytes = sum(map { -s "$n->{hls}/$_->[1]" // 0 } @$seg);
     return { ok => 1, raw => $raw, frames => $nout, size => $size,
+             kbps => $listed ? $bytes * 8 / $listed / 1000 : undef,
              cpu_per_min => $listed ? $ticks / $TICK / $listed * 60 : undef };
 }
 
-sub q_compare {
+# Which reference frames the output's frames are (offset at the start and
+# drift at the end).
+sub q_match {
     my ($raw, $nout, $ref, $nref) = @_;
     my ($o, $r);
     { local $/; open my $f, '<', $raw or return; $o = <$f>;
@@ -1494,12 +1591,21 @@ sub q_compare {
     return { why => 'no alignment' } unless defined $k0;
     my $n = $nout < $nref - $k0 ? $nout : $nref - $k0;
     my $k1 = $n > 10 ? q_align(\$o, \$r, $n - 4, $nref + 0) : $k0;
+    return { offset => $k0, n => $n,
+             drift => defined $k1 ? $k1 - $k0 : undef };
+}
+
+# SSIM and PSNR of the output's frames showing reference frames
+# [$lo, $hi) against those.
+sub q_compare {
+    my ($raw, $ref, $k0, $lo, $hi) = @_;
+    my $n = $hi - $lo;
+    my $s0 = $lo - $k0;
     my $size = "${QW}x$QH";
-    my $e = `ffmpeg -hide_banner -nostdin -f rawvideo -pix_fmt yuv420p -s $size -r 30 -i '$raw' -f rawvideo -pix_fmt yuv420p -s $size -r 30 -i '$ref' -filter_complex '[0]trim=end_frame=$n,setpts=PTS-STARTPTS,split[a0][a1];[1]trim=start_frame=$k0:end_frame=@{[$k0 + $n]},setpts=PTS-STARTPTS,split[b0][b1];[a0][b0]ssim;[a1][b1]psnr' -f null - 2>&1`;
+    my $e = `ffmpeg -hide_banner -nostdin -f rawvideo -pix_fmt yuv420p -s $size -r 30 -i '$raw' -f rawvideo -pix_fmt yuv420p -s $size -r 30 -i '$ref' -filter_complex '[0]trim=start_frame=$s0:end_frame=@{[$s0 + $n]},setpts=PTS-STARTPTS,split[a0][a1];[1]trim=start_frame=$lo:end_frame=$hi,setpts=PTS-STARTPTS,split[b0][b1];[a0][b0]ssim;[a1][b1]psnr' -f null - 2>&1`;
     my ($ssim) = $e =~ /SSIM .*All:([\d.]+)/;
     my ($psnr) = $e =~ /PSNR .*average:([\d.inf]+)/;
-    return { ssim => $ssim, psnr => $psnr, compared => $n, offset => $k0,
-             drift => defined $k1 ? $k1 - $k0 : undef };
+    return { ssim => $ssim, psnr => $psnr, compared => $n, from => $lo };
 }
 
 sub quality {
@@ -1511,20 +1617,32 @@ sub quality {
         if $ENV{BENCH_QUALITY_CONF};
     my %res = (conf => $ENV{BENCH_QUALITY_CONF} // '', ref_frames => $nref);
     for my $run (1 .. $RUNS) {
+        # every side, then the reference frames all of them have
+        my %q;
         for my $s (@sides) {
             my ($c, $live) = @$s;
             note("quality: $c, run $run/$RUNS, the clip once (20 s)");
-            my $q = q_session($c, $live, $run);
-            if ($q->{ok}) {
-                %$q = (%$q, %{ q_compare($q->{raw}, $q->{frames}, $ref,
-                                         $nref) // {} });
-                unlink $q->{raw};
-            }
-            note(sprintf '  %s: %s frames %s, compared %s from reference '
-                 . 'frame %s (drift %s): SSIM %s, PSNR %s dB', $c,
-                 $q->{frames} // 0, $q->{size} // '?', $q->{compared} // 0,
-                 $q->{offset} // '?', $q->{drift} // '?', $q->{ssim} // 'n/a',
-                 $q->{psnr} // 'n/a');
+            my $q = $q{$c} = q_session($c, $live, $run);
+            %$q = (%$q, %{ q_match($q->{raw}, $q->{frames}, $ref, $nref)
+                           // {} }) if $q->{ok};
+        }
+        my @ok = grep { defined $_->{offset} } values %q;
+        my $lo = (sort { $b <=> $a } map { $_->{offset} } @ok)[0];
+        my $hi = (sort { $a <=> $b } map { $_->{offset} + $_->{n} } @ok)[0];
+        for my $s (@sides) {
+            my $c = $s->[0];
+            my $q = $q{$c};
+            %$q = (%$q, %{ q_compare($q->{raw}, $ref, $q->{offset}, $lo,
+                                     $hi) // {} })
+                if defined $q->{offset} && $hi - $lo > 30;
+            unlink $q->{raw} if $q->{raw};
+            note(sprintf '  %s: %s frames %s, %s kbit/s; reference frames '
+                 . '%s-%s compared (its first frame is reference frame %s, '
+                 . 'drift %s): SSIM %s, PSNR %s dB', $c, $q->{frames} // 0,
+                 $q->{size} // '?', defined $q->{kbps}
+                 ? sprintf('%.0f', $q->{kbps}) : '?', $lo // '?',
+                 defined $hi ? $hi - 1 : '?', $q->{offset} // '?',
+                 $q->{drift} // '?', $q->{ssim} // 'n/a', $q->{psnr} // 'n/a');
             push @{ $res{$c} }, $q;
         }
     }
@@ -1556,10 +1674,12 @@ sub quality_rows {
         row('10 quality', "$label{$c}: _low against the clip scaled to "
             . "${QW}x$QH (ssim, psnr filters)", @q
             ? 'SSIM ' . fmt(4, map { $_->{ssim} } @q) . ', PSNR '
-              . fmt(2, map { $_->{psnr} } @q) . ' dB over '
-              . fmt(0, map { $_->{compared} } @q) . ' frames (first '
-              . 'matched to reference frame ' . fmt(0, map { $_->{offset} } @q)
-              . ', drift ' . fmt(0, map { $_->{drift} } @q) . '); CPU '
+              . fmt(2, map { $_->{psnr} } @q) . ' dB over the '
+              . fmt(0, map { $_->{compared} } @q) . ' reference frames every '
+              . 'side has (from frame ' . fmt(0, map { $_->{from} } @q)
+              . '; its output starts at frame ' . fmt(0, map { $_->{offset} }
+              @q) . ', drift ' . fmt(0, map { $_->{drift} } @q) . '); '
+              . fmt(0, map { $_->{kbps} } @q) . ' kbit/s of segments; CPU '
               . fmt(2, map { $_->{cpu_per_min} } @q) . ' s per minute of '
               . '_low (the whole group, nothing subtracted)'
             : 'n/a (' . join(', ', map { $_->{why} // '?' }

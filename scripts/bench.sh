@@ -22,6 +22,8 @@
 #   BENCH_CAP_START=N      capacity: first count tried (default: the goal,
 #                          0.9 x cores x 60 / floor CPU s per minute)
 #   BENCH_CAP_MAX=N        largest capacity tried (16; 4 with BENCH_QUICK)
+#   BENCH_CAP_COUNTS=a,b   capacity: only these counts, no search (a
+#                          diagnosis at given loads)
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at,
 #                          else 10; 3 with BENCH_QUICK)
