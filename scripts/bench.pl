@@ -937,7 +937,10 @@ sub capacity_trial {
          $CAP_SETTLE, $CAP_STEADY);
     my $load0 = (split ' ', slurp('/proc/loadavg'))[0];
     # segments stay on disk once out of the playlist
-    my $n = nginx_start(name => "cap-$c", %{ $CONF{$c} },
+    my %conf = %{ $CONF{$c} };
+    $conf{live} .= " $ENV{BENCH_CAP_CONF}"
+        if $c eq 'module' && $ENV{BENCH_CAP_CONF};
+    my $n = nginx_start(name => "cap-$c", %conf,
                         hls => 'hls_cleanup off;');
     my @names = map { "c$_" } 1 .. $count;
     my $t0 = time;
@@ -1108,6 +1111,7 @@ sub capacity {
     $res{settle} = $CAP_SETTLE;
     $res{trials_per_count} = $CAP_TRIALS;
     $res{fps} = $CAP_FPS;
+    $res{conf} = $ENV{BENCH_CAP_CONF} // '';
     $R{capacity} = \%res;
     capacity_rows();
 }
@@ -1144,7 +1148,8 @@ sub capacity_rows {
         $fig .= '; only the counts BENCH_CAP_COUNTS gave: '
             . join(',', sort { $a <=> $b } keys %{ $r->{trials} })
             if $r->{given};
-        row('4 capacity', $label{$c}, $fig, $method);
+        row('4 capacity', $label{$c}, $fig, $method . ($c eq 'module'
+            && $res{conf} ? "; with: $res{conf}" : ''));
         if ($c eq 'module' && @$pt && $r->{pass} > 1 && $pt->[-1]{rss}) {
             row('6 memory', "module: worker RSS per context ($r->{pass} "
                 . 'at once)', sprintf('%.1f MiB',
@@ -1301,11 +1306,37 @@ sub rtmp_join_ms {
     return;
 }
 
+# [on-CPU ns, run-queue wait ns] of a thread
+sub task_sched {
+    my ($pid, $tid) = @_;
+    open my $f, '<', "/proc/$pid/task/$tid/schedstat" or return [0, 0];
+    my @x = split ' ', (<$f> // '');
+    return [$x[0] // 0, $x[1] // 0];
+}
+
 # $nh GETs of $path and $nj RTMP play joins, one at a time, each on a new
-# connection; $poll (if any) is called every 0.25 s in between.
+# connection; $poll (if any) is called every 0.25 s in between.  Each
+# request also notes how long the worker's event loop (its main thread)
+# and this client waited in the run queue meanwhile, and how long the loop
+# ran: where a slow answer's time went.
 sub probe_latency {
     my ($n, $path, $label, $poll) = @_;
     my (@http, @rtmp);
+    my $gp = group_procs($n);
+    my ($wpid) = grep { $gp->{$_}{kind} eq 'worker' } keys %$gp;
+    my %attr;
+    my $measure = sub {
+        my ($k, $f) = @_;
+        my ($l0, $c0) = ($wpid ? task_sched($wpid, $wpid) : [0, 0],
+                         task_sched($$, $$));
+        my $ms = $f->();
+        my ($l1, $c1) = ($wpid ? task_sched($wpid, $wpid) : [0, 0],
+                         task_sched($$, $$));
+        push @{ $attr{$k} }, [$ms, ($l1->[1] - $l0->[1]) / 1e6,
+                              ($l1->[0] - $l0->[0]) / 1e6,
+                              ($c1->[1] - $c0->[1]) / 1e6] if defined $ms;
+        return $ms;
+    };
     my $nh = $QUICK ? 100 : 300;
     my $nj = $QUICK ? 30 : 100;
     my $next = 0;
@@ -1315,13 +1346,15 @@ sub probe_latency {
         $next = time + 0.25;
     };
     for (1 .. $nh) {
-        my ($ms) = http_get_ms($n->{http}, $path);
+        my $ms = $measure->(http => sub {
+            (http_get_ms($n->{http}, $path))[0] });
         push @http, $ms if defined $ms;
         $tick->();
         sleep 0.01;
     }
     for (1 .. $nj) {
-        my $ms = rtmp_join_ms($n->{rtmp}, 'plain', 'idle');
+        my $ms = $measure->(rtmp => sub {
+            rtmp_join_ms($n->{rtmp}, 'plain', 'idle') });
         push @rtmp, $ms if defined $ms;
         $tick->();
         sleep 0.05;
@@ -1330,7 +1363,24 @@ sub probe_latency {
          . 'ms (%d)', $label, pct(50, @http) // -1, pct(99, @http) // -1,
          scalar @http, map({ defined $_ ? sprintf('%.1f', $_) : 'n/a' }
                            pct(50, @rtmp), pct(99, @rtmp)), scalar @rtmp);
-    return { http => \@http, rtmp => \@rtmp };
+    return { http => \@http, rtmp => \@rtmp,
+             tail => { map { $_ => tail_attr($attr{$_} // []) } qw(http rtmp) } };
+}
+
+# The slowest 2% of requests (at least 2): their median time, and the
+# median of what the event loop and the client waited in the run queue
+# and the loop ran during each.
+sub tail_attr {
+    my ($s) = @_;
+    my @v = sort { $b->[0] <=> $a->[0] } @$s;
+    my $k = int(@v / 50);
+    $k = 2 if $k < 2;
+    @v = @v[0 .. ($k > @v ? $#v : $k - 1)];
+    return {} unless @v;
+    return { n => scalar @v, ms => median(map { $_->[0] } @v),
+             loop_wait => median(map { $_->[1] } @v),
+             loop_run => median(map { $_->[2] } @v),
+             client_wait => median(map { $_->[3] } @v) };
 }
 
 sub isolation {
@@ -1355,6 +1405,7 @@ sub isolation {
             push @{ $res{$c}{load}{$_} }, $x->{$_}
                 for qw(cpu fps fps_min flow bytes sysload);
             push @{ $res{$c}{load}{sched} }, $x->{sched};
+            push @{ $res{$c}{$_}{tail} }, $x->{$_}{tail} for qw(idle load);
         }
     }
     $res{path} = $path;
@@ -1452,11 +1503,19 @@ sub isolation_rows {
                     . ($m <= $e ? 'met' : 'MISSED') . sprintf(' (%.2f ms)', $e)
                     if defined $e && defined $m;
             }
+            my @t = grep { $_ && $_->{n} }
+                    map { $_->{$k} } @{ $x->{load}{tail} // [] };
             row('5 isolation', sprintf('%s: %s, %d sources transcoding, CPU '
                 . '%s%% busy', $label{$c}, $what{$k}, $load,
                 fmt(0, map { 100 * $_ } @{ $x->{load}{cpu} })),
                 'p50 ' . fmt(2, @{ $x->{load}{$k}{50} }) . ' ms, p99 '
-                . fmt(2, @{ $x->{load}{$k}{99} }) . ' ms', $verdict);
+                . fmt(2, @{ $x->{load}{$k}{99} }) . ' ms'
+                . (@t ? '; the slowest 2% (' . fmt(1, map { $_->{ms} } @t)
+                   . ' ms): event loop waited in the run queue '
+                   . fmt(1, map { $_->{loop_wait} } @t) . ' ms and ran '
+                   . fmt(1, map { $_->{loop_run} } @t) . ' ms, the client '
+                   . 'waited ' . fmt(1, map { $_->{client_wait} } @t)
+                   . ' ms (medians)' : ''), $verdict);
         }
     }
     for my $c (@sides) {
@@ -2430,12 +2489,14 @@ sub cluster {
     cl_tiny_clip();
     -x "$B/bench-cluster-sim" or die "bench: $B/bench-cluster-sim missing "
         . "(scripts/bench.sh builds it)\n";
-    my $samples = $ENV{BENCH_CL_SAMPLES} // ($QUICK ? 3 : 5);
-    my $fo = $ENV{BENCH_CL_FAILOVERS} // ($QUICK ? 1 : 3);
-    my $tsecs = $ENV{BENCH_CL_SECS} // ($QUICK ? 6 : 10);
-    my @counts = split /[, ]+/, ($ENV{BENCH_CL_STREAMS} // '0,10,30');
-    my @sims = split /[, ]+/, ($ENV{BENCH_CL_SIM} // '10,50,100');
-    my $simsecs = $ENV{BENCH_CL_SIM_SECS} // ($QUICK ? 10 : 15);
+    my $samples = knob('BENCH_CL_SAMPLES', $QUICK ? 3 : 5, 1);
+    my $fo = knob('BENCH_CL_FAILOVERS', $QUICK ? 1 : 3, 0);
+    my $tsecs = knob('BENCH_CL_SECS', $QUICK ? 6 : 10, 1);
+    my @counts = knob_list('BENCH_CL_STREAMS', '0,10,30');
+    my @sims = knob_list('BENCH_CL_SIM', '10,50,100');
+    die "bench: BENCH_CL_STREAMS, BENCH_CL_SIM: counts\n"
+        if grep { !/^\d+$/ } @counts, @sims;
+    my $simsecs = knob('BENCH_CL_SIM_SECS', $QUICK ? 10 : 15, 1);
     my $lat_rate = $ENV{BENCH_VK_LAT_RATE} // 1000;
     my $lat_secs = $ENV{BENCH_VK_LAT_SECS} // 4;
     my %r = (load0 => cl_load());
@@ -2570,20 +2631,29 @@ sub cluster_rows {
 # of the same publish with vkstream_llhls on and off.
 
 my $CLOCK = "$B/bench-clock-src";
-my @LAT_PARTS = split /[, ]+/,
-    ($ENV{BENCH_LAT_PARTS} // ($QUICK ? '500' : '500,333,250'));
-my $LAT_WARM = $ENV{BENCH_LAT_WARMUP} // 10;
+my @LAT_PARTS = knob_list('BENCH_LAT_PARTS', $QUICK ? '500' : '500,333,250');
+die "bench: BENCH_LAT_PARTS: part targets in ms, 100 or more\n"
+    if grep { !/^\d+$/ || $_ < 100 } @LAT_PARTS;
+my $LAT_WARM = knob('BENCH_LAT_WARMUP', 10, 0);
 # the players join a running stream, as a viewer would (and the classic
 # playlist then lists more than its first segment)
-my $LAT_JOIN = $ENV{BENCH_LAT_JOIN} // 10;
-my $LAT_SECS = $ENV{BENCH_LAT_SECS} // ($QUICK ? 30 : 60);
-my $LAT_CPU_SECS = $ENV{BENCH_LAT_CPU_SECS} // ($QUICK ? 20 : 40);
-my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} // '1280x720';
-my $LAT_SERVE = $ENV{BENCH_LAT_SERVE} // 'blocking';
+my $LAT_JOIN = knob('BENCH_LAT_JOIN', 10, 0);
+my $LAT_SECS = knob('BENCH_LAT_SECS', $QUICK ? 30 : 60, 1);
+my $LAT_CPU_SECS = knob('BENCH_LAT_CPU_SECS', $QUICK ? 20 : 40, 1);
+my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} || '1280x720';
+die "bench: BENCH_LAT_SIZE=$LAT_SIZE: WIDTHxHEIGHT, even numbers\n"
+    unless $LAT_SIZE =~ /^(\d+)x(\d+)$/ && $1 % 2 == 0 && $2 % 2 == 0
+        && $1 >= 64 && $2 >= 64;
+my ($LAT_SERVE) = knob_list('BENCH_LAT_SERVE', 'blocking', qw(blocking static));
 # hls.js as shipped, then with the one setting that lets it catch up the
 # time it spent starting (its default, 1, never plays faster than real time)
-my @LAT_HLS = split /;/,
+my @LAT_HLS = grep { /\S/ } split /;/,
     ($ENV{BENCH_LAT_HLS} // '{};{"maxLiveSyncPlaybackRate":1.5}');
+for (@LAT_HLS) {
+    my $h = eval { decode_json($_) };
+    die "bench: BENCH_LAT_HLS: '$_' is not a JSON object\n"
+        unless ref $h eq 'HASH';
+}
 # The source stands for a camera's encoder, which runs elsewhere: ultrafast
 # keeps it to a fifth of a core here (veryfast takes half of one at 720p
 # and falls behind real time when the 2 cores are shared).

@@ -24,6 +24,8 @@
 #   BENCH_CAP_MAX=N        largest capacity tried (16; 4 with BENCH_QUICK)
 #   BENCH_CAP_COUNTS=a,b   capacity: only these counts, no search (a
 #                          diagnosis at given loads)
+#   BENCH_CAP_CONF='...'   capacity: directives added to the module side
+#                          (e.g. 'vkstream_nice 0;')
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at,
 #                          else 10; 3 with BENCH_QUICK)

@@ -73,7 +73,10 @@ for my $bad ([{ BENCH_ONLY => 'cost,bogus' }, qr/BENCH_ONLY: unknown bogus/],
               qr/BENCH_CONFIGS: unknown exec/],
              [{ BENCH_RUNS => 0 }, qr/BENCH_RUNS=0: at least 1/],
              [{ BENCH_CAP_MAX => 'ten' }, qr/BENCH_CAP_MAX=ten: not a num/],
-             [{ BENCH_CAP_DURATION => 24 }, qr/BENCH_CAP_STEADY/]) {
+             [{ BENCH_CAP_DURATION => 24 }, qr/BENCH_CAP_STEADY/],
+             [{ BENCH_LAT_HLS => '{};{x' }, qr/BENCH_LAT_HLS: '\{x'/],
+             [{ BENCH_LAT_SERVE => 'file' }, qr/BENCH_LAT_SERVE: unknown/],
+             [{ BENCH_LAT_SIZE => '1280' }, qr/BENCH_LAT_SIZE=1280/]) {
     my ($env, $re) = @$bad;
     ($rc, $o, $e) = bench($env, '--knobs');
     my $what = join ' ', map { "$_=$env->{$_}" } sort keys %$env;
