@@ -31,9 +31,17 @@
 #                          else 10; 3 with BENCH_QUICK)
 #   BENCH_ISO_CONF='...'   directives added to the isolation module side
 #                          (e.g. 'vkstream_sched idle;')
+#   BENCH_ISO_MAIN='...'   directives added to the main context of the
+#                          isolation module side (e.g. 'worker_priority -5;')
 #   BENCH_ISO_SIDES=a,b    isolation sides: module seed (both)
+#   BENCH_PROBE_NICE=N     isolation: nice of the probing client while it
+#                          probes (-10 as root: it stands for a client on
+#                          another machine; else unchanged)
 #   BENCH_QUALITY_CONF='...' quality: a third side, the module with these
 #                          directives (a speed knob), with its quality cost
+#   BENCH_QUALITY_VBV='...' quality: output flags that give the exec seed
+#                          the module's VBV, a side of its own at the same
+#                          bits ('-maxrate 256k -bufsize 512k'; '' for none)
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
 #                          capacity isolation quality vk cluster latency
 #                          (capacity also runs the floor: its goal)
