@@ -1743,7 +1743,7 @@ sub quality {
 sub quality_rows {
     my %res = %{ $R{quality} };
     my %label = (module => 'module', seed => 'exec (seed)',
-                 seedvbv => "exec (seed) with $res{vbv}",
+                 seedvbv => "exec (seed) with " . ($res{vbv} // ''),
                  knob => "module with $res{conf}");
     my %ssim = map { $_ => median(map { $_->{ssim} } grep {
         defined $_->{ssim} } @{ $res{$_} }) } grep { $res{$_} }
