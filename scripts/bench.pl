@@ -1101,7 +1101,7 @@ sub capacity {
     my @counts = knob_list('BENCH_CAP_COUNTS', '');
     die "bench: BENCH_CAP_COUNTS: counts are numbers of 1 or more\n"
         if grep { !/^\d+$/ || $_ < 1 } @counts;
-    for my $c (qw(module seed)) {
+    for my $c (knob_list('BENCH_CAP_SIDES', 'module seed', qw(module seed))) {
         my $t = time;
         $res{$c} = @counts ? capacity_counts($c, @counts)
                            : capacity_search($c, $start);
@@ -3111,6 +3111,113 @@ sub report_only {
     print write_report($j->{machine}, $out // "$B/results.md");
 }
 
+# "bench.pl --summary RESULTS.json": the README's Performance table rows
+# of the scenarios in a run's raw results (the load and date go with them).
+sub summary {
+    my ($in) = @_;
+    open my $f, '<', $in or die "bench: $in: $!\n";
+    my $j = decode_json(do { local $/; <$f> });
+    %R = %{ $j->{results} };
+    my $M = $j->{machine};
+    my $doc = '[%s](docs/performance.md#performance)';
+    my @out;
+    my $sc = $R{startup_cost} // {};
+    my $med = sub { median(grep { defined } @{ $_[0] // [] }) };
+    if ($sc->{module}) {
+        my $m = $med->($sc->{module}{startup});
+        push @out, ['startup: publisher\'s first byte to the first `_low` '
+            . 'HLS segment', sprintf('%.2f s (goal 2.5 s: %s)', $m // 0,
+            defined $m && $m <= 2.5 ? 'met' : 'missed'),
+            join(', ', map { sprintf '%s %.2f s', $_->[1],
+                             $med->($sc->{ $_->[0] }{startup}) // 0 }
+                 grep { $sc->{ $_->[0] } } ([seed => '`exec ffmpeg`'],
+                                            [tuned => 'tuned'])),
+            sprintf($doc, 'startup')];
+    }
+    my $pm = $R{cost_per_min} // {};
+    if (!%$pm && $sc->{off}) {
+        my @keep = @ROWS;
+        startup_cost_rows();
+        @ROWS = @keep;
+        $pm = $R{cost_per_min};
+    }
+    if ($pm->{module}) {
+        my $m = $med->($pm->{module});
+        my $fl = $med->($R{floor});
+        push @out, ['CPU per minute of `_low` output',
+            sprintf('%.2f CPU s/min', $m), join('; ', grep { $_ }
+            $fl ? sprintf('floor %.2f: %.2fx, goal 1.05x %s', $fl, $m / $fl,
+                          $m / $fl <= 1.05 ? 'met' : 'missed') : '',
+            map { my $e = $med->($pm->{ $_->[0] });
+                  $e ? sprintf('%s %.2f (%.2fx)', $_->[1], $e, $m / $e) : ''
+            } [seed => '`exec ffmpeg`'], [tuned => 'tuned']),
+            sprintf($doc, 'cost')];
+    }
+    if (my $c = $R{capacity}) {
+        my ($m, $s) = map { $c->{$_} } qw(module seed);
+        my $fl = $med->($R{floor});
+        my $g = $fl ? 0.9 * ($R{cores} // 1) * 60 / $fl : undef;
+        push @out, [sprintf('capacity, 720p sources kept in real time on '
+            . '%d cores (%d trials of %d s steady state)', $R{cores} // 1,
+            $c->{trials_per_count}, $c->{steady}),
+            $m ? sprintf('%s%d%s', defined $m->{fail} ? '' : '>= ',
+                         $m->{pass}, defined $g ? sprintf(' (goal %.1f: %s)',
+                         $g, $m->{pass} >= $g ? 'met' : 'missed') : '')
+               : 'n/a',
+            $s ? sprintf('`exec ffmpeg` %s%d%s', defined $s->{fail} ? ''
+                         : '>= ', $s->{pass}, $m && $s->{pass}
+                         ? sprintf(' (%.2fx, goal 1.25x)',
+                                   $m->{pass} / $s->{pass}) : '') : '',
+            sprintf($doc, 'capacity')];
+    }
+    if (my $i = $R{isolation}) {
+        for my $k ([http => 'HTTP API p99', 5], [rtmp => 'RTMP play join p99',
+                                                 10]) {
+            my ($key, $what, $goal) = @$k;
+            my ($m, $e) = map { $i->{$_}
+                ? median(@{ $i->{$_}{load}{$key}{99} }) : undef }
+                qw(module seed);
+            next unless defined $m;
+            push @out, [sprintf('%s with %d sources transcoding (CPU %s%% '
+                . 'busy)', $what, $i->{load}, fmt(0, map { 100 * $_ }
+                @{ $i->{module}{load}{cpu} })), sprintf('%.1f ms (goal %d '
+                . 'ms: %s)', $m, $goal, $m < $goal ? 'met' : 'missed'),
+                defined $e ? sprintf('`exec ffmpeg` %.1f ms', $e) : '',
+                sprintf($doc, 'isolation')];
+        }
+    }
+    if (my $q = $R{quality}) {
+        my (%s, %k);
+        for my $c (grep { $q->{$_} } qw(module seed seedvbv)) {
+            my @ok = grep { defined $_->{ssim} } @{ $q->{$c} };
+            $s{$c} = median(map { $_->{ssim} } @ok);
+            $k{$c} = median(map { $_->{kbps} // () } @ok);
+        }
+        if (defined $s{module}) {
+            push @out, ['`_low` quality, SSIM against the source scaled to '
+                . '480', sprintf('%.4f at %.0f kbit/s', $s{module},
+                                 $k{module} // 0),
+                join('; ', map { sprintf '%s %.4f at %.0f kbit/s', $_->[1],
+                                 $s{ $_->[0] }, $k{ $_->[0] } // 0 }
+                     grep { defined $s{ $_->[0] } }
+                     [seed => '`exec ffmpeg`'],
+                     [seedvbv => 'with the same VBV'])
+                . (defined $s{seed} ? sprintf(' (goal: within 0.002: %s)',
+                   $s{module} >= $s{seed} - 0.002 ? 'met' : 'missed') : ''),
+                sprintf($doc, 'quality')];
+        }
+    }
+    print "Measured $M->{date}, load average $M->{load} at the start, "
+        . "$M->{cores} cores ($M->{cpu}).\n\n";
+    print "| what | vkstream | compared with | where |\n|---|---|---|---|\n";
+    print '| ' . join(' | ', @$_) . " |\n" for @out;
+}
+
+if (@ARGV && $ARGV[0] eq '--summary') {
+    die "usage: bench.pl --summary RESULTS.json\n" unless $ARGV[1];
+    summary($ARGV[1]);
+    exit 0;
+}
 if (@ARGV && $ARGV[0] eq '--knobs') {
     # the parsed knobs, for t/05b-bench-report.t
     print JSON::PP->new->canonical->encode({
@@ -3126,7 +3233,8 @@ if (@ARGV && $ARGV[0] eq '--report') {
     report_only($ARGV[1], $ARGV[2]);
     exit 0;
 }
-die "usage: bench.pl [--report RESULTS.json [OUT.md] | --knobs]\n" if @ARGV;
+die "usage: bench.pl [--report RESULTS.json [OUT.md] | --summary "
+    . "RESULTS.json | --knobs]\n" if @ARGV;
 
 die "bench: $SRC missing (run scripts/bench.sh)\n" unless -f $SRC;
 my $M = machine();

@@ -26,6 +26,7 @@
 #                          diagnosis at given loads)
 #   BENCH_CAP_CONF='...'   capacity: directives added to the module side
 #                          (e.g. 'vkstream_nice 0;')
+#   BENCH_CAP_SIDES=a,b    capacity sides: module seed (both)
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at,
 #                          else 10; 3 with BENCH_QUICK)
@@ -83,7 +84,9 @@
 #
 # "scripts/bench.pl --report build/bench/results.json OUT.md" makes the
 # report again from a run's raw results (honouring BENCH_ONLY and
-# BENCH_CONFIGS); "--knobs" prints the knobs as parsed.
+# BENCH_CONFIGS); "--summary build/bench/results.json" prints the rows of
+# the README's Performance table from them; "--knobs" prints the knobs as
+# parsed.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -142,4 +142,14 @@ unlike($r, qr/^\| (1 startup|5 isolation|10 quality) /m,
 like($r, qr/^\| 4 capacity \| goal: module >= 0\.9 .*floor [\d.]+ CPU/m,
      '... with the floor of the run in its goal');
 
+# the README's summary rows from the same results
+($rc, $o, $e) = bench({}, '--summary', $canned);
+is($rc, 0, '--summary runs');
+is($e, '', '... without a warning');
+like($o, qr/^\| capacity, 720p sources .* \| `exec ffmpeg` /m,
+     '... with capacity against exec');
+like($o, qr/^\| `_low` quality, SSIM .*\| `exec ffmpeg` [\d.]+ at \d+ kbit/m,
+     '... and quality against exec');
+like($o, qr/^Measured .* load average [\d.]+/m, '... with the date and load');
+
 done_testing;
