@@ -854,8 +854,9 @@ sub window_frames {
     printf $f "#EXTINF:%.3f,\n%s\n", $_->[2], $_->[1] for @$segs;
     print $f "#EXT-X-ENDLIST\n";
     close $f;
-    my @pts = map { /^([\d.]+)/ ? $1 : () } split /\n/,
-        `ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 '$pl' 2>/dev/null`;
+    my $cmd = 'ffprobe -v error -select_streams v:0 -show_entries '
+        . "packet=pts_time -of csv=p=0 '$pl' 2>/dev/null";
+    my @pts = map { /^([\d.]+)/ ? $1 : () } split /\n/, `$cmd`;
     return unless @pts;
     @pts = sort { $a <=> $b } @pts;
     my ($start, $i, @per) = ($pts[0], 0);
@@ -1383,7 +1384,8 @@ sub probe_latency_at {
          scalar @http, map({ defined $_ ? sprintf('%.1f', $_) : 'n/a' }
                            pct(50, @rtmp), pct(99, @rtmp)), scalar @rtmp);
     return { http => \@http, rtmp => \@rtmp,
-             tail => { map { $_ => tail_attr($attr{$_} // []) } qw(http rtmp) } };
+             tail => { map { $_ => tail_attr($attr{$_} // []) }
+                       qw(http rtmp) } };
 }
 
 # The slowest 2% of requests (at least 2): their median time, and the
@@ -1407,8 +1409,9 @@ sub isolation {
                     && $R{capacity}{module}{fail}
                     ? $R{capacity}{module}{fail} : ($QUICK ? 3 : 10), 1);
     my @sides = knob_list('BENCH_ISO_SIDES', 'module seed', qw(module seed));
-    my %res = (load => $load, conf => join(' ', grep { $_ } $ENV{BENCH_ISO_MAIN},
-                                           $ENV{BENCH_ISO_CONF}),
+    my %res = (load => $load,
+               conf => join(' ', grep { $_ } $ENV{BENCH_ISO_MAIN},
+                            $ENV{BENCH_ISO_CONF}),
                sides => \@sides);
     my $path;
     for my $run (1 .. $RUNS) {
@@ -1654,7 +1657,9 @@ sub q_session {
     printf $f "#EXTINF:%.3f,\n%s\n", $_->[2], $_->[1] for @$seg;
     print $f "#EXT-X-ENDLIST\n";
     close $f;
-    my $size = `ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 '$pl' 2>/dev/null`;
+    my $cmd = 'ffprobe -v error -select_streams v:0 -show_entries '
+        . "stream=width,height -of csv=p=0 '$pl' 2>/dev/null";
+    my $size = `$cmd`;
     $size = $size =~ /(\d+),(\d+)/ ? "${1}x$2" : '?';
     my $raw = "$B/quality-$c.yuv";
     my $nout = q_raw($pl, $raw) or return { ok => 0, why => 'decode failed' };
@@ -1687,7 +1692,14 @@ sub q_compare {
     my $n = $hi - $lo;
     my $s0 = $lo - $k0;
     my $size = "${QW}x$QH";
-    my $e = `ffmpeg -hide_banner -nostdin -f rawvideo -pix_fmt yuv420p -s $size -r 30 -i '$raw' -f rawvideo -pix_fmt yuv420p -s $size -r 30 -i '$ref' -filter_complex '[0]trim=start_frame=$s0:end_frame=@{[$s0 + $n]},setpts=PTS-STARTPTS,split[a0][a1];[1]trim=start_frame=$lo:end_frame=$hi,setpts=PTS-STARTPTS,split[b0][b1];[a0][b0]ssim;[a1][b1]psnr' -f null - 2>&1`;
+    my $in = "-f rawvideo -pix_fmt yuv420p -s $size -r 30";
+    my $g = "[0]trim=start_frame=$s0:end_frame=" . ($s0 + $n)
+        . ',setpts=PTS-STARTPTS,split[a0][a1];'
+        . "[1]trim=start_frame=$lo:end_frame=$hi"
+        . ',setpts=PTS-STARTPTS,split[b0][b1];[a0][b0]ssim;[a1][b1]psnr';
+    my $cmd = "ffmpeg -hide_banner -nostdin $in -i '$raw' $in -i '$ref' "
+        . "-filter_complex '$g' -f null - 2>&1";
+    my $e = `$cmd`;
     my ($ssim) = $e =~ /SSIM .*All:([\d.]+)/;
     my ($psnr) = $e =~ /PSNR .*average:([\d.inf]+)/;
     return { ssim => $ssim, psnr => $psnr, compared => $n, from => $lo };
