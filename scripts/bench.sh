@@ -2,8 +2,10 @@
 # "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
 # replaces and against a from-memory floor, on loopback only.  Builds the
 # floor program and the source clip, then runs scripts/bench.pl, which
-# writes build/bench/results.md.  About 16 minutes on 2 cores, plus about
-# 10 for the latency scenario (which needs "make ui": Chromium, hls.js).
+# writes build/bench/results.md.  About 35 minutes on 2 cores (capacity's
+# 3 trials of 60 s steady state per count, both sides, about 20 of them;
+# quality 2), plus about 10 for the latency scenario (which needs "make
+# ui": Chromium, hls.js) and 10 for the cluster.
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
