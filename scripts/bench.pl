@@ -32,13 +32,48 @@ my $PAGE = 4096;
 my $GOP = 2;            # seconds, the source's
 my $FPS = 30;
 
+# ---- knobs (environment; the list is at the top of scripts/bench.sh) ----
+
+# A numeric knob, checked: a typo must stop the bench before it runs for
+# minutes, not crash it in the report.
+sub knob {
+    my ($name, $default, $min) = @_;
+    my $v = $ENV{$name};
+    return $default if !defined $v || $v eq '';
+    die "bench: $name=$v: not a number\n" unless $v =~ /^\d+(\.\d+)?$/;
+    die "bench: $name=$v: at least $min\n" if defined $min && $v < $min;
+    return $v + 0;
+}
+
+# A list knob: names split on commas or spaces, each one of @known.
+sub knob_list {
+    my ($name, $default, @known) = @_;
+    my $v = $ENV{$name};
+    $v = $default if !defined $v || $v !~ /\S/;
+    my @l = grep { length } split /[, ]+/, $v;
+    my %k = map { $_ => 1 } @known;
+    my @bad = grep { !$k{$_} } @l;
+    die "bench: $name: unknown " . join(', ', @bad) . ' (known: '
+        . join(' ', @known) . ")\n" if @bad && @known;
+    return @l;
+}
+
+my @SCENARIOS = qw(floor cost startup memory ladder capacity isolation
+                   quality vk cluster latency);
 my $QUICK = $ENV{BENCH_QUICK} ? 1 : 0;
-my $RUNS = $ENV{BENCH_RUNS} // ($QUICK ? 1 : 3);
-my $DUR = $ENV{BENCH_DURATION} // ($QUICK ? 16 : 20);
-my $CAP_DUR = $ENV{BENCH_CAP_DURATION} // 24;
-my $CAP_MAX = $ENV{BENCH_CAP_MAX} // ($QUICK ? 4 : 16);
-my %ONLY = map { $_ => 1 } split /[, ]+/, ($ENV{BENCH_ONLY} // '');
+my $RUNS = knob('BENCH_RUNS', $QUICK ? 1 : 3, 1);
+my $DUR = knob('BENCH_DURATION', $QUICK ? 16 : 20, 4);
+my $CAP_MAX = knob('BENCH_CAP_MAX', $QUICK ? 4 : 16, 1);
+# capacity: seconds of steady state per trial, measured from the moment
+# every source's _low is flowing (each side's own start-up left out)
+my $CAP_STEADY = knob('BENCH_CAP_STEADY', $QUICK ? 20 : 60, 4);
+my $CAP_TRIALS = knob('BENCH_CAP_TRIALS', $QUICK ? 1 : 3, 1);
+my $CAP_FPS = knob('BENCH_CAP_FPS', 29, 1);
+my %ONLY = map { $_ => 1 } knob_list('BENCH_ONLY', '', @SCENARIOS);
 my $T_START = time;
+die "bench: BENCH_CAP_DURATION is gone: capacity trials now last "
+    . "BENCH_CAP_STEADY seconds after every source's output flows\n"
+    if defined $ENV{BENCH_CAP_DURATION};
 
 # ---- processes we start, and their cleanup ----
 
@@ -457,8 +492,8 @@ sub exec_tuned {
         . "-f flv rtmp://127.0.0.1:%%RTMP_PORT%%/hls/\$name_low;";
 }
 
-my @CONFIGS = split /[, ]+/,
-    ($ENV{BENCH_CONFIGS} // 'off module seed tuned');
+my @CONFIGS = knob_list('BENCH_CONFIGS', 'off module seed tuned',
+                        qw(off module seed tuned));
 my %CONF = (
     off    => { live => 'vkstream off;' },
     module => { live => 'vkstream on;' },
@@ -508,8 +543,12 @@ sub floor {
         push @cpu, $2 / $1 * 60;
     }
     $R{floor} = \@cpu;
+    floor_rows();
+}
+
+sub floor_rows {
     row('2 cost', 'floor (bench-floor.c, from memory)',
-        fmt(2, @cpu) . ' CPU s/min', '');
+        fmt(2, @{ $R{floor} }) . ' CPU s/min', '');
 }
 
 # ---- scenarios 1, 2, 6: startup, cost and memory per configuration ----
@@ -542,7 +581,15 @@ sub startup_cost {
                  $o->{connect} // -1, $o->{listed}, $res{$c}{fps}[-1]);
         }
     }
+    $res{$_}{dur} = $DUR for keys %res;
     $R{startup_cost} = \%res;
+    startup_cost_rows();
+}
+
+# The rows of scenarios 1, 2 and 6 from $R{startup_cost}: only the
+# configurations that ran (BENCH_CONFIGS), runs paired index-wise.
+sub startup_cost_rows {
+    my %res = %{ $R{startup_cost} };
 
     # startup
     my %label = (module => 'module', seed => 'exec (seed)',
@@ -574,17 +621,20 @@ sub startup_cost {
     my %per_min;
     # without the "off" runs there is nothing to subtract
     for my $c ($res{off} ? @have : ()) {
-        for my $i (0 .. $RUNS - 1) {
+        my $pairs = @{ $res{$c}{cpu} } < @{ $res{off}{cpu} }
+            ? @{ $res{$c}{cpu} } : @{ $res{off}{cpu} };
+        for my $i (0 .. $pairs - 1) {
             my $extra = $res{$c}{cpu}[$i] - $res{off}{cpu}[$i];
             my $out = $res{$c}{listed}[$i];
-            push @{ $per_min{$c} }, $out > 0 ? $extra / $out * 60 : undef;
+            push @{ $per_min{$c} }, $out ? $extra / $out * 60 : undef;
         }
         row('2 cost', $label{$c}, fmt(2, @{ $per_min{$c} }) . ' CPU s/min',
             '');
     }
     if ($res{off}) {
         row('2 cost', 'transcoding off (worker CPU for the same publish)',
-            fmt(2, map { $_ / $DUR * 60 } @{ $res{off}{cpu} })
+            fmt(2, map { $_ / ($res{off}{dur} // $DUR) * 60 }
+                @{ $res{off}{cpu} })
             . ' CPU s/min', 'subtracted above');
     } else {
         row('2 cost', 'n/a', 'needs "off" in BENCH_CONFIGS', '');
@@ -678,83 +728,457 @@ sub ladder {
 }
 
 # ---- scenario 4: capacity ----
+#
+# N concurrent real-time sources, each transcoded to _low.  A trial waits
+# until every source's _low is listed (the side's own start-up: about 2 s
+# for the module, 11 s for the exec seed), lets BENCH_CAP_SETTLE seconds
+# pass, then measures BENCH_CAP_STEADY seconds of steady state.  A stream
+# keeps up when the _low segments listed in that window hold at least
+# BENCH_CAP_FPS video frames per wall-clock second (frames of the segments
+# listed after the last listing before the window, up to the last listing
+# in it, over the time between those two listings: falling behind real
+# time and dropping frames both lower it) and its output did not stop (a
+# listing within 1.5 x its longest segment + 1 s of the window's end).  A
+# count passes when every stream keeps up in each of BENCH_CAP_TRIALS
+# trials: a capacity is a claim of sustained real time, and a trial that
+# misses shows there is no margin at that count; it also lets a failing
+# count stop at its first failing trial, the cheapest rule.
 
-# N concurrent sources: every _low keeps up (speed >= 0.97 measured over
-# the live part) and has all its frames (>= 97% of 30 fps over what it
-# listed).
-sub capacity_trial {
-    my ($c, $count) = @_;
-    note("capacity: $c, $count sources, ${CAP_DUR}s");
-    my $n = nginx_start(name => "cap-$c", %{ $CONF{$c} });
-    my $s = session($n, tag => "c", count => $count, duration => $CAP_DUR,
-                    count_frames => 1);
-    nginx_stop($n);
-    my ($ok, @why) = (1);
-    my @speed;
-    for my $name (@{ $s->{names} }) {
-        my $o = $s->{out}{$name}{_low};
-        my $sp = $o->{speed};
-        push @speed, $sp;
-        my $fps = $o->{listed} ? $o->{frames} / $o->{listed} : 0;
-        if (!defined $sp || $sp < 0.97 || $fps < 0.97 * $FPS) {
-            $ok = 0;
-            push @why, sprintf '%s speed %s fps %.1f', $name,
-                defined $sp ? sprintf('%.2f', $sp) : 'n/a', $fps;
+my $CAP_SETTLE = knob('BENCH_CAP_SETTLE', 2 * $GOP, 0);
+my $CAP_FLOW_MAX = 60;      # seconds for every output to be listed
+
+sub segments {
+    my ($pl) = @_;
+    open my $f, '<', $pl or return ();
+    my (@s, $d);
+    while (<$f>) {
+        if (/^#EXTINF:([\d.]+)/) { $d = $1 + 0 }
+        elsif (defined $d && /^([^#\s]\S*)/) { push @s, [$1, $d]; undef $d }
+    }
+    return @s;
+}
+
+# Follows the _low playlists of @$names: every segment with the time it
+# was first listed (seconds after $t0).
+sub follower {
+    my ($n, $names, $t0) = @_;
+    my %seg = map { $_ => [] } @$names;
+    my %seen;
+    return sub {
+        my $now = time - $t0;
+        for my $name (@$names) {
+            for my $s (segments("$n->{hls}/${name}_low.m3u8")) {
+                next if $seen{$name}{ $s->[0] }++;
+                push @{ $seg{$name} }, [$now, @$s];
+            }
+        }
+        return \%seg;
+    };
+}
+
+# Per-thread scheduler counters (/proc/PID/task/TID/schedstat: ns on the
+# CPU, ns waiting in the run queue, timeslices) of an nginx group: the
+# worker's event loop (its main thread), its other threads, exec'd ffmpegs.
+sub group_schedstat {
+    my ($n) = @_;
+    my $p = group_procs($n);
+    my %t;
+    for my $pid (keys %$p) {
+        my $k = $p->{$pid}{kind};
+        next if $k eq 'other';
+        opendir my $d, "/proc/$pid/task" or next;
+        for my $tid (grep { /^\d+$/ } readdir $d) {
+            open my $f, '<', "/proc/$pid/task/$tid/schedstat" or next;
+            my @x = split ' ', (<$f> // '');
+            next unless @x >= 3;
+            $t{$tid} = { kind => $k ne 'worker' ? $k
+                                 : $tid == $pid ? 'loop' : 'threads',
+                         run => $x[0], wait => $x[1], slices => $x[2] };
         }
     }
-    note(sprintf '  %s (cpu busy %.0f%%) %s', $ok ? 'real time' : 'BEHIND',
-         100 * $s->{busy}, join(', ', @why));
-    return { ok => $ok, speed => median(@speed), busy => $s->{busy},
-             rss => $s->{rss}, count => $count };
+    return { t => time, tasks => \%t };
+}
+
+# By kind over the interval: CPU (cores), run-queue wait (thread-seconds
+# per second), wait per timeslice (ms), threads.
+sub sched_delta {
+    my ($x, $y) = @_;
+    my $dt = $y->{t} - $x->{t} or return {};
+    my %k;
+    for my $tid (keys %{ $y->{tasks} }) {
+        my ($b, $a) = ($y->{tasks}{$tid}, $x->{tasks}{$tid});
+        my $s = $k{ $b->{kind} } //= { run => 0, wait => 0, slices => 0,
+                                       threads => 0 };
+        $s->{threads}++;
+        $s->{$_} += $b->{$_} - ($a ? $a->{$_} : 0) for qw(run wait slices);
+    }
+    for my $s (values %k) {
+        $s->{wait_per_slice_ms} = $s->{slices}
+            ? $s->{wait} / $s->{slices} / 1e6 : 0;
+        $s->{$_} = $s->{$_} / 1e9 / $dt for qw(run wait);
+        $s->{slices} /= $dt;
+    }
+    return \%k;
+}
+
+sub sched_str {
+    my ($k) = @_;
+    return join '; ', map {
+        sprintf '%s %.2f cores, waited %.2f thread-s/s (%.2f ms per '
+            . 'slice, %d threads)', $_, $k->{$_}{run}, $k->{$_}{wait},
+            $k->{$_}{wait_per_slice_ms}, $k->{$_}{threads}
+    } grep { $k->{$_} } qw(loop threads ffmpeg);
+}
+
+# Until every stream is listed (or $limit seconds): the time it took.
+sub wait_flowing {
+    my ($poll, $names, $t0, $limit) = @_;
+    while (time < $t0 + $limit) {
+        my $seg = $poll->();
+        return time - $t0 unless grep { !@{ $seg->{$_} } } @$names;
+        sleep 0.05;
+    }
+    return undef;
+}
+
+# Frames per listed segment in the window: one ffprobe of a playlist of
+# the window's segments (packet times, binned by the segments' durations).
+sub window_frames {
+    my ($n, $name, $segs) = @_;
+    my $pl = "$n->{hls}/$name.window.m3u8";
+    open my $f, '>', $pl or return;
+    my $td = 1;
+    $td < $_->[2] and $td = int($_->[2] + 1) for @$segs;
+    print $f "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:$td\n"
+        . "#EXT-X-MEDIA-SEQUENCE:0\n";
+    printf $f "#EXTINF:%.3f,\n%s\n", $_->[2], $_->[1] for @$segs;
+    print $f "#EXT-X-ENDLIST\n";
+    close $f;
+    my $cmd = 'ffprobe -v error -select_streams v:0 -show_entries '
+        . "packet=pts_time -of csv=p=0 '$pl' 2>/dev/null";
+    my @pts = map { /^([\d.]+)/ ? $1 : () } split /\n/, `$cmd`;
+    return unless @pts;
+    @pts = sort { $a <=> $b } @pts;
+    my ($start, $i, @per) = ($pts[0], 0);
+    my $edge = $start;
+    for my $s (@$segs) {
+        $edge += $s->[2];
+        my $c = 0;
+        $c++, $i++ while $i < @pts && ($pts[$i] < $edge - 0.001
+                                       || $s == $segs->[-1]);
+        push @per, $c;
+    }
+    return { frames => scalar @pts, per => \@per };
+}
+
+# One stream's output over [$w0, $w1] (seconds of the follower's clock):
+# frames of the segments listed after the last listing at or before $w0,
+# up to the last listing before $w1, per wall second between those two
+# listings; the slowest segment; how long nothing was listed at the end.
+# With $cover, the window goes on to the first listing after $w1 (a short
+# window, longer segments: the exec seed's are 8.3 s, x264's default GOP).
+sub window_stream {
+    my ($n, $name, $s, $w0, $w1, $cover) = @_;
+    my ($pre) = grep { $_->[0] <= $w0 } reverse @$s;
+    $pre //= [$w0];
+    my @in = grep { $_->[0] > $pre->[0] && $_->[0] <= $w1 } @$s;
+    if ($cover) {
+        my ($next) = grep { $_->[0] > $w1 } @$s;
+        push @in, $next if $next;
+    }
+    my $maxdur = $GOP;
+    $maxdur < $_->[2] and $maxdur = $_->[2] for @$s;
+    my $st = { name => $name, maxdur => $maxdur,
+               stall => $w1 - (@in ? $in[-1][0] : $pre->[0]) };
+    return $st unless @in;
+    my $wall = $in[-1][0] - $pre->[0];
+    my $wf = window_frames($n, "${name}_low", \@in) // {};
+    $st->{frames} = $wf->{frames} // 0;
+    $st->{fps} = $st->{frames} / $wall;
+    $st->{speed} = sum(map { $_->[2] } @in) / $wall;
+    my ($prev, $min) = ($pre->[0]);
+    for my $i (0 .. $#in) {
+        my $dt = $in[$i][0] - $prev;
+        $prev = $in[$i][0];
+        next unless $dt > 0 && defined $wf->{per};
+        my $f = $wf->{per}[$i] / $dt;
+        $min = $f if !defined $min || $f < $min;
+    }
+    $st->{seg_fps_min} = $min;
+    return $st;
+}
+
+# The module's own counters per stream (GET /vkstream/streams): input
+# frames and GOPs its queue shed, rendition frames dropped and encoded.
+sub module_counters {
+    my ($n) = @_;
+    my $r = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$n->{http}/vkstream/streams");
+    my $j = $r->{success} ? eval { decode_json($r->{content}) } : undef;
+    my %c;
+    for my $st (@{ ref $j eq 'HASH' ? $j->{streams} // [] : [] }) {
+        next unless ref $st eq 'HASH' && $st->{name};
+        my $in = $st->{input} // {};
+        my $x = $c{ $st->{name} } = {
+            in_dropped => $in->{frames_dropped} // 0,
+            gops_dropped => $in->{gops_dropped} // 0, out => 0,
+            dropped => 0 };
+        for my $rd (@{ $st->{renditions} // [] }) {
+            $x->{out} += $rd->{frames_out} // 0;
+            $x->{dropped} += $rd->{frames_dropped} // 0;
+        }
+    }
+    return \%c;
+}
+
+sub capacity_trial {
+    my ($c, $count, $k) = @_;
+    note(sprintf 'capacity: %s, %d sources, trial %d of %d: start-up, '
+         . '%d s settle, %d s steady', $c, $count, $k, $CAP_TRIALS,
+         $CAP_SETTLE, $CAP_STEADY);
+    my $load0 = (split ' ', slurp('/proc/loadavg'))[0];
+    # segments stay on disk once out of the playlist
+    my %conf = %{ $CONF{$c} };
+    $conf{live} .= " $ENV{BENCH_CAP_CONF}"
+        if $c eq 'module' && $ENV{BENCH_CAP_CONF};
+    my $n = nginx_start(name => "cap-$c", %conf,
+                        hls => 'hls_cleanup off;');
+    my @names = map { "c$_" } 1 .. $count;
+    my $t0 = time;
+    my @pids = map {
+        publish("rtmp://127.0.0.1:$n->{rtmp}/live/$_",
+                $CAP_FLOW_MAX + $CAP_SETTLE + $CAP_STEADY + 30)
+    } @names;
+    my $poll = follower($n, \@names, $t0);
+    my $flow = wait_flowing($poll, \@names, $t0, $CAP_FLOW_MAX);
+    my %r = (count => $count, side => $c, trial => $k, load => $load0,
+             flow => $flow);
+    my ($w0, $w1);
+    if (defined $flow) {
+        $w0 = $flow + $CAP_SETTLE;
+        $w1 = $w0 + $CAP_STEADY;
+        while (time < $t0 + $w0) { $poll->(); sleep 0.05 }
+        my ($c0, $i0) = total_cpu_ticks();
+        my $s0 = group_schedstat($n);
+        my $m0 = $c eq 'module' ? module_counters($n) : {};
+        while (time < $t0 + $w1) { $poll->(); sleep 0.05 }
+        my ($c1, $i1) = total_cpu_ticks();
+        my $s1 = group_schedstat($n);
+        my $m1 = $c eq 'module' ? module_counters($n) : {};
+        for my $name (keys %$m1) {
+            my ($x, $y) = ($m0->{$name} // {}, $m1->{$name});
+            $r{module}{$name} = { map { $_ => $y->{$_} - ($x->{$_} // 0) }
+                                  keys %$y };
+        }
+        $r{busy} = ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0;
+        $r{sched} = sched_delta($s0, $s1);
+        my $p = group_procs($n);
+        $r{rss} = sum(map { $_->{rss} } grep { $_->{kind} eq 'worker' }
+                      values %$p);
+    }
+    my $seg = $poll->();
+    stop_publisher($_) for @pids;
+    nginx_stop($n);
+    $r{load_end} = (split ' ', slurp('/proc/loadavg'))[0];
+
+    my ($ok, @why) = (1);
+    unless (defined $flow) {
+        my @none = grep { !@{ $seg->{$_} } } @names;
+        %r = (%r, ok => 0, why => [scalar(@none) . " of $count never "
+                                   . "listed within $CAP_FLOW_MAX s"]);
+        note("  BEHIND: $r{why}[0]");
+        return \%r;
+    }
+    for my $name (@names) {
+        my @s = @{ $seg->{$name} };
+        my $st = window_stream($n, $name, $seg->{$name}, $w0, $w1);
+        push @{ $r{streams} }, $st;
+        if (!defined $st->{fps} || $st->{fps} < $CAP_FPS
+            || $st->{stall} > 1.5 * $st->{maxdur} + 1) {
+            $ok = 0;
+            push @why, sprintf '%s %s fps (speed %s%s)', $name,
+                defined $st->{fps} ? sprintf('%.1f', $st->{fps}) : 'n/a',
+                defined $st->{speed} ? sprintf('%.2f', $st->{speed}) : 'n/a',
+                $st->{stall} > 1.5 * $st->{maxdur} + 1
+                    ? sprintf(', nothing listed for %.1f s', $st->{stall})
+                    : '';
+        }
+    }
+    my @fps = map { $_->{fps} // 0 } @{ $r{streams} };
+    $r{ok} = $ok;
+    $r{why} = \@why;
+    $r{fps_min} = (sort { $a <=> $b } @fps)[0];
+    $r{fps_median} = median(@fps);
+    my @mc = values %{ $r{module} // {} };
+    $r{shed} = sprintf '; the module shed %d GOPs (%d input frames), '
+        . 'dropped %d rendition frames', sum(map { $_->{gops_dropped} } @mc),
+        sum(map { $_->{in_dropped} } @mc), sum(map { $_->{dropped} } @mc)
+        if @mc;
+    note(sprintf '  %s: output flowing after %.1f s; fps per stream median '
+         . '%.1f, min %.1f; CPU %.0f%% busy; %s%s',
+         $ok ? 'real time' : 'BEHIND', $flow, $r{fps_median}, $r{fps_min},
+         100 * $r{busy}, sched_str($r{sched}),
+         (@why ? '; ' . join(', ', @why) : '') . ($r{shed} // ''));
+    return \%r;
+}
+
+# The count to start the search from: the goal's count when the floor was
+# measured (0.9 x cores x 60 / floor CPU s per minute), else 8.
+sub capacity_start {
+    my $s = $ENV{BENCH_CAP_START};
+    return knob('BENCH_CAP_START', 1, 1) if defined $s && $s ne '';
+    my $fl = median(@{ $R{floor} // [] });
+    my $cores = $R{cores} // 1;
+    my $g = $fl ? int(0.9 * $cores * 60 / $fl) : 8;
+    $g = 1 if $g < 1;
+    return $g > $CAP_MAX ? $CAP_MAX : $g;
+}
+
+# Search: one trial per count, up by half from the start while it passes,
+# then bisection to a passing count next to a failing one (monotone: a
+# count above a failing one is not tried); then the passing count's
+# remaining trials, one count down whenever one of them fails.  A count
+# fails at its first failing trial.
+sub capacity_search {
+    my ($c, $start) = @_;
+    my %t;
+    my $try = sub {
+        my ($k) = @_;
+        my $r = capacity_trial($c, $k, @{ $t{$k} // [] } + 1);
+        push @{ $t{$k} }, $r;
+        return $r->{ok};
+    };
+    my ($lo, $hi) = (0, undef);
+    my $k = $start;
+    while (1) {
+        last if defined $hi && $hi - $lo <= 1;
+        last if $lo >= $CAP_MAX;
+        if ($try->($k)) { $lo = $k } else { $hi = $k }
+        $k = !defined $hi
+            ? ($k + ($k >= 2 ? int($k / 2) : 1))
+            : int(($lo + $hi) / 2);
+        $k = $CAP_MAX if $k > $CAP_MAX;
+    }
+    while ($lo > 0) {
+        my $all = 1;
+        while (@{ $t{$lo} // [] } < $CAP_TRIALS) {
+            next if $try->($lo);
+            $all = 0;
+            last;
+        }
+        $all &&= !grep { !$_->{ok} } @{ $t{$lo} };
+        last if $all;
+        $hi = $lo;
+        $lo--;
+    }
+    return { pass => $lo, fail => $hi, trials => \%t };
+}
+
+# BENCH_CAP_COUNTS: only these counts, in order, each until a trial fails
+# or all BENCH_CAP_TRIALS passed (a diagnosis at a given load, no search).
+sub capacity_counts {
+    my ($c, @counts) = @_;
+    my (%t, $pass, $fail);
+    for my $k (@counts) {
+        for my $i (1 .. $CAP_TRIALS) {
+            my $r = capacity_trial($c, $k, $i);
+            push @{ $t{$k} }, $r;
+            last unless $r->{ok};
+        }
+        if (grep { !$_->{ok} } @{ $t{$k} }) {
+            $fail = $k if !defined $fail || $k < $fail;
+        } else {
+            $pass = $k if !defined $pass || $k > $pass;
+        }
+    }
+    return { pass => $pass // 0, fail => $fail, trials => \%t,
+             given => 1 };
 }
 
 sub capacity {
     my %res;
-    for my $c (qw(module seed)) {
-        # 4, 8, 12, ... up to BENCH_CAP_MAX, then bisect
-        my ($pass, $fail) = (0, undef);
-        my %trials;
-        my $try = $CAP_MAX < 4 ? $CAP_MAX : 4;
-        while ($try <= $CAP_MAX) {
-            my $t = $trials{$try} = capacity_trial($c, $try);
-            if (!$t->{ok}) { $fail = $try; last }
-            $pass = $try;
-            last if $try == $CAP_MAX;
-            $try = $try * 2 > 12 ? $try + 4 : $try * 2;
-            $try = $CAP_MAX if $try > $CAP_MAX;
-        }
-        while (defined $fail && $fail - $pass > 1) {
-            my $mid = int(($pass + $fail) / 2);
-            my $t = $trials{$mid} = capacity_trial($c, $mid);
-            if ($t->{ok}) { $pass = $mid } else { $fail = $mid }
-        }
-        $res{$c} = { pass => $pass, fail => $fail, trials => \%trials };
+    $R{cores} //= machine_cores();
+    my $start = capacity_start();
+    my @counts = knob_list('BENCH_CAP_COUNTS', '');
+    die "bench: BENCH_CAP_COUNTS: counts are numbers of 1 or more\n"
+        if grep { !/^\d+$/ || $_ < 1 } @counts;
+    for my $c (knob_list('BENCH_CAP_SIDES', 'module seed', qw(module seed))) {
+        my $t = time;
+        $res{$c} = @counts ? capacity_counts($c, @counts)
+                           : capacity_search($c, $start);
+        $res{$c}{secs} = time - $t;
     }
+    $res{steady} = $CAP_STEADY;
+    $res{settle} = $CAP_SETTLE;
+    $res{trials_per_count} = $CAP_TRIALS;
+    $res{fps} = $CAP_FPS;
+    $res{conf} = $ENV{BENCH_CAP_CONF} // '';
     $R{capacity} = \%res;
+    capacity_rows();
+}
+
+sub machine_cores { my $c = `nproc`; chomp $c; $c || 1 }
+
+sub capacity_rows {
+    my %res = %{ $R{capacity} };
     my %label = (module => 'module', seed => 'exec (seed)');
-    for my $c (qw(module seed)) {
+    my $method = sprintf '%d trial%s per count, %d s steady state each after '
+        . 'the side\'s own start-up + %d s; every stream >= %s fps',
+        $res{trials_per_count}, $res{trials_per_count} > 1 ? 's' : '',
+        $res{steady}, $res{settle}, $res{fps};
+    for my $c (grep { $res{$_} } qw(module seed)) {
         my $r = $res{$c};
-        my $t = $r->{trials}{$r->{pass}};
-        row('4 capacity', $label{$c},
-            ($r->{fail} ? $r->{pass} : ">= $r->{pass}") . ' sources'
-            . ($t ? sprintf(' (CPU %.0f%% busy at %d)', 100 * $t->{busy},
-                            $r->{pass}) : ''),
-            'one trial per count');
-        if ($c eq 'module') {
-            # memory per context from the largest passing trial
-            my $n = $r->{pass};
-            if ($t && $n > 1) {
-                row('6 memory', "module: worker RSS added per context "
-                    . "($n at once)",
-                    sprintf('%.1f MiB', $t->{rss}{worker} / $n / 1048576),
-                    '');
-            }
+        my $pt = $r->{trials}{ $r->{pass} } // [];
+        my $ft = defined $r->{fail} ? $r->{trials}{ $r->{fail} } // [] : [];
+        my ($bad) = grep { !$_->{ok} } @$ft;
+        my $fig = (defined $r->{fail} ? $r->{pass} : ">= $r->{pass}")
+            . ' sources';
+        $fig .= sprintf(' (%d trials: fps min %s, CPU %s%% busy, load %s)',
+                        scalar @$pt, fmt(1, map { $_->{fps_min} } @$pt),
+                        fmt(0, map { 100 * $_->{busy} } @$pt),
+                        join('/', map { $_->{load} } @$pt)) if @$pt;
+        $fig .= sprintf('; %d failed (%s; CPU %.0f%% busy; %s)',
+                        $r->{fail}, join(', ', @{ $bad->{why} }[0 .. (
+                            $#{ $bad->{why} } > 2 ? 2 : $#{ $bad->{why} })])
+                        . (@{ $bad->{why} } > 3 ? ', ...' : ''),
+                        100 * ($bad->{busy} // 0),
+                        sched_str($bad->{sched} // {}) . ($bad->{shed} // ''))
+            if $bad;
+        $fig .= sprintf('; %d trials, %.0f s', sum(map { scalar @$_ }
+                        values %{ $r->{trials} }), $r->{secs} // 0);
+        $fig .= '; only the counts BENCH_CAP_COUNTS gave: '
+            . join(',', sort { $a <=> $b } keys %{ $r->{trials} })
+            if $r->{given};
+        row('4 capacity', $label{$c}, $fig, $method . ($c eq 'module'
+            && $res{conf} ? "; with: $res{conf}" : ''));
+        if ($c eq 'module' && @$pt && $r->{pass} > 1 && $pt->[-1]{rss}) {
+            row('6 memory', "module: worker RSS per context ($r->{pass} "
+                . 'at once)', sprintf('%.1f MiB',
+                $pt->[-1]{rss} / $r->{pass} / 1048576), '');
         }
     }
-    if ($res{seed}{pass}) {
-        row('4 capacity', 'ratio module / exec (seed)',
-            sprintf('%.2f', $res{module}{pass} / $res{seed}{pass}),
-            $res{module}{pass} >= $res{seed}{pass} ? '' : 'below exec');
+    my ($m, $s) = map { $res{$_} ? $res{$_}{pass} : undef } qw(module seed);
+    my $fl = median(@{ $R{floor} // [] });
+    if (defined $m) {
+        my $cores = $R{cores} // 1;
+        my $goal = $fl ? 0.9 * $cores * 60 / $fl : undef;
+        row('4 capacity', 'goal: module >= 0.9 x cores x 60 / floor CPU s '
+            . 'per minute', defined $goal
+            ? sprintf('%d vs %.1f (%d cores, floor %.2f CPU s/min)', $m,
+                      $goal, $cores, $fl)
+            : 'n/a (the floor was not measured)',
+            !defined $goal ? ''
+            : $m >= $goal ? 'met'
+            : defined $res{module}{fail} ? 'MISSED'
+            : 'not known: BENCH_CAP_MAX reached');
+    }
+    if (defined $m && defined $s) {
+        row('4 capacity', 'goal: module >= 1.25 x exec (seed)',
+            $s ? sprintf('%d / %d = %.2f', $m, $s, $m / $s)
+               : "$m / 0",
+            ($s ? $m / $s >= 1.25 : $m > 0) ? 'met'
+            : !defined $res{module}{fail} ? 'not known: BENCH_CAP_MAX '
+              . 'reached' : 'MISSED');
     }
 }
 
@@ -883,124 +1307,491 @@ sub rtmp_join_ms {
     return;
 }
 
+# [on-CPU ns, run-queue wait ns] of a thread
+sub task_sched {
+    my ($pid, $tid) = @_;
+    open my $f, '<', "/proc/$pid/task/$tid/schedstat" or return [0, 0];
+    my @x = split ' ', (<$f> // '');
+    return [$x[0] // 0, $x[1] // 0];
+}
+
+# $nh GETs of $path and $nj RTMP play joins, one at a time, each on a new
+# connection; $poll (if any) is called every 0.25 s in between.  Each
+# request also notes how long the worker's event loop (its main thread)
+# and this client waited in the run queue meanwhile, and how long the loop
+# ran: where a slow answer's time went.
+# The probing client runs at nice BENCH_PROBE_NICE (-10 as root, else
+# as it is): it stands for a client on another machine, and on 2 shared
+# cores its own run-queue waits were most of the tail it measured.
+my $PROBE_NICE = $ENV{BENCH_PROBE_NICE} // ($> == 0 ? -10 : undef);
+die "bench: BENCH_PROBE_NICE=$PROBE_NICE: -20 to 19\n"
+    if defined $PROBE_NICE && ($PROBE_NICE !~ /^-?\d+$/
+                               || $PROBE_NICE < -20 || $PROBE_NICE > 19);
+
 sub probe_latency {
-    my ($n, $path, $label) = @_;
+    my ($n, $path, $label, $poll) = @_;
+    my $nice0 = getpriority(0, 0);
+    setpriority(0, 0, $PROBE_NICE) if defined $PROBE_NICE;
+    my $r = probe_latency_at($n, $path, $label, $poll);
+    setpriority(0, 0, $nice0) if defined $PROBE_NICE;
+    $r->{client_nice} = getpriority(0, 0) if !defined $PROBE_NICE;
+    $r->{client_nice} //= $PROBE_NICE;
+    return $r;
+}
+
+sub probe_latency_at {
+    my ($n, $path, $label, $poll) = @_;
     my (@http, @rtmp);
+    my $gp = group_procs($n);
+    my ($wpid) = grep { $gp->{$_}{kind} eq 'worker' } keys %$gp;
+    my %attr;
+    my $measure = sub {
+        my ($k, $f) = @_;
+        my ($l0, $c0) = ($wpid ? task_sched($wpid, $wpid) : [0, 0],
+                         task_sched($$, $$));
+        my $ms = $f->();
+        my ($l1, $c1) = ($wpid ? task_sched($wpid, $wpid) : [0, 0],
+                         task_sched($$, $$));
+        push @{ $attr{$k} }, [$ms, ($l1->[1] - $l0->[1]) / 1e6,
+                              ($l1->[0] - $l0->[0]) / 1e6,
+                              ($c1->[1] - $c0->[1]) / 1e6] if defined $ms;
+        return $ms;
+    };
     my $nh = $QUICK ? 100 : 300;
+    my $nj = $QUICK ? 30 : 100;
+    my $next = 0;
+    my $tick = sub {
+        return unless $poll && time >= $next;
+        $poll->();
+        $next = time + 0.25;
+    };
     for (1 .. $nh) {
-        my ($ms) = http_get_ms($n->{http}, $path);
+        my $ms = $measure->(http => sub {
+            (http_get_ms($n->{http}, $path))[0] });
         push @http, $ms if defined $ms;
+        $tick->();
         sleep 0.01;
     }
-    for (1 .. ($QUICK ? 10 : 30)) {
-        my $ms = rtmp_join_ms($n->{rtmp}, 'plain', 'idle');
+    for (1 .. $nj) {
+        my $ms = $measure->(rtmp => sub {
+            rtmp_join_ms($n->{rtmp}, 'plain', 'idle') });
         push @rtmp, $ms if defined $ms;
+        $tick->();
         sleep 0.05;
     }
     note(sprintf '  %s: HTTP p50 %.2f p99 %.2f ms (%d), join p50 %s p99 %s '
          . 'ms (%d)', $label, pct(50, @http) // -1, pct(99, @http) // -1,
-         scalar @http, pct(50, @rtmp) // 'n/a', pct(99, @rtmp) // 'n/a',
-         scalar @rtmp);
-    return { http => \@http, rtmp => \@rtmp };
+         scalar @http, map({ defined $_ ? sprintf('%.1f', $_) : 'n/a' }
+                           pct(50, @rtmp), pct(99, @rtmp)), scalar @rtmp);
+    return { http => \@http, rtmp => \@rtmp,
+             tail => { map { $_ => tail_attr($attr{$_} // []) }
+                       qw(http rtmp) } };
 }
 
-# Video frames the renditions encoded and dropped so far (all streams),
-# with the time: the loaded window's throughput.
-sub iso_frames {
-    my ($n) = @_;
-    my $r = HTTP::Tiny->new(timeout => 5)
-        ->get("http://127.0.0.1:$n->{http}/vkstream/streams");
-    my ($out, $drop) = (0, 0);
-    my $walk;
-    $walk = sub {
-        my ($j) = @_;
-        if (ref $j eq 'HASH') {
-            $out += $j->{frames_out} // 0;
-            $drop += $j->{frames_dropped} // 0;
-            $walk->($_) for values %$j;
-        } elsif (ref $j eq 'ARRAY') {
-            $walk->($_) for @$j;
-        }
-    };
-    $walk->(decode_json($r->{content})) if $r->{success};
-    return { t => time, out => $out, drop => $drop };
+# The slowest 2% of requests (at least 2): their median time, and the
+# median of what the event loop and the client waited in the run queue
+# and the loop ran during each.
+sub tail_attr {
+    my ($s) = @_;
+    my @v = sort { $b->[0] <=> $a->[0] } @$s;
+    my $k = int(@v / 50);
+    $k = 2 if $k < 2;
+    @v = @v[0 .. ($k > @v ? $#v : $k - 1)];
+    return {} unless @v;
+    return { n => scalar @v, ms => median(map { $_->[0] } @v),
+             loop_wait => median(map { $_->[1] } @v),
+             loop_run => median(map { $_->[2] } @v),
+             client_wait => median(map { $_->[3] } @v) };
 }
 
 sub isolation {
-    my $load = $ENV{BENCH_LOAD}
-        // ($R{capacity} && $R{capacity}{module}{fail}
-            ? $R{capacity}{module}{fail} : ($QUICK ? 3 : 6));
-    my $dur = $QUICK ? 25 : 40;
-    my %res;
-    my %label;
+    my $load = knob('BENCH_LOAD', $R{capacity} && $R{capacity}{module}
+                    && $R{capacity}{module}{fail}
+                    ? $R{capacity}{module}{fail} : ($QUICK ? 3 : 10), 1);
+    my @sides = knob_list('BENCH_ISO_SIDES', 'module seed', qw(module seed));
+    my %res = (load => $load,
+               conf => join(' ', grep { $_ } $ENV{BENCH_ISO_MAIN},
+                            $ENV{BENCH_ISO_CONF}),
+               sides => \@sides);
+    my $path;
     for my $run (1 .. $RUNS) {
-        note("isolation: run $run/$RUNS, load $load sources");
-        my $n = nginx_start(name => 'iso',
-                            live => 'vkstream on; '
-                                . ($ENV{BENCH_ISO_CONF} // ''),
-                            apps => 'application plain { live on; }');
+        for my $c (@sides) {
+            note("isolation: $c, run $run/$RUNS, load $load sources");
+            my $x = isolation_run($c, $load, \$path);
+            for my $w (qw(idle load)) {
+                for my $k (qw(http rtmp)) {
+                    push @{ $res{$c}{$w}{$k}{$_} },
+                        pct($_, @{ $x->{$w}{$k} }) for 50, 99;
+                    push @{ $res{$c}{$w}{$k}{n} }, scalar @{ $x->{$w}{$k} };
+                }
+            }
+            push @{ $res{$c}{load}{$_} }, $x->{$_}
+                for qw(cpu fps fps_min flow bytes sysload);
+            push @{ $res{$c}{load}{sched} }, $x->{sched};
+            push @{ $res{$c}{$_}{tail} }, $x->{$_}{tail} for qw(idle load);
+            $res{client_nice} = $x->{load}{client_nice};
+        }
+    }
+    $res{path} = $path;
+    $R{isolation} = \%res;
+    isolation_rows();
+}
+
+# One side: an idle probe (one plain publish), then $load sources
+# transcoding, by the module or by exec'd ffmpegs; the loaded probe starts
+# once every _low is listed (the side's own start-up) + 2 s.  The API path
+# is the module side's (or the first side's) for both.
+sub isolation_run {
+    my ($c, $load, $path) = @_;
+    my $live = $CONF{$c}{live};
+    $live .= ' ' . $ENV{BENCH_ISO_CONF}
+        if $c eq 'module' && $ENV{BENCH_ISO_CONF};
+    my $n = nginx_start(name => "iso-$c", live => $live,
+                        main => $c eq 'module'
+                            ? $ENV{BENCH_ISO_MAIN} // '' : '',
+                        hls => 'hls_cleanup off;',
+                        apps => 'application plain { live on; }');
+    unless ($$path) {
         # the stream table's endpoint when it exists, else the API root
         my $r = HTTP::Tiny->new(timeout => 5)
             ->get("http://127.0.0.1:$n->{http}/vkstream/streams");
-        my $path = $r->{status} == 200 && $r->{content} =~ /"streams"/
+        $$path = $r->{status} == 200 && $r->{content} =~ /"streams"/
             ? '/vkstream/streams' : '/vkstream/';
-        $R{iso_path} = $path;
-        my $bg = publish("rtmp://127.0.0.1:$n->{rtmp}/plain/idle", $dur + 60);
-        sleep 2;
-        my $idle = probe_latency($n, $path, 'idle');
-        my @pids = map {
-            publish("rtmp://127.0.0.1:$n->{rtmp}/live/load$_", $dur)
-        } 1 .. $load;
-        sleep 6;        # the transcodes are up and busy
-        my ($c0, $i0) = total_cpu_ticks();
-        my $f0 = iso_frames($n);
-        my $busy = probe_latency($n, $path, 'loaded');
-        my $f1 = iso_frames($n);
-        my ($c1, $i1) = total_cpu_ticks();
-        $busy->{cpu} = ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0;
-        # encoded fps per source over the window (the clip is 30 fps)
-        my $fps = ($f1->{out} - $f0->{out}) / ($f1->{t} - $f0->{t}) / $load;
-        my $drop = $f1->{drop} - $f0->{drop};
-        note(sprintf '  loaded: %.1f fps encoded per source, %d frames '
-             . 'dropped', $fps, $drop);
-        stop_publisher($_) for @pids, $bg;
-        nginx_stop($n);
-        for my $k (qw(http rtmp)) {
-            push @{ $res{idle}{$k}{p50} }, pct(50, @{ $idle->{$k} });
-            push @{ $res{idle}{$k}{p99} }, pct(99, @{ $idle->{$k} });
-            push @{ $res{load}{$k}{p50} }, pct(50, @{ $busy->{$k} });
-            push @{ $res{load}{$k}{p99} }, pct(99, @{ $busy->{$k} });
-        }
-        push @{ $res{load}{cpu} }, $busy->{cpu};
-        push @{ $res{load}{fps} }, $fps;
-        push @{ $res{load}{drop} }, $drop;
     }
-    $R{isolation} = \%res;
-    my $p = $R{iso_path};
-    for my $w (qw(idle load)) {
-        my $l = $w eq 'idle' ? 'idle'
-            : sprintf('%d sources transcoding, CPU %s%% busy', $load,
-                      fmt(0, map { 100 * $_ } @{ $res{load}{cpu} }));
-        my $h = $res{$w}{http};
-        my $goal = '';
-        if ($w eq 'load') {
-            my $m = median(@{ $h->{p99} });
-            $goal = defined $m && $m < 5 ? 'goal p99 < 5 ms: met'
-                                         : 'goal p99 < 5 ms: MISSED';
-        }
-        row('5 isolation', "GET $p, $l",
-            'p50 ' . fmt(2, @{ $h->{p50} }) . ' ms, p99 '
-            . fmt(2, @{ $h->{p99} }) . ' ms', $goal);
-        my $r = $res{$w}{rtmp};
-        row('5 isolation', "RTMP play join (connect to NetStream.Play.Start), $l",
-            'p50 ' . fmt(1, @{ $r->{p50} }) . ' ms, p99 '
-            . fmt(1, @{ $r->{p99} }) . ' ms', '');
+    my $bg = publish("rtmp://127.0.0.1:$n->{rtmp}/plain/idle", 600);
+    sleep 2;
+    my $idle = probe_latency($n, $$path, 'idle');
+    my @names = map { "load$_" } 1 .. $load;
+    my $t0 = time;
+    my @pids = map { publish("rtmp://127.0.0.1:$n->{rtmp}/live/$_", 600) }
+               @names;
+    my $poll = follower($n, \@names, $t0);
+    my $flow = wait_flowing($poll, \@names, $t0, $CAP_FLOW_MAX);
+    my $w0 = time + 2;
+    while (time < $w0) { $poll->(); sleep 0.05 }
+    $w0 -= $t0;
+    my ($c0, $i0) = total_cpu_ticks();
+    my $s0 = group_schedstat($n);
+    # the probe polls the playlists between its requests (as the wait did)
+    my $busy = probe_latency($n, $$path, 'loaded', $poll);
+    my $s1 = group_schedstat($n);
+    my ($c1, $i1) = total_cpu_ticks();
+    my $w1 = time - $t0;
+    # on to every stream's next listing (12 s at most), for its fps
+    my $more = time + 12;
+    while (time < $more) {
+        my $seg = $poll->();
+        last unless grep { !grep { $_->[0] > $w1 } @{ $seg->{$_} } } @names;
+        sleep 0.05;
     }
-    row('5 isolation', "encoded video per source while loaded ($load "
-        . 'sources, 30 fps clip)',
-        fmt(1, @{ $res{load}{fps} }) . ' fps, frames dropped '
-        . fmt(0, @{ $res{load}{drop} }),
-        $ENV{BENCH_ISO_CONF} ? "with: $ENV{BENCH_ISO_CONF}" : '');
+    my $seg = $poll->();
+    my $r = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$n->{http}$$path");
+    stop_publisher($_) for @pids, $bg;
+    nginx_stop($n);
+    my @st = map { window_stream($n, $_, $seg->{$_}, $w0, $w1, 1) } @names;
+    my @fps = map { $_->{fps} // 0 } @st;
+    my $x = { idle => $idle, load => $busy, flow => $flow,
+              cpu => ($c1 - $c0) ? 1 - ($i1 - $i0) / ($c1 - $c0) : 0,
+              sched => sched_delta($s0, $s1), fps => median(@fps),
+              fps_min => (sort { $a <=> $b } @fps)[0],
+              bytes => length($r->{content} // ''),
+              sysload => (split ' ', slurp('/proc/loadavg'))[0] };
+    note(sprintf '  loaded: output flowing after %s s; %.1f fps per source '
+         . '(min %.1f), CPU %.0f%% busy; %s', defined $flow
+         ? sprintf('%.1f', $flow) : 'never', $x->{fps} // 0,
+         $x->{fps_min} // 0, 100 * $x->{cpu}, sched_str($x->{sched}));
+    return $x;
+}
+
+sub isolation_rows {
+    my %res = %{ $R{isolation} };
+    my ($p, $load) = ($res{path}, $res{load});
+    my %label = (module => 'module', seed => 'exec (seed)');
+    my @sides = grep { $res{$_} } qw(module seed);
+    my %goal = (http => 5, rtmp => 10);
+    my %what = (http => "GET $p",
+                rtmp => 'RTMP play join (connect to NetStream.Play.Start)');
+    for my $k (qw(http rtmp)) {
+        for my $c (@sides) {
+            my $x = $res{$c};
+            row('5 isolation', "$label{$c}: $what{$k}, idle",
+                'p50 ' . fmt(2, @{ $x->{idle}{$k}{50} }) . ' ms, p99 '
+                . fmt(2, @{ $x->{idle}{$k}{99} }) . ' ms', '');
+            my $m = median(@{ $x->{load}{$k}{99} });
+            my $e = $c eq 'module' && $res{seed}
+                ? median(@{ $res{seed}{load}{$k}{99} }) : undef;
+            my $verdict = '';
+            if ($c eq 'module') {
+                $verdict = "goal p99 < $goal{$k} ms: "
+                    . (defined $m && $m < $goal{$k} ? 'met' : 'MISSED');
+                $verdict .= '; not worse than exec (seed): '
+                    . ($m <= $e ? 'met' : 'MISSED') . sprintf(' (%.2f ms)', $e)
+                    if defined $e && defined $m;
+            }
+            my @t = grep { $_ && $_->{n} }
+                    map { $_->{$k} } @{ $x->{load}{tail} // [] };
+            row('5 isolation', sprintf('%s: %s, %d sources transcoding, CPU '
+                . '%s%% busy', $label{$c}, $what{$k}, $load,
+                fmt(0, map { 100 * $_ } @{ $x->{load}{cpu} })),
+                'p50 ' . fmt(2, @{ $x->{load}{$k}{50} }) . ' ms, p99 '
+                . fmt(2, @{ $x->{load}{$k}{99} }) . ' ms'
+                . (@t ? '; the slowest 2% (' . fmt(1, map { $_->{ms} } @t)
+                   . ' ms): event loop waited in the run queue '
+                   . fmt(1, map { $_->{loop_wait} } @t) . ' ms and ran '
+                   . fmt(1, map { $_->{loop_run} } @t) . ' ms, the client '
+                   . 'waited ' . fmt(1, map { $_->{client_wait} } @t)
+                   . ' ms (medians)' : ''), join('; ', grep { $_ ne '' }
+                $verdict, defined $res{client_nice}
+                ? "client at nice $res{client_nice}" : ''));
+        }
+    }
+    for my $c (@sides) {
+        my $x = $res{$c}{load};
+        my @sc = grep { $_ && $_->{loop} } @{ $x->{sched} // [] };
+        row('5 isolation', "$label{$c}: while loaded ($load sources, "
+            . '30 fps clip)', 'encoded ' . fmt(1, @{ $x->{fps} })
+            . ' fps per source (slowest ' . fmt(1, @{ $x->{fps_min} })
+            . '); event loop on the CPU ' . fmt(1, map {
+                100 * $_->{loop}{run} } @sc) . '% of a core, waited in the '
+            . 'run queue ' . fmt(2, map { $_->{loop}{wait_per_slice_ms} } @sc)
+            . ' ms per timeslice (' . fmt(0, map { $_->{loop}{slices} } @sc)
+            . ' slices/s); ' . (grep({ $_->{threads} } @sc)
+                ? 'transcoding threads waited ' . fmt(2, map {
+                    $_->{threads}{wait_per_slice_ms} } grep { $_->{threads} }
+                    @sc) . ' ms per slice'
+                : 'ffmpegs waited ' . fmt(2, map {
+                    ($_->{ffmpeg} // {})->{wait_per_slice_ms} } @sc)
+                  . ' ms per slice') . '; answer ' . fmt(0, @{ $x->{bytes} })
+            . ' bytes', $c eq 'module' && $res{conf}
+                ? "with: $res{conf}" : '');
+    }
+}
+
+# ---- scenario 10: quality parity ----
+#
+# The clip published once (20 s, real time) to each side; every _low
+# segment it made is decoded and compared with the same clip decoded and
+# scaled to 480x270 (bicubic, ffmpeg's scale), frame by frame: ffmpeg's
+# ssim and psnr filters over the frames both have.  The output's first
+# frame is matched to the reference by content (the smallest difference
+# over a sample of luma bytes, at offsets 0-300), since the exec'd ffmpeg
+# may join the live stream after its first frames; the same match at the
+# last frames tells a frame lost or repeated in between (drift).
+# BENCH_QUALITY_CONF adds directives to a third side, the module with them
+# (a speed knob), reported with its CPU and its quality against the module.
+
+my ($QW, $QH) = (480, 270);
+my $Q_VBV = $ENV{BENCH_QUALITY_VBV} // '-maxrate 256k -bufsize 512k';
+
+sub q_luma_sample {
+    my ($buf, $i) = @_;
+    my $fs = $QW * $QH * 3 / 2;
+    my @v;
+    for (my $o = 17; $o < $QW * $QH; $o += 31) {
+        push @v, ord substr($$buf, $i * $fs + $o, 1);
+    }
+    return \@v;
+}
+
+# The offset into the reference of the output's frames $i .. $i+2.
+sub q_align {
+    my ($out, $ref, $i, $nref) = @_;
+    my @o = map { q_luma_sample($out, $i + $_) } 0 .. 2;
+    my ($best, $bk);
+    for my $k (0 .. 300) {
+        last if $i + $k + 2 >= $nref;
+        my $d = 0;
+        for my $j (0 .. 2) {
+            my $r = q_luma_sample($ref, $i + $k + $j);
+            my $o = $o[$j];
+            $d += ($o->[$_] - $r->[$_]) ** 2 for 0 .. $#$o;
+        }
+        ($best, $bk) = ($d, $k) if !defined $best || $d < $best;
+    }
+    return $bk;
+}
+
+sub q_raw {
+    my ($in, $out, @pre) = @_;
+    system('ffmpeg', '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+           @pre, '-i', $in, '-an', '-vf', "scale=$QW:$QH:flags=bicubic",
+           '-pix_fmt', 'yuv420p', '-vsync', 'passthrough', '-f', 'rawvideo',
+           $out) == 0 or return;
+    return (-s $out) / ($QW * $QH * 3 / 2);
+}
+
+sub q_session {
+    my ($c, $live, $run) = @_;
+    my $n = nginx_start(name => "q-$c", live => $live,
+                        hls => 'hls_cleanup off;');
+    my @names = ("q$run");
+    my $t0 = time;
+    my $p0 = group_procs($n);
+    my $pid = publish("rtmp://127.0.0.1:$n->{rtmp}/live/q$run", 20);
+    my $poll = follower($n, \@names, $t0);
+    my %last;
+    my $next = 0;
+    my $step = sub {
+        $poll->();
+        return if time < $next;
+        my $p = group_procs($n);
+        $last{$_} = $p->{$_}{ticks} for keys %$p;
+        $next = time + 0.25;
+    };
+    # the source ends after 20 s; then the renditions flush (the module)
+    # or the exec'd ffmpeg is stopped
+    while (!publisher_done($pid) && time < $t0 + 60) { $step->(); sleep 0.05 }
+    my $end = time + 4;
+    while (time < $end) { $step->(); sleep 0.05 }
+    my $ticks = 0;
+    $ticks += $last{$_} - ($p0->{$_} ? $p0->{$_}{ticks} : 0) for keys %last;
+    my $seg = $poll->()->{"q$run"};
+    stop_publisher($pid);
+    nginx_stop($n);
+    return { ok => 0, why => 'no _low segment' } unless @$seg;
+    my $pl = "$n->{hls}/q$run.all.m3u8";
+    open my $f, '>', $pl or die $!;
+    print $f "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n"
+        . "#EXT-X-MEDIA-SEQUENCE:0\n";
+    printf $f "#EXTINF:%.3f,\n%s\n", $_->[2], $_->[1] for @$seg;
+    print $f "#EXT-X-ENDLIST\n";
+    close $f;
+    my $cmd = 'ffprobe -v error -select_streams v:0 -show_entries '
+        . "stream=width,height -of csv=p=0 '$pl' 2>/dev/null";
+    my $size = `$cmd`;
+    $size = $size =~ /(\d+),(\d+)/ ? "${1}x$2" : '?';
+    my $raw = "$B/quality-$c.yuv";
+    my $nout = q_raw($pl, $raw) or return { ok => 0, why => 'decode failed' };
+    my $listed = sum(map { $_->[2] } @$seg);
+    my $bytes = sum(map { -s "$n->{hls}/$_->[1]" // 0 } @$seg);
+    return { ok => 1, raw => $raw, frames => $nout, size => $size,
+             kbps => $listed ? $bytes * 8 / $listed / 1000 : undef,
+             cpu_per_min => $listed ? $ticks / $TICK / $listed * 60 : undef };
+}
+
+# Which reference frames the output's frames are (offset at the start and
+# drift at the end).
+sub q_match {
+    my ($raw, $nout, $ref, $nref) = @_;
+    my ($o, $r);
+    { local $/; open my $f, '<', $raw or return; $o = <$f>;
+      open my $g, '<', $ref or return; $r = <$g>; }
+    my $k0 = q_align(\$o, \$r, 0, $nref);
+    return { why => 'no alignment' } unless defined $k0;
+    my $n = $nout < $nref - $k0 ? $nout : $nref - $k0;
+    my $k1 = $n > 10 ? q_align(\$o, \$r, $n - 4, $nref + 0) : $k0;
+    return { offset => $k0, n => $n,
+             drift => defined $k1 ? $k1 - $k0 : undef };
+}
+
+# SSIM and PSNR of the output's frames showing reference frames
+# [$lo, $hi) against those.
+sub q_compare {
+    my ($raw, $ref, $k0, $lo, $hi) = @_;
+    my $n = $hi - $lo;
+    my $s0 = $lo - $k0;
+    my $size = "${QW}x$QH";
+    my $in = "-f rawvideo -pix_fmt yuv420p -s $size -r 30";
+    my $g = "[0]trim=start_frame=$s0:end_frame=" . ($s0 + $n)
+        . ',setpts=PTS-STARTPTS,split[a0][a1];'
+        . "[1]trim=start_frame=$lo:end_frame=$hi"
+        . ',setpts=PTS-STARTPTS,split[b0][b1];[a0][b0]ssim;[a1][b1]psnr';
+    my $cmd = "ffmpeg -hide_banner -nostdin $in -i '$raw' $in -i '$ref' "
+        . "-filter_complex '$g' -f null - 2>&1";
+    my $e = `$cmd`;
+    my ($ssim) = $e =~ /SSIM .*All:([\d.]+)/;
+    my ($psnr) = $e =~ /PSNR .*average:([\d.inf]+)/;
+    return { ssim => $ssim, psnr => $psnr, compared => $n, from => $lo };
+}
+
+sub quality {
+    my $ref = "$B/quality-ref.yuv";
+    my $nref = q_raw($SRC, $ref) or die "bench: quality: decoding $SRC\n";
+    # the seed with the module's VBV: the same bits as the module
+    (my $vbv = $CONF{seed}{live}) =~ s/-crf 23/-crf 23 $Q_VBV/;
+    my @sides = (['module', $CONF{module}{live}],
+                 ['seed', $CONF{seed}{live}]);
+    push @sides, ['seedvbv', $vbv] if $Q_VBV;
+    push @sides, ['knob', "$CONF{module}{live} $ENV{BENCH_QUALITY_CONF}"]
+        if $ENV{BENCH_QUALITY_CONF};
+    my %res = (conf => $ENV{BENCH_QUALITY_CONF} // '', ref_frames => $nref,
+               vbv => $Q_VBV);
+    for my $run (1 .. $RUNS) {
+        # every side, then the reference frames all of them have
+        my %q;
+        for my $s (@sides) {
+            my ($c, $live) = @$s;
+            note("quality: $c, run $run/$RUNS, the clip once (20 s)");
+            my $q = $q{$c} = q_session($c, $live, $run);
+            %$q = (%$q, %{ q_match($q->{raw}, $q->{frames}, $ref, $nref)
+                           // {} }) if $q->{ok};
+        }
+        my @ok = grep { defined $_->{offset} } values %q;
+        my $lo = (sort { $b <=> $a } map { $_->{offset} } @ok)[0];
+        my $hi = (sort { $a <=> $b } map { $_->{offset} + $_->{n} } @ok)[0];
+        for my $s (@sides) {
+            my $c = $s->[0];
+            my $q = $q{$c};
+            %$q = (%$q, %{ q_compare($q->{raw}, $ref, $q->{offset}, $lo,
+                                     $hi) // {} })
+                if defined $q->{offset} && $hi - $lo > 30;
+            unlink $q->{raw} if $q->{raw};
+            note(sprintf '  %s: %s frames %s, %s kbit/s; reference frames '
+                 . '%s-%s compared (its first frame is reference frame %s, '
+                 . 'drift %s): SSIM %s, PSNR %s dB', $c, $q->{frames} // 0,
+                 $q->{size} // '?', defined $q->{kbps}
+                 ? sprintf('%.0f', $q->{kbps}) : '?', $lo // '?',
+                 defined $hi ? $hi - 1 : '?', $q->{offset} // '?',
+                 $q->{drift} // '?', $q->{ssim} // 'n/a', $q->{psnr} // 'n/a');
+            push @{ $res{$c} }, $q;
+        }
+    }
+    unlink $ref;
+    $R{quality} = \%res;
+    quality_rows();
+}
+
+sub quality_rows {
+    my %res = %{ $R{quality} };
+    my %label = (module => 'module', seed => 'exec (seed)',
+                 seedvbv => "exec (seed) with " . ($res{vbv} // ''),
+                 knob => "module with $res{conf}");
+    my %ssim = map { $_ => median(map { $_->{ssim} } grep {
+        defined $_->{ssim} } @{ $res{$_} }) } grep { $res{$_} }
+        qw(module seed seedvbv knob);
+    for my $c (grep { $res{$_} } qw(module seed seedvbv knob)) {
+        my @q = grep { defined $_->{ssim} } @{ $res{$c} };
+        my $note = '';
+        if ($c eq 'module' && defined $ssim{module}
+            && defined $ssim{seed}) {
+            my $d = $ssim{module} - $ssim{seed};
+            $note = sprintf 'goal: module SSIM >= exec - 0.002: %s '
+                . '(module - exec = %+.4f)', $d >= -0.002 ? 'met' : 'MISSED',
+                $d;
+        } elsif ($c eq 'seedvbv' && defined $ssim{module}
+                 && defined $ssim{seedvbv}) {
+            $note = sprintf 'the module\'s VBV on the exec side (the same '
+                . 'bits): module - this = %+.4f SSIM',
+                $ssim{module} - $ssim{seedvbv};
+        } elsif ($c eq 'knob' && defined $ssim{module}) {
+            $note = sprintf 'quality cost of the knob: SSIM %+.4f against '
+                . 'the module without it', $ssim{knob} - $ssim{module};
+        }
+        row('10 quality', "$label{$c}: _low against the clip scaled to "
+            . "${QW}x$QH (ssim, psnr filters)", @q
+            ? 'SSIM ' . fmt(4, map { $_->{ssim} } @q) . ', PSNR '
+              . fmt(2, map { $_->{psnr} } @q) . ' dB over the '
+              . fmt(0, map { $_->{compared} } @q) . ' reference frames every '
+              . 'side has (from frame ' . fmt(0, map { $_->{from} } @q)
+              . '; its output starts at frame ' . fmt(0, map { $_->{offset} }
+              @q) . ', drift ' . fmt(0, map { $_->{drift} } @q) . '); '
+              . fmt(0, map { $_->{kbps} } @q) . ' kbit/s of segments; CPU '
+              . fmt(2, map { $_->{cpu_per_min} } @q) . ' s per minute of '
+              . '_low (the whole group, nothing subtracted)'
+            : 'n/a (' . join(', ', map { $_->{why} // '?' }
+                             @{ $res{$c} }) . ')', $note);
+    }
 }
 
 # ---- 7 VK feed ----
@@ -1746,12 +2537,14 @@ sub cluster {
     cl_tiny_clip();
     -x "$B/bench-cluster-sim" or die "bench: $B/bench-cluster-sim missing "
         . "(scripts/bench.sh builds it)\n";
-    my $samples = $ENV{BENCH_CL_SAMPLES} // ($QUICK ? 3 : 5);
-    my $fo = $ENV{BENCH_CL_FAILOVERS} // ($QUICK ? 1 : 3);
-    my $tsecs = $ENV{BENCH_CL_SECS} // ($QUICK ? 6 : 10);
-    my @counts = split /[, ]+/, ($ENV{BENCH_CL_STREAMS} // '0,10,30');
-    my @sims = split /[, ]+/, ($ENV{BENCH_CL_SIM} // '10,50,100');
-    my $simsecs = $ENV{BENCH_CL_SIM_SECS} // ($QUICK ? 10 : 15);
+    my $samples = knob('BENCH_CL_SAMPLES', $QUICK ? 3 : 5, 1);
+    my $fo = knob('BENCH_CL_FAILOVERS', $QUICK ? 1 : 3, 0);
+    my $tsecs = knob('BENCH_CL_SECS', $QUICK ? 6 : 10, 1);
+    my @counts = knob_list('BENCH_CL_STREAMS', '0,10,30');
+    my @sims = knob_list('BENCH_CL_SIM', '10,50,100');
+    die "bench: BENCH_CL_STREAMS, BENCH_CL_SIM: counts\n"
+        if grep { !/^\d+$/ } @counts, @sims;
+    my $simsecs = knob('BENCH_CL_SIM_SECS', $QUICK ? 10 : 15, 1);
     my $lat_rate = $ENV{BENCH_VK_LAT_RATE} // 1000;
     my $lat_secs = $ENV{BENCH_VK_LAT_SECS} // 4;
     my %r = (load0 => cl_load());
@@ -1886,20 +2679,29 @@ sub cluster_rows {
 # of the same publish with vkstream_llhls on and off.
 
 my $CLOCK = "$B/bench-clock-src";
-my @LAT_PARTS = split /[, ]+/,
-    ($ENV{BENCH_LAT_PARTS} // ($QUICK ? '500' : '500,333,250'));
-my $LAT_WARM = $ENV{BENCH_LAT_WARMUP} // 10;
+my @LAT_PARTS = knob_list('BENCH_LAT_PARTS', $QUICK ? '500' : '500,333,250');
+die "bench: BENCH_LAT_PARTS: part targets in ms, 100 or more\n"
+    if grep { !/^\d+$/ || $_ < 100 } @LAT_PARTS;
+my $LAT_WARM = knob('BENCH_LAT_WARMUP', 10, 0);
 # the players join a running stream, as a viewer would (and the classic
 # playlist then lists more than its first segment)
-my $LAT_JOIN = $ENV{BENCH_LAT_JOIN} // 10;
-my $LAT_SECS = $ENV{BENCH_LAT_SECS} // ($QUICK ? 30 : 60);
-my $LAT_CPU_SECS = $ENV{BENCH_LAT_CPU_SECS} // ($QUICK ? 20 : 40);
-my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} // '1280x720';
-my $LAT_SERVE = $ENV{BENCH_LAT_SERVE} // 'blocking';
+my $LAT_JOIN = knob('BENCH_LAT_JOIN', 10, 0);
+my $LAT_SECS = knob('BENCH_LAT_SECS', $QUICK ? 30 : 60, 1);
+my $LAT_CPU_SECS = knob('BENCH_LAT_CPU_SECS', $QUICK ? 20 : 40, 1);
+my $LAT_SIZE = $ENV{BENCH_LAT_SIZE} || '1280x720';
+die "bench: BENCH_LAT_SIZE=$LAT_SIZE: WIDTHxHEIGHT, even numbers\n"
+    unless $LAT_SIZE =~ /^(\d+)x(\d+)$/ && $1 % 2 == 0 && $2 % 2 == 0
+        && $1 >= 64 && $2 >= 64;
+my ($LAT_SERVE) = knob_list('BENCH_LAT_SERVE', 'blocking', qw(blocking static));
 # hls.js as shipped, then with the one setting that lets it catch up the
 # time it spent starting (its default, 1, never plays faster than real time)
-my @LAT_HLS = split /;/,
+my @LAT_HLS = grep { /\S/ } split /;/,
     ($ENV{BENCH_LAT_HLS} // '{};{"maxLiveSyncPlaybackRate":1.5}');
+for (@LAT_HLS) {
+    my $h = eval { decode_json($_) };
+    die "bench: BENCH_LAT_HLS: '$_' is not a JSON object\n"
+        unless ref $h eq 'HASH';
+}
 # The source stands for a camera's encoder, which runs elsewhere: ultrafast
 # keeps it to a fifth of a core here (veryfast takes half of one at 720p
 # and falls behind real time when the 2 cores are shared).
@@ -2255,43 +3057,218 @@ sub latency {
 
 # ---- main ----
 
+# The report: results.md from the rows, results.json with the raw samples.
+sub write_report {
+    my ($M, $md_file, $json_file) = @_;
+    my $run = $R{run} // { runs => $RUNS, duration => $DUR, quick => $QUICK };
+    my $md = '';
+    $md .= "| | |\n|---|---|\n";
+    $md .= "| CPU | $M->{cpu}, $M->{cores} cores (load average $M->{load} "
+        . "at start) |\n";
+    $md .= "| versions | nginx $M->{nginx}, nginx-rtmp $M->{rtmp}, ffmpeg "
+        . "$M->{ffmpeg}, x264 $M->{x264} |\n";
+    $md .= "| date | $M->{date} |\n";
+    $md .= "| runs | $run->{runs} per figure, median (min-max); "
+        . "$run->{duration} s sessions" . ($run->{quick} ? '; BENCH_QUICK' : '')
+        . sprintf("; took %.0f s |\n\n", $run->{took} // 0);
+    $md .= "| scenario | what | figure | goal / note |\n";
+    $md .= "|---|---|---|---|\n";
+    $md .= "| $_->[0] | $_->[1] | $_->[2] | $_->[3] |\n" for @ROWS;
+    open my $f, '>', $md_file or die "$md_file: $!";
+    print $f $md;
+    close $f;
+    if ($json_file) {
+        open $f, '>', $json_file or die "$json_file: $!";
+        print $f JSON::PP->new->canonical->pretty->encode(
+            { machine => $M, results => \%R, rows => \@ROWS });
+        close $f;
+    }
+    return $md;
+}
+
+# "bench.pl --report IN.json [OUT.md]": the report again from a run's
+# results.json, as if only BENCH_ONLY's scenarios and BENCH_CONFIGS'
+# configurations had run; the rows of scenarios made elsewhere are copied.
+# No process is started and nothing is timed (t/05b-bench-report.t).
+sub report_only {
+    my ($in, $out) = @_;
+    open my $f, '<', $in or die "bench: $in: $!\n";
+    my $j = decode_json(do { local $/; <$f> });
+    %R = %{ $j->{results} };
+    my %cfg = map { $_ => 1 } @CONFIGS;
+    if ($R{startup_cost}) {
+        delete $R{startup_cost}{$_}
+            for grep { !$cfg{$_} } keys %{ $R{startup_cost} };
+    }
+    my %keep = (floor => want('floor') || want('cost') || want('capacity'),
+                startup_cost => want('cost') || want('startup')
+                    || want('memory'),
+                capacity => want('capacity'), isolation => want('isolation'),
+                quality => want('quality'));
+    delete $R{$_} for grep { !$keep{$_} } keys %keep;
+    floor_rows() if $R{floor} && (want('floor') || want('cost'));
+    startup_cost_rows() if $R{startup_cost};
+    capacity_rows() if $R{capacity};
+    isolation_rows() if $R{isolation};
+    quality_rows() if $R{quality};
+    my %mine = ('2 cost' => 1, '1 startup' => 1, '6 memory' => 1,
+                '4 capacity' => 1, '5 isolation' => 1, '10 quality' => 1);
+    for my $r (@{ $j->{rows} // [] }) {
+        next if $mine{ $r->[0] };
+        my ($name) = grep { index(lc $r->[0], $_) >= 0 }
+                     qw(ladder vk cluster latency);
+        next if $name && !want($name);
+        push @ROWS, $r;
+    }
+    print write_report($j->{machine}, $out // "$B/results.md");
+}
+
+# "bench.pl --summary RESULTS.json": the README's Performance table rows
+# of the scenarios in a run's raw results (the load and date go with them).
+sub summary {
+    my ($in) = @_;
+    open my $f, '<', $in or die "bench: $in: $!\n";
+    my $j = decode_json(do { local $/; <$f> });
+    %R = %{ $j->{results} };
+    my $M = $j->{machine};
+    my $doc = '[%s](docs/performance.md#performance)';
+    my @out;
+    my $sc = $R{startup_cost} // {};
+    my $med = sub { median(grep { defined } @{ $_[0] // [] }) };
+    if ($sc->{module}) {
+        my $m = $med->($sc->{module}{startup});
+        push @out, ['startup: publisher\'s first byte to the first `_low` '
+            . 'HLS segment', sprintf('%.2f s (goal 2.5 s: %s)', $m // 0,
+            defined $m && $m <= 2.5 ? 'met' : 'missed'),
+            join(', ', map { sprintf '%s %.2f s', $_->[1],
+                             $med->($sc->{ $_->[0] }{startup}) // 0 }
+                 grep { $sc->{ $_->[0] } } ([seed => '`exec ffmpeg`'],
+                                            [tuned => 'tuned'])),
+            sprintf($doc, 'startup')];
+    }
+    my $pm = $R{cost_per_min} // {};
+    if (!%$pm && $sc->{off}) {
+        my @keep = @ROWS;
+        startup_cost_rows();
+        @ROWS = @keep;
+        $pm = $R{cost_per_min};
+    }
+    if ($pm->{module}) {
+        my $m = $med->($pm->{module});
+        my $fl = $med->($R{floor});
+        push @out, ['CPU per minute of `_low` output',
+            sprintf('%.2f CPU s/min', $m), join('; ', grep { $_ }
+            $fl ? sprintf('floor %.2f: %.2fx, goal 1.05x %s', $fl, $m / $fl,
+                          $m / $fl <= 1.05 ? 'met' : 'missed') : '',
+            map { my $e = $med->($pm->{ $_->[0] });
+                  $e ? sprintf('%s %.2f (%.2fx)', $_->[1], $e, $m / $e) : ''
+            } [seed => '`exec ffmpeg`'], [tuned => 'tuned']),
+            sprintf($doc, 'cost')];
+    }
+    if (my $c = $R{capacity}) {
+        my ($m, $s) = map { $c->{$_} } qw(module seed);
+        my $fl = $med->($R{floor});
+        my $g = $fl ? 0.9 * ($R{cores} // 1) * 60 / $fl : undef;
+        push @out, [sprintf('capacity, 720p sources kept in real time on '
+            . '%d cores (%d trials of %d s steady state)', $R{cores} // 1,
+            $c->{trials_per_count}, $c->{steady}),
+            $m ? sprintf('%s%d%s', defined $m->{fail} ? '' : '>= ',
+                         $m->{pass}, defined $g ? sprintf(' (goal %.1f: %s)',
+                         $g, $m->{pass} >= $g ? 'met' : 'missed') : '')
+               : 'n/a',
+            $s ? sprintf('`exec ffmpeg` %s%d%s', defined $s->{fail} ? ''
+                         : '>= ', $s->{pass}, $m && $s->{pass}
+                         ? sprintf(' (%.2fx, goal 1.25x)',
+                                   $m->{pass} / $s->{pass}) : '') : '',
+            sprintf($doc, 'capacity')];
+    }
+    if (my $i = $R{isolation}) {
+        for my $k ([http => 'HTTP API p99', 5], [rtmp => 'RTMP play join p99',
+                                                 10]) {
+            my ($key, $what, $goal) = @$k;
+            my ($m, $e) = map { $i->{$_}
+                ? median(@{ $i->{$_}{load}{$key}{99} }) : undef }
+                qw(module seed);
+            next unless defined $m;
+            push @out, [sprintf('%s with %d sources transcoding (CPU %s%% '
+                . 'busy)', $what, $i->{load}, fmt(0, map { 100 * $_ }
+                @{ $i->{module}{load}{cpu} })), sprintf('%.1f ms (goal %d '
+                . 'ms: %s)', $m, $goal, $m < $goal ? 'met' : 'missed'),
+                defined $e ? sprintf('`exec ffmpeg` %.1f ms', $e) : '',
+                sprintf($doc, 'isolation')];
+        }
+    }
+    if (my $q = $R{quality}) {
+        my (%s, %k);
+        for my $c (grep { $q->{$_} } qw(module seed seedvbv)) {
+            my @ok = grep { defined $_->{ssim} } @{ $q->{$c} };
+            $s{$c} = median(map { $_->{ssim} } @ok);
+            $k{$c} = median(map { $_->{kbps} // () } @ok);
+        }
+        if (defined $s{module}) {
+            push @out, ['`_low` quality, SSIM against the source scaled to '
+                . '480', sprintf('%.4f at %.0f kbit/s', $s{module},
+                                 $k{module} // 0),
+                join('; ', map { sprintf '%s %.4f at %.0f kbit/s', $_->[1],
+                                 $s{ $_->[0] }, $k{ $_->[0] } // 0 }
+                     grep { defined $s{ $_->[0] } }
+                     [seed => '`exec ffmpeg`'],
+                     [seedvbv => 'with the same VBV'])
+                . (defined $s{seed} ? sprintf(' (goal: within 0.002: %s)',
+                   $s{module} >= $s{seed} - 0.002 ? 'met' : 'missed') : ''),
+                sprintf($doc, 'quality')];
+        }
+    }
+    print "Measured $M->{date}, load average $M->{load} at the start, "
+        . "$M->{cores} cores ($M->{cpu}).\n\n";
+    print "| what | vkstream | compared with | where |\n|---|---|---|---|\n";
+    print '| ' . join(' | ', @$_) . " |\n" for @out;
+}
+
+if (@ARGV && $ARGV[0] eq '--summary') {
+    die "usage: bench.pl --summary RESULTS.json\n" unless $ARGV[1];
+    summary($ARGV[1]);
+    exit 0;
+}
+if (@ARGV && $ARGV[0] eq '--knobs') {
+    # the parsed knobs, for t/05b-bench-report.t
+    print JSON::PP->new->canonical->encode({
+        quick => $QUICK, runs => $RUNS, duration => $DUR,
+        cap_max => $CAP_MAX, cap_steady => $CAP_STEADY,
+        cap_trials => $CAP_TRIALS, cap_fps => $CAP_FPS,
+        cap_settle => $CAP_SETTLE, only => [sort keys %ONLY],
+        configs => \@CONFIGS }), "\n";
+    exit 0;
+}
+if (@ARGV && $ARGV[0] eq '--report') {
+    die "usage: bench.pl --report RESULTS.json [OUT.md]\n" unless $ARGV[1];
+    report_only($ARGV[1], $ARGV[2]);
+    exit 0;
+}
+die "usage: bench.pl [--report RESULTS.json [OUT.md] | --summary "
+    . "RESULTS.json | --knobs]\n" if @ARGV;
+
 die "bench: $SRC missing (run scripts/bench.sh)\n" unless -f $SRC;
 my $M = machine();
+$R{cores} = $M->{cores};
 note("machine: $M->{cpu}, $M->{cores} cores, load $M->{load}; runs $RUNS, "
      . "${DUR}s sessions" . ($QUICK ? ' (BENCH_QUICK)' : ''));
 unlink "$B/publishers.log";
 
-floor() if want('cost') || want('floor');
+# capacity's goal is set by the floor of the same run
+floor() if want('cost') || want('floor') || want('capacity');
 startup_cost() if want('cost') || want('startup') || want('memory');
 ladder() if want('ladder');
 capacity() if want('capacity');
 isolation() if want('isolation');
+quality() if want('quality');
 vk_feed() if want('vk');
 cluster() if want('cluster');
 latency() if want('latency');
 cleanup();
 
-my $elapsed = time - $T_START;
-my $md = '';
-$md .= "| | |\n|---|---|\n";
-$md .= "| CPU | $M->{cpu}, $M->{cores} cores (load average $M->{load} "
-    . "at start) |\n";
-$md .= "| versions | nginx $M->{nginx}, nginx-rtmp $M->{rtmp}, ffmpeg "
-    . "$M->{ffmpeg}, x264 $M->{x264} |\n";
-$md .= "| date | $M->{date} |\n";
-$md .= "| runs | $RUNS per figure, median (min-max); ${DUR} s sessions"
-    . ($QUICK ? '; BENCH_QUICK' : '') . sprintf("; took %.0f s |\n\n",
-                                                $elapsed);
-$md .= "| scenario | what | figure | goal / note |\n";
-$md .= "|---|---|---|---|\n";
-$md .= "| $_->[0] | $_->[1] | $_->[2] | $_->[3] |\n" for @ROWS;
-
-open my $f, '>', "$B/results.md" or die $!;
-print $f $md;
-close $f;
-open $f, '>', "$B/results.json" or die $!;
-print $f JSON::PP->new->canonical->pretty->encode(
-    { machine => $M, results => \%R, rows => \@ROWS });
-close $f;
-print $md;
+$R{run} = { runs => $RUNS, duration => $DUR, quick => $QUICK,
+            took => time - $T_START,
+            only => [sort keys %ONLY], configs => \@CONFIGS };
+print write_report($M, "$B/results.md", "$B/results.json");
 note("wrote $B/results.md");

@@ -2,22 +2,52 @@
 # "make bench": vkstream against the nginx-rtmp "exec ffmpeg" setup it
 # replaces and against a from-memory floor, on loopback only.  Builds the
 # floor program and the source clip, then runs scripts/bench.pl, which
-# writes build/bench/results.md.  About 16 minutes on 2 cores, plus about
-# 10 for the latency scenario (which needs "make ui": Chromium, hls.js).
+# writes build/bench/results.md.  About 35 minutes on 2 cores (capacity's
+# 3 trials of 60 s steady state per count, both sides, about 20 of them;
+# quality 2), plus about 10 for the latency scenario (which needs "make
+# ui": Chromium, hls.js) and 10 for the cluster.
 #
 # Knobs (environment):
 #   BENCH_QUICK=1          one run of each, short sessions (a few minutes)
 #   BENCH_RUNS=N           runs per figure (default 3)
 #   BENCH_DURATION=S       seconds per startup/cost/ladder session (20)
-#   BENCH_CAP_DURATION=S   seconds per capacity trial (24; the seed exec
-#                          needs about 11 s to start)
-#   BENCH_CAP_MAX=N        largest capacity tried (16)
+#   BENCH_CAP_STEADY=S     capacity: seconds of steady state per trial,
+#                          from when every source's _low is listed (each
+#                          side's own start-up left out) + BENCH_CAP_SETTLE
+#                          (60; 20 with BENCH_QUICK)
+#   BENCH_CAP_SETTLE=S     capacity: seconds between "every output
+#                          listed" and the steady window (4)
+#   BENCH_CAP_TRIALS=N     capacity: trials a count must pass, all of
+#                          them (3; 1 with BENCH_QUICK)
+#   BENCH_CAP_FPS=F        capacity: video frames per wall second every
+#                          stream must list over the window (29)
+#   BENCH_CAP_START=N      capacity: first count tried (default: the goal,
+#                          0.9 x cores x 60 / floor CPU s per minute)
+#   BENCH_CAP_MAX=N        largest capacity tried (16; 4 with BENCH_QUICK)
+#   BENCH_CAP_COUNTS=a,b   capacity: only these counts, no search (a
+#                          diagnosis at given loads)
+#   BENCH_CAP_CONF='...'   capacity: directives added to the module side
+#                          (e.g. 'vkstream_nice 0;')
+#   BENCH_CAP_SIDES=a,b    capacity sides: module seed (both)
 #   BENCH_LOAD=N           sources transcoding during isolation
-#                          (default: the first count capacity failed at)
-#   BENCH_ISO_CONF='...'   directives added to the isolation application
+#                          (default: the first count capacity failed at,
+#                          else 10; 3 with BENCH_QUICK)
+#   BENCH_ISO_CONF='...'   directives added to the isolation module side
 #                          (e.g. 'vkstream_sched idle;')
+#   BENCH_ISO_MAIN='...'   directives added to the main context of the
+#                          isolation module side (e.g. 'worker_priority -5;')
+#   BENCH_ISO_SIDES=a,b    isolation sides: module seed (both)
+#   BENCH_PROBE_NICE=N     isolation: nice of the probing client while it
+#                          probes (-10 as root: it stands for a client on
+#                          another machine; else unchanged)
+#   BENCH_QUALITY_CONF='...' quality: a third side, the module with these
+#                          directives (a speed knob), with its quality cost
+#   BENCH_QUALITY_VBV='...' quality: output flags that give the exec seed
+#                          the module's VBV, a side of its own at the same
+#                          bits ('-maxrate 256k -bufsize 512k'; '' for none)
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
-#                          capacity isolation vk cluster latency
+#                          capacity isolation quality vk cluster latency
+#                          (capacity also runs the floor: its goal)
 #   BENCH_LAT_PARTS=a,b    latency: LL-HLS part targets in ms, one
 #                          side-by-side run each (500,333,250)
 #   BENCH_LAT_JOIN=S       latency: the players start S seconds after
@@ -51,6 +81,14 @@
 #   BENCH_CL_SIM=a,b       cluster: simulated node counts (10,50,100)
 #   BENCH_CL_SIM_SECS=S    cluster: seconds per simulation (15)
 #   BENCH_TUNED_IN='...'   input flags of exec (tuned)
+#   BENCH_DEBUG=1          isolation: each RTMP join's steps on stderr
+#   VKSTREAM_CHROMIUM=P    latency: the browser (/usr/bin/chromium)
+#
+# "scripts/bench.pl --report build/bench/results.json OUT.md" makes the
+# report again from a run's raw results (honouring BENCH_ONLY and
+# BENCH_CONFIGS); "--summary build/bench/results.json" prints the rows of
+# the README's Performance table from them; "--knobs" prints the knobs as
+# parsed.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
