@@ -82,6 +82,11 @@ cc -O2 -Wall -Wextra -Werror -o "$B/bench-cluster-sim" \
 # the latency scenario's camera: frames that show their capture time
 cc -O2 -Wall -Wextra -Werror -o "$B/bench-clock-src" \
     "$ROOT/scripts/bench-clock-src.c"
+# the VK feed scenario's event source (the Perl emulator cannot go fast)
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror -o "$B/bench-vk-gen" \
+    "$ROOT/scripts/bench-vk-gen.c" \
+    $(pkg-config --cflags --libs libwebsockets jansson)
 
 # The source every side gets: 1280x720, 30 fps, 2 s GOP, yuv420p H.264
 # (2.5 Mbit/s, as a streamer would send) + AAC, 20 s, looped by the
