@@ -40,6 +40,7 @@
 
 #define VKS_VK_RESP_MAX      (1024 * 1024)
 #define VKS_VK_API_VERSION   "5.199"
+#define VKS_VK_WAKE_US       1000        /* the owner's wake-ups at most */
 
 enum {
     VKS_REQ_URL = 1,
@@ -114,6 +115,16 @@ struct vks_vk_client_s {
     lws_sorted_usec_list_t  rule_sul;
     vks_vk_reasm_t        reasm;
     int                   reasm_binary;   /* the message is not text */
+    /*
+     * Inside a service round the owner is told once, at its end, not
+     * per message: a wake-up is an eventfd write and a context switch.
+     */
+    unsigned              defer:1;
+    unsigned              pending_publish:1;
+    unsigned              pending_notify:1;
+    unsigned              wake_armed:1;
+    lws_usec_t            last_wake;
+    lws_sorted_usec_list_t  wake_sul;
 };
 
 
@@ -194,13 +205,17 @@ vks_vk_client_push(vks_vk_client_t *c, vks_vk_out_t *o)
     pthread_mutex_unlock(&c->mu);
 
     if (wake) {
-        vks_vk_client_notify(c);
+        if (c->defer) {
+            c->pending_notify = 1;
+        } else {
+            vks_vk_client_notify(c);
+        }
     }
 }
 
 
 static void
-vks_vk_client_publish(vks_vk_client_t *c)
+vks_vk_client_copy_status(vks_vk_client_t *c)
 {
     pthread_mutex_lock(&c->mu);
     c->st.dropped += c->out_dropped;
@@ -208,8 +223,74 @@ vks_vk_client_publish(vks_vk_client_t *c)
     c->status = c->st;
     c->status_changed = 1;
     pthread_mutex_unlock(&c->mu);
+}
 
+
+static void
+vks_vk_client_publish(vks_vk_client_t *c)
+{
+    if (c->defer) {
+        c->pending_publish = 1;
+        return;
+    }
+
+    vks_vk_client_copy_status(c);
     vks_vk_client_notify(c);
+}
+
+
+static void
+vks_vk_client_wake_later(lws_sorted_usec_list_t *sul)
+{
+    vks_vk_client_t  *c;
+
+    c = lws_container_of(sul, vks_vk_client_t, wake_sul);
+
+    c->wake_armed = 0;
+    c->last_wake = lws_now_usecs();
+    vks_vk_client_notify(c);
+}
+
+
+/*
+ * The end of a service round: what it deferred.  The owner is woken at
+ * most once per VKS_VK_WAKE_US: a fast feed would otherwise cost it a
+ * wake-up (and this thread a write and a context switch) per message,
+ * for a delay of at most that much.
+ */
+static void
+vks_vk_client_flush(vks_vk_client_t *c)
+{
+    lws_usec_t  now;
+
+    c->defer = 0;
+
+    if (c->pending_publish) {
+        vks_vk_client_copy_status(c);
+    }
+
+    if (!c->pending_publish && !c->pending_notify) {
+        return;
+    }
+
+    c->pending_publish = 0;
+    c->pending_notify = 0;
+
+    if (c->wake_armed) {
+        return;
+    }
+
+    now = lws_now_usecs();
+
+    if (now - c->last_wake >= VKS_VK_WAKE_US) {
+        c->last_wake = now;
+        vks_vk_client_notify(c);
+        return;
+    }
+
+    c->wake_armed = 1;
+    lws_sul_schedule(c->ctx, 0, &c->wake_sul, vks_vk_client_wake_later,
+                     c->last_wake + VKS_VK_WAKE_US - now);
 }
 
 
@@ -1438,19 +1519,30 @@ vks_vk_client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 static void *
 vks_vk_client_thread(void *data)
 {
+    int                  rc;
     vks_vk_client_t     *c = data;
     struct lws_context  *ctx;
 
     vks_vk_client_connect(c);
 
     while (!c->stopping) {
-        if (lws_service(c->ctx, 0) < 0) {
+        c->defer = 1;
+        rc = lws_service(c->ctx, 0);
+        vks_vk_client_flush(c);
+
+        if (rc < 0) {
             break;
         }
     }
 
     lws_sul_cancel(&c->sul);
     lws_sul_cancel(&c->rule_sul);
+    lws_sul_cancel(&c->wake_sul);
+
+    if (c->wake_armed) {
+        c->wake_armed = 0;
+        vks_vk_client_notify(c);
+    }
 
     pthread_mutex_lock(&c->mu);
     ctx = c->ctx;
