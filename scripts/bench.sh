@@ -37,9 +37,14 @@
 #                          (ultrafast)
 #   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or
 #                          "blocking" (vkstream_llhls_serve, the default)
-#   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until
-#                          one fails (1000,2000,5000,10000,20000,40000)
-#   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)
+#   BENCH_VK_RATES=a,b     VK feed: generator (scripts/bench-vk-gen.c)
+#                          rates tried in order, until one fails
+#                          (1000,5000,10000,20000,30000,40000,60000)
+#   BENCH_VK_STEP=S        VK feed: seconds per rate step, and of the
+#                          generator's ceiling measurement (3)
+#   BENCH_VK_MATCHES=N     VK feed: vkstream_matches, the last matches of
+#                          a step its latency is taken over (10000, the
+#                          directive's maximum)
 #   BENCH_VK_LAT_RATE=N    VK feed: events/s of the latency run (1000)
 #   BENCH_VK_LAT_SECS=S    VK feed: seconds of the latency run (4)
 #   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
