@@ -12,15 +12,16 @@
  *   GET|POST|DELETE /rules?key=K (and /rules/): list (null when empty),
  *       add {"rule":{"value","tag"}}, delete {"tag"}; errors 1001-1004,
  *       2000-2003, 2006 in the VK envelope, HTTP 400
- *   /stream?key=K (and /stream/): the WebSocket; one at a time.  A bad
- *       key or a second connection is refused at the handshake; a plain
- *       GET answers 1003/1004/1006/1000 in the envelope, HTTP 400
+ *   /stream?key=K[&stream_id=N] (and /stream/): the WebSocket; one at a
+ *       time.  A bad key or stream_id or a second connection is refused
+ *       at the handshake; a plain GET answers 1003/1004/1005/1006/1000 in
+ *       the envelope, HTTP 400
  *
  * and a plain-HTTP admin port like the emulator's:
  *
  *   POST /admin/generator {"rate":N,"match":F,"stamp":0|1,
  *                          "deliver_all":0|1}
- *   GET /admin/stats, GET|DELETE /admin/rules
+ *   GET /admin/stats, GET|POST|DELETE /admin/rules
  *
  * Events are the emulator's generator's (post 60%, comment 30%, share
  * 10%; Russian texts with <br> and &quot;; keys sorted as Mojo::JSON
@@ -76,7 +77,7 @@ typedef struct {
     int         method;             /* 'G', 'P', 'D', other */
     int         json;               /* Content-Type: application/json */
     char        path[128];
-    char        key[300];
+    char        key[1100];
     int         has_key;
     char       *body;
     size_t      len;
@@ -475,6 +476,7 @@ gen_errmsg(int code)
     case 1002: return "Wrong content type";
     case 1003: return "Missing key";
     case 1004: return "Invalid key";
+    case 1005: return "Invalid stream_id";
     case 1006: return "Connection already established";
     case 2000: return "Can't parse json";
     case 2001: return "Tag already exist";
@@ -679,7 +681,7 @@ gen_rules(gen_pss_t *pss)
 static void
 gen_method(struct lws *wsi, gen_pss_t *pss)
 {
-    char         tok[128], v[32];
+    char         tok[1024], v[1024];  /* lws stops at any bigger arg */
     const char  *m;
 
     g.api_calls++;
@@ -718,6 +720,52 @@ gen_method(struct lws *wsi, gen_pss_t *pss)
 }
 
 
+/* a number as Perl sees it: "1000" and 1000 alike, true 1 */
+static double
+gen_num(json_t *x)
+{
+    if (json_is_number(x)) {
+        return json_number_value(x);
+    }
+
+    if (json_is_string(x)) {
+        return atof(json_string_value(x));
+    }
+
+    return json_is_true(x) ? 1 : 0;
+}
+
+
+/* POST /admin/rules: rules without the API's checks, as the emulator's */
+static void
+gen_admin_rules(gen_pss_t *pss)
+{
+    int          i;
+    size_t       k;
+    json_t      *j, *a, *x, *v, *t;
+
+    j = pss->body ? json_loadb(pss->body, pss->len, 0, NULL) : NULL;
+    a = json_object_get(j, "rules");
+
+    json_array_foreach(a, k, x) {
+        v = json_object_get(x, "value");
+        t = json_object_get(x, "tag");
+        if (!json_is_string(t)) {
+            continue;
+        }
+
+        if ((i = gen_find_rule(json_string_value(t))) >= 0) {
+            gen_del_rule(i);
+        }
+
+        (void) gen_add_rule(json_is_string(v) ? json_string_value(v) : "",
+                            json_string_value(t));
+    }
+
+    json_decref(j);
+}
+
+
 static void
 gen_admin(gen_pss_t *pss)
 {
@@ -733,17 +781,17 @@ gen_admin(gen_pss_t *pss)
             return;
         }
 
-        if (json_is_number(x = json_object_get(j, "rate"))) {
-            g.rate = json_number_value(x);
+        if ((x = json_object_get(j, "rate"))) {
+            g.rate = gen_num(x);
         }
-        if (json_is_number(x = json_object_get(j, "match"))) {
-            g.match = json_number_value(x);
+        if ((x = json_object_get(j, "match"))) {
+            g.match = gen_num(x);
         }
         if ((x = json_object_get(j, "stamp"))) {
-            g.stamp = json_is_true(x) || json_integer_value(x);
+            g.stamp = gen_num(x) != 0;
         }
         if ((x = json_object_get(j, "deliver_all"))) {
-            g.deliver_all = json_is_true(x) || json_integer_value(x);
+            g.deliver_all = gen_num(x) != 0;
         }
 
         g.credit = 0;
@@ -807,6 +855,11 @@ gen_admin(gen_pss_t *pss)
             }
         }
 
+        /* preload {"rules":[{"value","tag"}]}, replacing same tags */
+        if (pss->method == 'P') {
+            gen_admin_rules(pss);
+        }
+
         s = gen_rules_json();
         if (s && g.nrules == 0) {
             gen_answer(pss, 200, "{\"rules\":[]}");
@@ -818,6 +871,27 @@ gen_admin(gen_pss_t *pss)
     }
 
     gen_answer(pss, 404, "{\"error\":\"not found\"}");
+}
+
+
+/* "stream_id", when given, is digits (error 1005 otherwise) */
+static int
+gen_stream_id_ok(struct lws *wsi)
+{
+    char        buf[1024];
+    const char *p;
+
+    if (lws_get_urlarg_by_name(wsi, "stream_id=", buf, sizeof(buf)) == NULL) {
+        return 1;
+    }
+
+    for (p = buf + sizeof("stream_id=") - 1; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -839,6 +913,7 @@ gen_route(struct lws *wsi, gen_pss_t *pss)
         /* a plain request where the WebSocket is: say why it fails */
         gen_vk_error(pss, !pss->has_key || pss->key[0] == '\0' ? 1003
                           : strcmp(pss->key, g.key) ? 1004
+                          : !gen_stream_id_ok(wsi) ? 1005
                           : g.stream ? 1006 : 1000, NULL);
     } else {
         gen_answer(pss, 404, "{\"code\":404,\"error\":{\"error_code\":404,"
@@ -850,7 +925,7 @@ gen_route(struct lws *wsi, gen_pss_t *pss)
 static void
 gen_request(struct lws *wsi, gen_pss_t *pss, const char *uri)
 {
-    char  ct[64], key[300];
+    char  ct[64], key[1024];
 
     memset(pss, 0, sizeof(*pss));
     pss->admin = (lws_get_vhost(wsi) == g.adm);
@@ -918,7 +993,7 @@ static int
 gen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
-    char        key[300];
+    char        key[1024];
     gen_pss_t  *pss = user;
 
     switch (reason) {
@@ -978,7 +1053,7 @@ gen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         /* refused handshakes: the client asks again plainly (gen_route) */
         if (lws_get_vhost(wsi) == g.adm || g.stream
             || lws_get_urlarg_by_name(wsi, "key=", key, sizeof(key)) == NULL
-            || strcmp(key + 4, g.key) != 0)
+            || strcmp(key + 4, g.key) != 0 || !gen_stream_id_ok(wsi))
         {
             g.ws_rejected++;
             return -1;
@@ -1088,10 +1163,10 @@ main(int argc, char **argv)
         gen_usage();
     }
 
-    for (i = 0; g.token[0] == '\0' && i < 32; i++) {
+    for (i = 0; g.token[i * 2] == '\0' && i < 32; i++) {
         sprintf(g.token + i * 2, "%02x", (unsigned) (gen_rand() & 0xff));
     }
-    for (i = 0; g.key[0] == '\0' && i < 20; i++) {
+    for (i = 0; g.key[i * 2] == '\0' && i < 20; i++) {
         sprintf(g.key + i * 2, "%02x", (unsigned) (gen_rand() & 0xff));
     }
 
