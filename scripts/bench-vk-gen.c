@@ -20,7 +20,7 @@
  * and a plain-HTTP admin port like the emulator's:
  *
  *   POST /admin/generator {"rate":N,"match":F,"stamp":0|1,
- *                          "deliver_all":0|1}
+ *                          "deliver_all":0|1,"coalesce":0|1}
  *   GET /admin/stats, GET|POST|DELETE /admin/rules
  *
  * Events are the emulator's generator's (post 60%, comment 30%, share
@@ -29,8 +29,10 @@
  * positive words and the tag of one rule, the rest have no tag and are
  * not sent unless deliver_all.  With stamp each text starts with
  * "#SEQ@TIME " (TIME: epoch seconds with microseconds, taken just before
- * the write).  The rate is kept with a credit refilled every millisecond;
- * while the socket's send buffer is full nothing is made ("throttled",
+ * the write).  Each message is a write, so a TLS record, of its own;
+ * with coalesce the frames made in one writable callback go out together
+ * (up to 16 KB a write).  The rate is kept with a credit refilled every
+ * millisecond; while the socket's send buffer is full nothing is made ("throttled",
  * the credit is dropped), so events_sent is what was really written.  No
  * server pings (the bench runs the emulator with --ping-interval 0 too).
  *
@@ -62,6 +64,7 @@
 #define GEN_BODY_MAX     65536
 #define GEN_BATCH        512        /* messages per writable callback */
 #define GEN_TICK_US      1000
+#define GEN_COALESCE_MAX 16000      /* bytes of frames per coalesced write */
 
 
 typedef struct {
@@ -102,6 +105,7 @@ static struct {
     double                   match;
     int                      stamp;
     int                      deliver_all;
+    int                      coalesce;
     double                   credit;
     double                   last;
     uint64_t                 seq;
@@ -374,13 +378,43 @@ gen_event(char *buf, size_t size)
 }
 
 
+/* a server's (unmasked) text frame header for len bytes; its size */
+static size_t
+gen_frame_head(unsigned char *h, size_t len)
+{
+    int  i;
+
+    h[0] = 0x81;
+
+    if (len < 126) {
+        h[1] = (unsigned char) len;
+        return 2;
+    }
+
+    if (len < 65536) {
+        h[1] = 126;
+        h[2] = (unsigned char) (len >> 8);
+        h[3] = (unsigned char) len;
+        return 4;
+    }
+
+    h[1] = 127;
+    for (i = 0; i < 8; i++) {
+        h[2 + i] = (unsigned char) (len >> (56 - 8 * i));
+    }
+
+    return 10;
+}
+
+
 static int
 gen_write_events(struct lws *wsi)
 {
     int            i, n;
-    size_t         len;
+    size_t         len, off;
     double         now;
-    unsigned char  buf[LWS_PRE + GEN_MSG_MAX];
+    unsigned char  buf[LWS_PRE + GEN_COALESCE_MAX + GEN_MSG_MAX + 16];
+    unsigned char  head[10];
 
     now = gen_mono();
     g.credit += g.rate * (now - g.last);
@@ -391,28 +425,61 @@ gen_write_events(struct lws *wsi)
         g.credit = g.rate / 10 + 1;
     }
 
+    off = 0;
+
     for (i = 0; i < GEN_BATCH && g.credit >= 1; i++) {
         if (lws_send_pipe_choked(wsi)) {
             g.throttled++;
             g.credit = 0;
-            return 0;
+            break;
         }
 
         g.credit--;
         g.generated++;
 
-        len = gen_event((char *) buf + LWS_PRE, GEN_MSG_MAX);
-        if (len == 0) {
-            continue;
-        }
+        if (!g.coalesce) {
+            len = gen_event((char *) buf + LWS_PRE, GEN_MSG_MAX);
+            if (len == 0) {
+                continue;
+            }
 
-        n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
-        if (n < (int) len) {
-            return -1;
+            n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
+            if (n < (int) len) {
+                return -1;
+            }
+
+        } else {
+            /*
+             * "coalesce": whole frames of several events in one write
+             * (one TLS record) instead of one each, to tell the client's
+             * cost per record from its cost per message
+             */
+            len = gen_event((char *) buf + LWS_PRE + off + 10, GEN_MSG_MAX);
+            if (len == 0) {
+                continue;
+            }
+
+            n = (int) gen_frame_head(head, len);
+            memmove(buf + LWS_PRE + off + n, buf + LWS_PRE + off + 10, len);
+            memcpy(buf + LWS_PRE + off, head, n);
+            off += n + len;
+
+            if (off >= GEN_COALESCE_MAX) {
+                if (lws_write(wsi, buf + LWS_PRE, off, LWS_WRITE_RAW)
+                    < (int) off)
+                {
+                    return -1;
+                }
+                off = 0;
+            }
         }
 
         g.events_sent++;
         g.bytes += len;
+    }
+
+    if (off && lws_write(wsi, buf + LWS_PRE, off, LWS_WRITE_RAW) < (int) off) {
+        return -1;
     }
 
     if (g.credit >= 1) {
@@ -792,6 +859,9 @@ gen_admin(gen_pss_t *pss)
         }
         if ((x = json_object_get(j, "deliver_all"))) {
             g.deliver_all = gen_num(x) != 0;
+        }
+        if ((x = json_object_get(j, "coalesce"))) {
+            g.coalesce = gen_num(x) != 0;
         }
 
         g.credit = 0;

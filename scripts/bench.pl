@@ -1208,7 +1208,8 @@ sub vk_step {
     my $after = vk_last_id($n);
     my $g0 = time;
     $e->admin(POST => '/admin/generator',
-              { rate => $rate, match => 1, stamp => 1 });
+              { rate => $rate, match => 1, stamp => 1,
+                coalesce => $ENV{BENCH_VK_COALESCE} ? 1 : 0 });
     sleep 0.5;
     my $c0 = $e->stats->{counters}{events_sent} // 0;
     my $t0 = time;

@@ -42,6 +42,10 @@
 #                          (1000,5000,10000,20000,30000,40000,60000)
 #   BENCH_VK_STEP=S        VK feed: seconds per rate step, and of the
 #                          generator's ceiling measurement (3)
+#   BENCH_VK_COALESCE=1    VK feed: the generator writes the events of a
+#                          millisecond together (one TLS record for many)
+#                          instead of one write each, as a server that
+#                          buffers would
 #   BENCH_VK_MATCHES=N     VK feed: vkstream_matches, the last matches of
 #                          a step its latency is taken over (10000, the
 #                          directive's maximum)
