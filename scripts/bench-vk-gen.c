@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
@@ -95,7 +96,6 @@ static struct {
     struct lws_vhost        *api;
     struct lws_vhost        *adm;
     struct lws              *stream;
-    lws_sorted_usec_list_t   tick;
     const char              *host;
     int                      port;
     int                      admin_port;
@@ -125,7 +125,7 @@ static struct {
     uint64_t                 rules_get;
     uint64_t                 rules_post;
     uint64_t                 rules_delete;
-    volatile sig_atomic_t    stop;
+    volatile sig_atomic_t    stop;      /* also read by gen_clock() */
 } g;
 
 
@@ -490,14 +490,35 @@ gen_write_events(struct lws *wsi)
 }
 
 
-static void
-gen_tick(lws_sorted_usec_list_t *sul)
+/*
+ * The clock: a thread that wakes the service loop every millisecond.  Not
+ * an lws timer: libwebsockets turns the last part of a millisecond into a
+ * poll() timeout of 0 and would spin.
+ */
+static void *
+gen_clock(void *data)
 {
-    if (g.stream && g.rate > 0) {
-        lws_callback_on_writable(g.stream);
+    struct timespec  ts;
+
+    (void) data;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    while (!g.stop) {
+        ts.tv_nsec += GEN_TICK_US * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_nsec -= 1000000000;
+            ts.tv_sec++;
+        }
+
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+
+        if (g.rate > 0) {
+            lws_cancel_service(g.ctx);
+        }
     }
 
-    lws_sul_schedule(g.ctx, 0, sul, gen_tick, GEN_TICK_US);
+    return NULL;
 }
 
 
@@ -1149,6 +1170,12 @@ gen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_RECEIVE:
         return 0;                       /* pongs and closes: lws's own */
 
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (g.stream && g.rate > 0) {   /* gen_clock()'s tick */
+            lws_callback_on_writable(g.stream);
+        }
+        return 0;
+
     case LWS_CALLBACK_CLOSED:
         if (wsi == g.stream) {
             g.stream = NULL;
@@ -1195,6 +1222,7 @@ int
 main(int argc, char **argv)
 {
     int                                 c, i;
+    pthread_t                           clock;
     const char                         *cert, *keyf;
     struct lws_context_creation_info    info;
     static const struct option          opts[] = {
@@ -1294,7 +1322,10 @@ main(int argc, char **argv)
     fflush(stdout);
 
     g.last = gen_mono();
-    lws_sul_schedule(g.ctx, 0, &g.tick, gen_tick, GEN_TICK_US);
+    if (pthread_create(&clock, NULL, gen_clock, NULL) != 0) {
+        fprintf(stderr, "bench-vk-gen: pthread_create failed\n");
+        return 1;
+    }
 
     while (!g.stop) {
         if (lws_service(g.ctx, 0) < 0) {
@@ -1302,6 +1333,8 @@ main(int argc, char **argv)
         }
     }
 
+    g.stop = 1;
+    pthread_join(clock, NULL);
     lws_context_destroy(g.ctx);
     return 0;
 }

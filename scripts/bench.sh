@@ -95,7 +95,7 @@ cc -O2 -Wall -Wextra -Werror -o "$B/bench-clock-src" \
 # shellcheck disable=SC2046
 cc -O2 -Wall -Wextra -Werror -o "$B/bench-vk-gen" \
     "$ROOT/scripts/bench-vk-gen.c" \
-    $(pkg-config --cflags --libs libwebsockets jansson)
+    $(pkg-config --cflags --libs libwebsockets jansson) -lpthread
 
 # The source every side gets: 1280x720, 30 fps, 2 s GOP, yuv420p H.264
 # (2.5 Mbit/s, as a streamer would send) + AAC, 20 s, looped by the
