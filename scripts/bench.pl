@@ -1493,8 +1493,10 @@ sub vk_feed {
           . '/s asked; worker CPU ' . fmt(0, map { 100 * $_->{worker_cpu} } @b)
           . '%, emulator CPU ' . fmt(0, map { 100 * $_->{emu_cpu} } @b) . '%)'
         : 'no rate passed';
-    my $med = median(map { $_->{stored_rate} } @b) // 0;
-    my $goal = $med >= 20000 ? 'goal 20,000/s: met'
+    # met: every run passed a step asking 20,000/s or more (a pass stores
+    # every event sent, at 0.9x the rate asked or better)
+    my $goal = (@b == @best && !grep { $_->{rate} < 20000 } @b)
+        ? 'goal 20,000/s: met'
         : $emu && !$cli
           ? 'goal 20,000/s: not reached by the generator, the client kept '
             . 'up with all it sent (the limit is the generator, not '
