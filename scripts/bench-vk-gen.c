@@ -32,12 +32,14 @@
  * the write).  Each message is a write, so a TLS record, of its own;
  * with coalesce the frames made in one writable callback go out together
  * (up to 16 KB a write).  The rate is kept with a credit refilled every
- * millisecond; while the socket's send buffer is full nothing is made ("throttled",
- * the credit is dropped), so events_sent is what was really written.  No
- * server pings (the bench runs the emulator with --ping-interval 0 too).
+ * millisecond (a clock thread wakes the loop); while the socket's send
+ * buffer is full nothing is made ("throttled", the credit is dropped), so
+ * events_sent is what was really written.  No server pings (the bench
+ * runs the emulator with --ping-interval 0 too).
  *
- *     bench-vk-gen --cert C --key-file K [--port N] [--admin-port N]
- *                  [--token T] [--key K] [--rate N] [--match F]
+ *     bench-vk-gen --cert C --key-file K [--host A] [--port N]
+ *                  [--admin-port N] [--token T] [--key K] [--rate N]
+ *                  [--match F] [--seed N]
  *     {"api":"https://127.0.0.1:P","stream_host":"127.0.0.1:P",
  *      "admin":"http://127.0.0.1:A","token":...,"key":...,"pid":...}
  */
