@@ -25,6 +25,8 @@
 
 
 #define NGX_VKSTREAM_VK_POLL   100      /* ms */
+/* matches closer than this: take them by a timer, not by wake-ups */
+#define NGX_VKSTREAM_VK_BUSY   1        /* ms */
 #define NGX_VKSTREAM_VK_STOP   1000     /* ms to wait for the thread */
 
 
@@ -54,6 +56,7 @@ _Static_assert(NGX_VKSTREAM_URL_LEN == VKS_VK_STR_MAX
 
 
 static void ngx_vkstream_vk_timer_handler(ngx_event_t *ev);
+static void ngx_vkstream_vk_busy_handler(ngx_event_t *ev);
 static void ngx_vkstream_vk_drain(void);
 static void ngx_vkstream_vk_push_rules(void);
 static void ngx_vkstream_vk_shutdown(ngx_log_t *log);
@@ -61,6 +64,8 @@ static void ngx_vkstream_vk_shutdown(ngx_log_t *log);
 
 static vks_vk_client_t          *ngx_vkstream_vk_client;
 static ngx_event_t               ngx_vkstream_vk_timer;
+static ngx_event_t               ngx_vkstream_vk_busy;
+static ngx_msec_t                ngx_vkstream_vk_last_take;
 static ngx_connection_t          ngx_vkstream_vk_dummy;
 static uint64_t                  ngx_vkstream_vk_gen;
 static ngx_uint_t                ngx_vkstream_vk_pushed;
@@ -273,6 +278,11 @@ ngx_vkstream_vk_start(ngx_cycle_t *cycle)
     ngx_vkstream_vk_timer.data = &ngx_vkstream_vk_dummy;
     ngx_vkstream_vk_timer.cancelable = 1;   /* never delays a shutdown */
 
+    ngx_vkstream_vk_busy.handler = ngx_vkstream_vk_busy_handler;
+    ngx_vkstream_vk_busy.log = cycle->log;
+    ngx_vkstream_vk_busy.data = &ngx_vkstream_vk_dummy;
+    ngx_vkstream_vk_busy.cancelable = 1;
+
     ngx_vkstream_vk_push_rules();
     ngx_add_timer(&ngx_vkstream_vk_timer, NGX_VKSTREAM_VK_POLL);
 
@@ -313,6 +323,10 @@ ngx_vkstream_vk_shutdown(ngx_log_t *log)
 
     if (ngx_vkstream_vk_timer.timer_set) {
         ngx_del_timer(&ngx_vkstream_vk_timer);
+    }
+
+    if (ngx_vkstream_vk_busy.timer_set) {
+        ngx_del_timer(&ngx_vkstream_vk_busy);
     }
 
     if (vks_vk_client_stop(ngx_vkstream_vk_client, NGX_VKSTREAM_VK_STOP)
@@ -498,9 +512,18 @@ ngx_vkstream_vk_table_tag(vks_vk_out_t *o, ngx_str_t *tag)
 }
 
 
+/* the matches come fast: take them every NGX_VKSTREAM_VK_BUSY ms */
+static void
+ngx_vkstream_vk_busy_handler(ngx_event_t *ev)
+{
+    ngx_vkstream_vk_drain();
+}
+
+
 static void
 ngx_vkstream_vk_drain(void)
 {
+    int                       polls;
     ngx_str_t                 tag, msg;
     ngx_uint_t                level, changed;
     vks_vk_out_t             *list, *o;
@@ -512,8 +535,24 @@ ngx_vkstream_vk_drain(void)
         return;
     }
 
-    list = vks_vk_client_take(ngx_vkstream_vk_client);
+    /*
+     * Wake-ups closer than NGX_VKSTREAM_VK_BUSY: the client stops them
+     * and this side takes by a timer until a take finds nothing.
+     */
+    list = vks_vk_client_take_batch(ngx_vkstream_vk_client,
+               ngx_current_msec - ngx_vkstream_vk_last_take
+               <= NGX_VKSTREAM_VK_BUSY, &polls);
     changed = 0;
+
+    if (list) {
+        ngx_vkstream_vk_last_take = ngx_current_msec;
+    }
+
+    if (polls && !ngx_vkstream_vk_busy.timer_set
+        && !(ngx_exiting || ngx_quit || ngx_terminate))
+    {
+        ngx_add_timer(&ngx_vkstream_vk_busy, NGX_VKSTREAM_VK_BUSY);
+    }
 
     for (o = list; o; o = o->next) {
 

@@ -67,9 +67,18 @@
 #                          (ultrafast)
 #   BENCH_LAT_SERVE=M      latency: LL playlists "static" files or
 #                          "blocking" (vkstream_llhls_serve, the default)
-#   BENCH_VK_RATES=a,b     VK feed: generator rates tried in order, until
-#                          one fails (1000,2000,5000,10000,20000,40000)
-#   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)
+#   BENCH_VK_RATES=a,b     VK feed: generator (scripts/bench-vk-gen.c)
+#                          rates tried in order, until one fails
+#                          (1000,5000,10000,20000,30000,40000,60000)
+#   BENCH_VK_STEP=S        VK feed: seconds per rate step, and of the
+#                          generator's ceiling measurement (3)
+#   BENCH_VK_COALESCE=1    VK feed: the generator writes the events of a
+#                          millisecond together (one TLS record for many)
+#                          instead of one write each, as a server that
+#                          buffers would
+#   BENCH_VK_MATCHES=N     VK feed: vkstream_matches, the last matches of
+#                          a step its latency is taken over (10000, the
+#                          directive's maximum)
 #   BENCH_VK_LAT_RATE=N    VK feed: events/s of the latency run (1000)
 #   BENCH_VK_LAT_SECS=S    VK feed: seconds of the latency run (4)
 #   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
@@ -120,6 +129,11 @@ cc -O2 -Wall -Wextra -Werror -o "$B/bench-cluster-sim" \
 # the latency scenario's camera: frames that show their capture time
 cc -O2 -Wall -Wextra -Werror -o "$B/bench-clock-src" \
     "$ROOT/scripts/bench-clock-src.c"
+# the VK feed scenario's event source (the Perl emulator cannot go fast)
+# shellcheck disable=SC2046
+cc -O2 -Wall -Wextra -Werror -o "$B/bench-vk-gen" \
+    "$ROOT/scripts/bench-vk-gen.c" \
+    $(pkg-config --cflags --libs libwebsockets jansson) -lpthread
 
 # The source every side gets: 1280x720, 30 fps, 2 s GOP, yuv420p H.264
 # (2.5 Mbit/s, as a streamer would send) + AAC, 20 s, looped by the

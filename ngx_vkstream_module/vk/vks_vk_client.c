@@ -40,6 +40,7 @@
 
 #define VKS_VK_RESP_MAX      (1024 * 1024)
 #define VKS_VK_API_VERSION   "5.199"
+#define VKS_VK_FORCED_MAX    256         /* forced services per round */
 
 enum {
     VKS_REQ_URL = 1,
@@ -93,6 +94,7 @@ struct vks_vk_client_s {
     vks_vk_out_t         *out_tail;
     size_t                nout;
     uint64_t              out_dropped;
+    int                   owner_polls;    /* it takes without wake-ups */
     vks_vk_status_t       status;
     int                   status_changed;
 
@@ -114,6 +116,13 @@ struct vks_vk_client_s {
     lws_sorted_usec_list_t  rule_sul;
     vks_vk_reasm_t        reasm;
     int                   reasm_binary;   /* the message is not text */
+    /*
+     * Inside a service round the owner is told once, at its end, not
+     * per message: a wake-up is an eventfd write and a context switch.
+     */
+    unsigned              defer:1;
+    unsigned              pending_publish:1;
+    unsigned              pending_notify:1;
 };
 
 
@@ -180,7 +189,7 @@ vks_vk_client_push(vks_vk_client_t *c, vks_vk_out_t *o)
         return;
     }
 
-    wake = (c->out_head == NULL);
+    wake = (c->out_head == NULL && !c->owner_polls);
 
     o->next = NULL;
     if (c->out_tail) {
@@ -194,13 +203,17 @@ vks_vk_client_push(vks_vk_client_t *c, vks_vk_out_t *o)
     pthread_mutex_unlock(&c->mu);
 
     if (wake) {
-        vks_vk_client_notify(c);
+        if (c->defer) {
+            c->pending_notify = 1;
+        } else {
+            vks_vk_client_notify(c);
+        }
     }
 }
 
 
 static void
-vks_vk_client_publish(vks_vk_client_t *c)
+vks_vk_client_copy_status(vks_vk_client_t *c)
 {
     pthread_mutex_lock(&c->mu);
     c->st.dropped += c->out_dropped;
@@ -208,8 +221,57 @@ vks_vk_client_publish(vks_vk_client_t *c)
     c->status = c->st;
     c->status_changed = 1;
     pthread_mutex_unlock(&c->mu);
+}
 
+
+static void
+vks_vk_client_publish(vks_vk_client_t *c)
+{
+    if (c->defer) {
+        c->pending_publish = 1;
+        return;
+    }
+
+    vks_vk_client_copy_status(c);
     vks_vk_client_notify(c);
+}
+
+
+/*
+ * The end of a service round: what it deferred, told once.  Not while the
+ * owner polls (vks_vk_client_take_batch()): at a high rate a wake-up per
+ * round would cost it (and this thread, a write and a context switch)
+ * one per message or nearly.
+ */
+static void
+vks_vk_client_flush(vks_vk_client_t *c)
+{
+    int  polling;
+
+    c->defer = 0;
+
+    if (!c->pending_publish && !c->pending_notify) {
+        return;
+    }
+
+    pthread_mutex_lock(&c->mu);
+
+    if (c->pending_publish) {
+        c->st.dropped += c->out_dropped;
+        c->out_dropped = 0;
+        c->status = c->st;
+        c->status_changed = 1;
+    }
+
+    polling = c->owner_polls;
+    pthread_mutex_unlock(&c->mu);
+
+    c->pending_publish = 0;
+    c->pending_notify = 0;
+
+    if (!polling) {
+        vks_vk_client_notify(c);
+    }
 }
 
 
@@ -1438,13 +1500,30 @@ vks_vk_client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 static void *
 vks_vk_client_thread(void *data)
 {
+    int                  rc, n;
     vks_vk_client_t     *c = data;
     struct lws_context  *ctx;
 
     vks_vk_client_connect(c);
 
     while (!c->stopping) {
-        if (lws_service(c->ctx, 0) < 0) {
+        c->defer = 1;
+        rc = lws_service(c->ctx, 0);
+
+        /*
+         * libwebsockets hands over one message per round and keeps the
+         * rest of what it read for "forced service", which it does after
+         * a poll() that then does not wait: serve it without the polls.
+         */
+        for (n = 0; rc >= 0 && n < VKS_VK_FORCED_MAX
+                    && lws_service_adjust_timeout(c->ctx, 1, 0) == 0; n++)
+        {
+            rc = lws_service_tsi(c->ctx, -1, 0);
+        }
+
+        vks_vk_client_flush(c);
+
+        if (rc < 0) {
             break;
         }
     }
@@ -1706,6 +1785,27 @@ vks_vk_client_take(vks_vk_client_t *c)
 
     pthread_mutex_lock(&c->mu);
     list = c->out_head;
+    c->out_head = NULL;
+    c->out_tail = NULL;
+    c->nout = 0;
+    pthread_mutex_unlock(&c->mu);
+
+    return list;
+}
+
+
+vks_vk_out_t *
+vks_vk_client_take_batch(vks_vk_client_t *c, int poll, int *polls)
+{
+    vks_vk_out_t  *list;
+
+    pthread_mutex_lock(&c->mu);
+    list = c->out_head;
+
+    /* decided under the lock push() looks at: no item is left untold */
+    c->owner_polls = (list != NULL) && poll;
+    *polls = c->owner_polls;
+
     c->out_head = NULL;
     c->out_tail = NULL;
     c->nout = 0;

@@ -127,6 +127,16 @@ int vks_vk_client_set_rules(vks_vk_client_t *c, const vks_vk_rule_t *rules,
 
 /* Takes everything queued for the owner, oldest first. */
 vks_vk_out_t *vks_vk_client_take(vks_vk_client_t *c);
+
+/*
+ * The same, for an owner that can poll.  With poll set and items taken,
+ * the client stops waking it (*polls is 1: take again soon, by a timer);
+ * a take that finds nothing, or without poll, resumes the wake-ups
+ * (*polls is 0).  At a high rate the owner then wakes once per its timer,
+ * not once per message.
+ */
+vks_vk_out_t *vks_vk_client_take_batch(vks_vk_client_t *c, int poll,
+    int *polls);
 void vks_vk_out_free(vks_vk_out_t *list);
 
 /* Copies the status; returns 1 if it changed since the last call. */
