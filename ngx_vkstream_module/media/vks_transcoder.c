@@ -47,41 +47,56 @@ struct vks_transcoder_s {
 };
 
 
-/* fan-out: the decoder's output, a copy for each rendition that wants it */
+static int
+vks_transcoder_wants(vks_rendition_t *r, vks_item_t *item)
+{
+    const vks_rendition_conf_t  *rc;
+
+    rc = vks_rendition_conf(r);
+
+    switch (item->kind) {
+    case VKS_ITEM_VFRAME:
+        return rc->video_mode == VKS_MODE_ENCODE;
+    case VKS_ITEM_AFRAME:
+        return rc->audio_mode == VKS_MODE_ENCODE;
+    case VKS_ITEM_VPKT:
+        return rc->video_mode == VKS_MODE_COPY;
+    case VKS_ITEM_APKT:
+        return rc->audio_mode == VKS_MODE_COPY;
+    case VKS_ITEM_VCONFIG:
+        return rc->video_mode == VKS_MODE_COPY
+               || rc->audio_mode == VKS_MODE_COPY;
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * fan-out: the decoder's output, a reference for each rendition that
+ * wants it; one rendition gets the item itself
+ */
 
 static void
 vks_transcoder_deliver(void *data, vks_item_t *item)
 {
-    int                          i, wants;
-    vks_item_t                  *copy;
-    vks_transcoder_t            *t = data;
-    const vks_rendition_conf_t  *rc;
+    int                i;
+    vks_item_t        *copy;
+    vks_transcoder_t  *t = data;
 
-    for (i = 0; i < t->nr; i++) {
-        rc = vks_rendition_conf(t->r[i]);
+    if (t->nr == 1) {
+        if (vks_transcoder_wants(t->r[0], item)) {
+            vks_rendition_send(t->r[0], item);
 
-        switch (item->kind) {
-        case VKS_ITEM_VFRAME:
-            wants = rc->video_mode == VKS_MODE_ENCODE;
-            break;
-        case VKS_ITEM_AFRAME:
-            wants = rc->audio_mode == VKS_MODE_ENCODE;
-            break;
-        case VKS_ITEM_VPKT:
-            wants = rc->video_mode == VKS_MODE_COPY;
-            break;
-        case VKS_ITEM_APKT:
-            wants = rc->audio_mode == VKS_MODE_COPY;
-            break;
-        case VKS_ITEM_VCONFIG:
-            wants = rc->video_mode == VKS_MODE_COPY
-                    || rc->audio_mode == VKS_MODE_COPY;
-            break;
-        default:
-            wants = 1;
+        } else {
+            vks_item_free(item);
         }
 
-        if (!wants) {
+        return;
+    }
+
+    for (i = 0; i < t->nr; i++) {
+        if (!vks_transcoder_wants(t->r[i], item)) {
             continue;
         }
 
