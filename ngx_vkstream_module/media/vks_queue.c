@@ -189,13 +189,30 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 vks_packet_t *
 vks_queue_pop(vks_queue_t *q)
 {
+    int            kicked;
+    vks_packet_t  *p;
+
+    do {
+        p = vks_queue_pop_or_kick(q, &kicked);
+    } while (p == NULL && kicked);
+
+    return p;
+}
+
+
+vks_packet_t *
+vks_queue_pop_or_kick(vks_queue_t *q, int *kicked)
+{
     vks_packet_t  *p;
 
     pthread_mutex_lock(&q->mutex);
 
-    while (q->head == NULL && !q->closed && !q->finishing) {
+    while (q->head == NULL && !q->closed && !q->finishing && !q->kicked) {
         pthread_cond_wait(&q->cond, &q->mutex);
     }
+
+    *kicked = q->kicked;
+    q->kicked = 0;
 
     if (q->finishing && q->head && vks_now_ms() > q->finish_by) {
         /* out of time: the rest is dropped (and counted) by the close */
@@ -220,6 +237,16 @@ vks_queue_pop(vks_queue_t *q)
 
     p->next = NULL;
     return p;
+}
+
+
+void
+vks_queue_kick(vks_queue_t *q)
+{
+    pthread_mutex_lock(&q->mutex);
+    q->kicked = 1;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->mutex);
 }
 
 

@@ -42,6 +42,7 @@ typedef struct {
     unsigned            finishing:1; /* no more input; drain until */
     int64_t             finish_by;   /* this CLOCK_MONOTONIC ms */
     unsigned            shedding:1;  /* dropping video until a keyframe */
+    unsigned            kicked:1;    /* vks_queue_kick(), not yet seen */
     uint64_t            dropped_packets;
     uint64_t            dropped_frames;  /* video, shed or discarded */
     uint64_t            dropped_gops;
@@ -73,6 +74,15 @@ int vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
  * finishing and empty or past its budget (the rest is then discarded).
  */
 vks_packet_t *vks_queue_pop(vks_queue_t *q);
+
+/*
+ * The same, but vks_queue_kick() also wakes it: then *kicked is 1, with
+ * the next packet or, when there is none yet, with NULL (call again).
+ */
+vks_packet_t *vks_queue_pop_or_kick(vks_queue_t *q, int *kicked);
+
+/* Any thread: wakes the consumer once, without a packet. */
+void vks_queue_kick(vks_queue_t *q);
 
 /*
  * The end of the input: what is queued is still handed out for at most

@@ -55,6 +55,7 @@ struct vks_rendition_s {
     unsigned                llhls_part_target_ms;
     unsigned                llhls_window;
 
+    int                     inline_mode;    /* no thread: the caller's */
     pthread_t               thread;
     pthread_mutex_t         mutex;
     pthread_cond_t          cond;
@@ -112,6 +113,10 @@ struct vks_rendition_s {
 
 
 static void vks_rendition_llhls_open(vks_rendition_t *r);
+static int vks_rendition_send_inline(vks_rendition_t *r, vks_item_t *item);
+static void vks_rendition_handle(vks_rendition_t *r, vks_item_t *item);
+static void vks_rendition_apply_control(vks_rendition_t *r, int control);
+static void vks_rendition_wind_up(vks_rendition_t *r);
 static void vks_rendition_ladder_join(vks_rendition_t *r);
 static void vks_rendition_ladder_leave(vks_rendition_t *r);
 static void vks_rendition_ladder_packet(vks_rendition_t *r, AVPacket *pkt,
@@ -187,6 +192,10 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
 {
     int  video, drop;
 
+    if (r->inline_mode) {
+        return vks_rendition_send_inline(r, item);
+    }
+
     video = item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT;
     drop = 0;
 
@@ -253,6 +262,73 @@ vks_rendition_send(vks_rendition_t *r, vks_item_t *item)
     pthread_mutex_unlock(&r->mutex);
 
     return 0;
+}
+
+
+/*
+ * Inline: the item is handled at once on the caller's (the context's)
+ * thread, so nothing queues and no thread is woken; a control waiting is
+ * applied first, as the thread would have.
+ */
+static int
+vks_rendition_send_inline(vks_rendition_t *r, vks_item_t *item)
+{
+    int  video, control, finishing;
+
+    video = item->kind == VKS_ITEM_VFRAME || item->kind == VKS_ITEM_VPKT;
+
+    pthread_mutex_lock(&r->mutex);
+
+    control = r->control;
+    r->control = 0;
+    finishing = r->finishing;
+
+    if (video) {
+        r->stats.frames_in++;
+        r->stats.frames_dropped += finishing;
+    }
+
+    pthread_mutex_unlock(&r->mutex);
+
+    if (control) {
+        vks_rendition_apply_control(r, control);
+    }
+
+    if (finishing || item->kind == VKS_ITEM_EOS) {
+        vks_item_free(item);
+        return 1;
+    }
+
+    vks_rendition_handle(r, item);
+
+    return 0;
+}
+
+
+void
+vks_rendition_poll(vks_rendition_t *r)
+{
+    int  control;
+
+    if (!r->inline_mode) {
+        return;
+    }
+
+    pthread_mutex_lock(&r->mutex);
+    control = r->finishing ? 0 : r->control;
+    r->control = 0;
+    pthread_mutex_unlock(&r->mutex);
+
+    if (control) {
+        vks_rendition_apply_control(r, control);
+    }
+}
+
+
+int
+vks_rendition_is_inline(vks_rendition_t *r)
+{
+    return r->inline_mode;
 }
 
 
@@ -1410,18 +1486,76 @@ vks_rendition_apply_control(vks_rendition_t *r, int control)
 }
 
 
+/* one item off the queue (or inline): takes it */
+static void
+vks_rendition_handle(vks_rendition_t *r, vks_item_t *item)
+{
+    int  video;
+
+    switch (item->kind) {
+
+    case VKS_ITEM_START:
+        vks_rendition_layout(r, item);
+        break;
+
+    case VKS_ITEM_VFRAME:
+        if (r->info == NULL || vks_rendition_video_frame(r, item) != 0) {
+            vks_rendition_count_drop(r);
+        }
+        break;
+
+    case VKS_ITEM_AFRAME:
+        if (r->info) {
+            vks_rendition_audio_frame(r, item);
+        }
+        break;
+
+    case VKS_ITEM_VPKT:
+    case VKS_ITEM_APKT:
+        video = item->kind == VKS_ITEM_VPKT;
+        if ((r->info == NULL
+             || vks_rendition_copy_packet(r, item, video) != 0)
+            && video)
+        {
+            vks_rendition_count_drop(r);
+        }
+        break;
+
+    case VKS_ITEM_VCONFIG:
+        vks_rendition_new_config(r, item);
+        break;
+    }
+
+    vks_item_free(item);
+}
+
+
+/* the end: flush the encoders, end both outputs */
+static void
+vks_rendition_wind_up(vks_rendition_t *r)
+{
+    vks_rendition_finish_encoders(r);
+    vks_rendition_llhls_close(r);
+    vks_rendition_close_output(r, 1);
+
+    pthread_mutex_lock(&r->mutex);
+    if (r->stats.state != VKS_STATE_FAILED) {
+        r->stats.state = VKS_STATE_STOPPED;
+    }
+    pthread_mutex_unlock(&r->mutex);
+}
+
+
 static void *
 vks_rendition_thread(void *data)
 {
-    int               control, eos, late, video;
+    int               control, late;
     vks_item_t       *item;
     vks_rendition_t  *r = data;
 
     vks_thread_priority(r->sched, r->nice);
 
-    eos = 0;
-
-    while (!eos) {
+    for ( ;; ) {
         item = vks_rendition_pop(r, &control, &late);
 
         if (control == -1) {
@@ -1445,56 +1579,15 @@ vks_rendition_thread(void *data)
             continue;
         }
 
-        switch (item->kind) {
-
-        case VKS_ITEM_START:
-            vks_rendition_layout(r, item);
-            break;
-
-        case VKS_ITEM_VFRAME:
-            if (r->info == NULL || vks_rendition_video_frame(r, item) != 0) {
-                vks_rendition_count_drop(r);
-            }
-            break;
-
-        case VKS_ITEM_AFRAME:
-            if (r->info) {
-                vks_rendition_audio_frame(r, item);
-            }
-            break;
-
-        case VKS_ITEM_VPKT:
-        case VKS_ITEM_APKT:
-            video = item->kind == VKS_ITEM_VPKT;
-            if ((r->info == NULL
-                 || vks_rendition_copy_packet(r, item, video) != 0)
-                && video)
-            {
-                vks_rendition_count_drop(r);
-            }
-            break;
-
-        case VKS_ITEM_VCONFIG:
-            vks_rendition_new_config(r, item);
-            break;
-
-        case VKS_ITEM_EOS:
-            eos = 1;
+        if (item->kind == VKS_ITEM_EOS) {
+            vks_item_free(item);
             break;
         }
 
-        vks_item_free(item);
+        vks_rendition_handle(r, item);
     }
 
-    vks_rendition_finish_encoders(r);
-    vks_rendition_llhls_close(r);
-    vks_rendition_close_output(r, 1);
-
-    pthread_mutex_lock(&r->mutex);
-    if (r->stats.state != VKS_STATE_FAILED) {
-        r->stats.state = VKS_STATE_STOPPED;
-    }
-    pthread_mutex_unlock(&r->mutex);
+    vks_rendition_wind_up(r);
 
     return NULL;
 }
@@ -1523,6 +1616,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
 
     r->ladder = env->ladder;
     r->ladder_index = env->ladder_index;
+    r->inline_mode = env->inline_mode;
 
     if (env->llhls_dir) {
         r->llhls_dir = strdup(env->llhls_dir);
@@ -1550,7 +1644,9 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
         goto failed;
     }
 
-    if (vks_thread_create(&r->thread, vks_rendition_thread, r) != 0) {
+    if (!r->inline_mode
+        && vks_thread_create(&r->thread, vks_rendition_thread, r) != 0)
+    {
         pthread_cond_destroy(&r->cond);
         pthread_mutex_destroy(&r->mutex);
         goto failed;
@@ -1575,6 +1671,23 @@ vks_rendition_end(vks_rendition_t *r)
 {
     int          finishing;
     vks_item_t  *eos;
+
+    if (r->inline_mode) {
+        vks_rendition_poll(r);
+
+        /* the flush and the trailer get what the thread's end would */
+        pthread_mutex_lock(&r->mutex);
+        finishing = r->finishing;
+        r->finishing = 1;
+        r->abort_at = vks_now_ms() + VKS_FINISH_BUDGET_MS;
+        pthread_mutex_unlock(&r->mutex);
+
+        if (!finishing) {
+            vks_rendition_wind_up(r);
+        }
+
+        return;
+    }
 
     pthread_mutex_lock(&r->mutex);
     finishing = r->finishing;
@@ -1601,7 +1714,10 @@ void
 vks_rendition_finish(vks_rendition_t *r)
 {
     vks_rendition_end(r);
-    pthread_join(r->thread, NULL);
+
+    if (!r->inline_mode) {
+        pthread_join(r->thread, NULL);
+    }
 }
 
 

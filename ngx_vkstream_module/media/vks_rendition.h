@@ -39,6 +39,13 @@ typedef struct {
     /* the stream's HLS ladder (masters, reports), as rendition index */
     vks_hls_ladder_t   *ladder;
     int                 ladder_index;
+
+    /*
+     * No thread of its own: vks_rendition_send() encodes on the caller's
+     * thread (a context with one rendition), and vks_rendition_end()
+     * flushes there; controls wait for the next send or poll.
+     */
+    int                 inline_mode;
 } vks_rendition_env_t;
 
 
@@ -52,8 +59,12 @@ const vks_rendition_conf_t *vks_rendition_conf(vks_rendition_t *r);
 /* Takes the item; never waits.  Returns 1 when it was dropped. */
 int vks_rendition_send(vks_rendition_t *r, vks_item_t *item);
 
-/* cmd is VKS_CONTROL_* */
+/* cmd is VKS_CONTROL_*; an inline rendition applies it at its next send */
 void vks_rendition_control(vks_rendition_t *r, int cmd);
+
+/* Inline: applies a control waiting, on the caller's thread. */
+void vks_rendition_poll(vks_rendition_t *r);
+int vks_rendition_is_inline(vks_rendition_t *r);
 void vks_rendition_stats(vks_rendition_t *r, vks_rendition_stats_t *st);
 
 /* Asks the thread to flush and end the publish; does not wait. */

@@ -26,6 +26,8 @@
 
 
 #define VKS_DRAIN_BUDGET_MS    1000
+/* inline, the queue's drain also encodes: the rendition's 500 ms too */
+#define VKS_INLINE_DRAIN_MS    1500
 
 
 struct vks_transcoder_s {
@@ -45,41 +47,56 @@ struct vks_transcoder_s {
 };
 
 
-/* fan-out: the decoder's output, a copy for each rendition that wants it */
+static int
+vks_transcoder_wants(vks_rendition_t *r, vks_item_t *item)
+{
+    const vks_rendition_conf_t  *rc;
+
+    rc = vks_rendition_conf(r);
+
+    switch (item->kind) {
+    case VKS_ITEM_VFRAME:
+        return rc->video_mode == VKS_MODE_ENCODE;
+    case VKS_ITEM_AFRAME:
+        return rc->audio_mode == VKS_MODE_ENCODE;
+    case VKS_ITEM_VPKT:
+        return rc->video_mode == VKS_MODE_COPY;
+    case VKS_ITEM_APKT:
+        return rc->audio_mode == VKS_MODE_COPY;
+    case VKS_ITEM_VCONFIG:
+        return rc->video_mode == VKS_MODE_COPY
+               || rc->audio_mode == VKS_MODE_COPY;
+    default:
+        return 1;
+    }
+}
+
+
+/*
+ * fan-out: the decoder's output, a reference for each rendition that
+ * wants it; one rendition gets the item itself
+ */
 
 static void
 vks_transcoder_deliver(void *data, vks_item_t *item)
 {
-    int                          i, wants;
-    vks_item_t                  *copy;
-    vks_transcoder_t            *t = data;
-    const vks_rendition_conf_t  *rc;
+    int                i;
+    vks_item_t        *copy;
+    vks_transcoder_t  *t = data;
 
-    for (i = 0; i < t->nr; i++) {
-        rc = vks_rendition_conf(t->r[i]);
+    if (t->nr == 1) {
+        if (vks_transcoder_wants(t->r[0], item)) {
+            vks_rendition_send(t->r[0], item);
 
-        switch (item->kind) {
-        case VKS_ITEM_VFRAME:
-            wants = rc->video_mode == VKS_MODE_ENCODE;
-            break;
-        case VKS_ITEM_AFRAME:
-            wants = rc->audio_mode == VKS_MODE_ENCODE;
-            break;
-        case VKS_ITEM_VPKT:
-            wants = rc->video_mode == VKS_MODE_COPY;
-            break;
-        case VKS_ITEM_APKT:
-            wants = rc->audio_mode == VKS_MODE_COPY;
-            break;
-        case VKS_ITEM_VCONFIG:
-            wants = rc->video_mode == VKS_MODE_COPY
-                    || rc->audio_mode == VKS_MODE_COPY;
-            break;
-        default:
-            wants = 1;
+        } else {
+            vks_item_free(item);
         }
 
-        if (!wants) {
+        return;
+    }
+
+    for (i = 0; i < t->nr; i++) {
+        if (!vks_transcoder_wants(t->r[i], item)) {
             continue;
         }
 
@@ -130,13 +147,29 @@ vks_transcoder_input_stats(vks_transcoder_t *t)
 static void *
 vks_transcoder_thread(void *data)
 {
-    int                i;
+    int                i, kicked;
     vks_packet_t      *p;
     vks_transcoder_t  *t = data;
 
     vks_thread_priority(t->conf.sched, t->conf.nice);
 
-    while ((p = vks_queue_pop(&t->in)) != NULL) {
+    for ( ;; ) {
+        p = vks_queue_pop_or_kick(&t->in, &kicked);
+
+        if (kicked) {
+            /* a control for an inline rendition, with no media coming */
+            for (i = 0; i < t->nr; i++) {
+                vks_rendition_poll(t->r[i]);
+            }
+        }
+
+        if (p == NULL) {
+            if (kicked) {
+                continue;
+            }
+            break;
+        }
+
         vks_decoder_feed(t->dec, p->type, p->ts, p->data, p->len);
         free(p);
         vks_transcoder_input_stats(t);
@@ -236,6 +269,15 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
     env.llhls_part_target_ms = conf->llhls_part_target_ms;
     env.llhls_window = conf->llhls_window;
     env.llhls_dir = NULL;
+
+    /*
+     * One rendition: decode, scale, encode and mux on this context's one
+     * thread.  The hand-off per frame to a rendition thread cost CPU
+     * (wake-ups, each decoded picture moving between cores) and memory
+     * (decoded pictures queued, up to 32); what it bought, decoding while
+     * the previous picture encodes, a real-time source does not need.
+     */
+    env.inline_mode = conf->nrenditions == 1;
 
     /* the name becomes a directory: nothing that leaves llhls_path */
     if (conf->llhls_path[0]
@@ -437,6 +479,10 @@ vks_transcoder_control(vks_transcoder_t *t, const char *suffix, int cmd)
         {
             vks_rendition_control(t->r[i], cmd);
             found = 1;
+
+            if (vks_rendition_is_inline(t->r[i])) {
+                vks_queue_kick(&t->in);
+            }
         }
     }
 
@@ -448,7 +494,8 @@ void
 vks_transcoder_stop(vks_transcoder_t *t, int drain)
 {
     if (drain) {
-        vks_queue_finish(&t->in, VKS_DRAIN_BUDGET_MS);
+        vks_queue_finish(&t->in, t->nr == 1 && vks_rendition_is_inline(t->r[0])
+                                 ? VKS_INLINE_DRAIN_MS : VKS_DRAIN_BUDGET_MS);
 
     } else {
         vks_queue_close(&t->in);

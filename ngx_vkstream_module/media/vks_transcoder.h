@@ -4,9 +4,10 @@
  *
  * The caller (the nginx event loop) pushes the stream's RTMP audio and
  * video message bodies; a decoder thread decodes each track once and feeds
- * every rendition's thread.  Nothing here blocks the caller, and nothing
- * here knows about nginx.  This header is all the glue sees: no codec,
- * queue or rendition internals.
+ * every rendition's thread, or, with one rendition, encodes it itself.
+ * Nothing here blocks the caller, and nothing here knows about nginx.
+ * This header is all the glue sees: no codec, queue or rendition
+ * internals.
  */
 
 

@@ -107,7 +107,7 @@ test_timeline(void)
 static void
 test_queue(void)
 {
-    int                i, queued, dropped;
+    int                i, queued, dropped, kicked;
     uint8_t            buf[1000];
     vks_queue_t        q;
     vks_packet_t      *p;
@@ -198,6 +198,33 @@ test_queue(void)
     free(p);
     ok(vks_queue_pop(&q) == NULL, "finishing: then the end");
     ok(q.dropped_frames == 1, "only the late frame dropped");
+    vks_queue_destroy(&q);
+
+    /* a kick wakes the consumer once, with no packet, then it waits on */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    vks_queue_kick(&q);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p == NULL && kicked == 1, "kicked: woken with no packet");
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    vks_queue_kick(&q);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p && p->ts == 0 && kicked == 1, "kicked with a packet: both");
+    free(p);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 40, 0, 0, buf, 10);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p && p->ts == 40 && kicked == 0, "a kick is seen once");
+    free(p);
+    vks_queue_kick(&q);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 80, 0, 0, buf, 10);
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 80, "vks_queue_pop() passes over a kick");
+    free(p);
+    vks_queue_kick(&q);
+    vks_queue_close(&q);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p == NULL, "closed: NULL (kicked %d)", kicked);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p == NULL && kicked == 0, "closed, kick seen: the end");
     vks_queue_destroy(&q);
 
     /* ... but not for longer than its budget */
