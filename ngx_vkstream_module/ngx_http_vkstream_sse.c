@@ -279,6 +279,21 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-cache");
 
+    /* which worker serves the stream, as on every API answer */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-VKStream-Worker");
+    h->value.len = ngx_sprintf(h->value.data, "%P", ngx_pid) - h->value.data;
+
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
