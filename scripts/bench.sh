@@ -17,7 +17,7 @@
 #   BENCH_ISO_CONF='...'   directives added to the isolation application
 #                          (e.g. 'vkstream_sched idle;')
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
-#                          capacity isolation vk cluster latency
+#                          capacity isolation vk sse cluster latency
 #   BENCH_LAT_PARTS=a,b    latency: LL-HLS part targets in ms, one
 #                          side-by-side run each (500,333,250)
 #   BENCH_LAT_JOIN=S       latency: the players start S seconds after
@@ -42,6 +42,14 @@
 #   BENCH_VK_STEP=S        VK feed: seconds per rate step (3)
 #   BENCH_VK_LAT_RATE=N    VK feed: events/s of the latency run (1000)
 #   BENCH_VK_LAT_SECS=S    VK feed: seconds of the latency run (4)
+#   BENCH_SSE_IDLE_SUBS=N  SSE: idle subscribers on one worker (1000)
+#   BENCH_SSE_IDLE_SECS=S  SSE: seconds of worker CPU measured with and
+#                          without them (30; 10 with BENCH_QUICK)
+#   BENCH_SSE_SUBS=N       SSE: subscribers of the fan-out run (200)
+#   BENCH_SSE_RATE=N       SSE: events/s of the fan-out run (1000)
+#   BENCH_SSE_SECS=S       SSE: seconds of the fan-out run (5)
+#   BENCH_SSE_MODULE=PATH  SSE: another build of the module (before/after)
+#                          (the latency run takes BENCH_VK_LAT_*)
 #   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
 #   BENCH_CL_SAMPLES=N     cluster: publish-to-view samples (5)
 #   BENCH_CL_FAILOVERS=N   cluster: holder kills per TTL (3)
