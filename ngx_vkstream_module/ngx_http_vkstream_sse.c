@@ -225,6 +225,7 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
     ngx_pool_cleanup_t           *cln;
     ngx_http_vkstream_ctx_t      *ctx;
     ngx_http_vkstream_sse_t      *sse;
+    ngx_http_core_loc_conf_t     *clcf;
     ngx_http_vkstream_sse_hub_t  *hub;
 
     sse = ngx_pcalloc(r->pool, sizeof(ngx_http_vkstream_sse_t));
@@ -253,6 +254,17 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
 
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;
+    }
+
+    /*
+     * Events are small writes: with Nagle's algorithm one written while
+     * the previous one waits for the client's (delayed) ACK waits too.
+     * nginx sets TCP_NODELAY only on keepalive connections.
+     */
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay && ngx_tcp_nodelay(r->connection) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     h = ngx_list_push(&r->headers_out.headers);
