@@ -34,6 +34,7 @@ typedef struct {
     vks_api_route_t           route;
     ngx_uint_t                methods;      /* NGX_HTTP_GET ... */
     ngx_uint_t                action;       /* NGX_VKSTREAM_ACTION_* */
+    void                     *sse;          /* GET /events: its state */
 } ngx_http_vkstream_ctx_t;
 
 

@@ -618,6 +618,12 @@ ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum)
     o = json_object();
     json_object_set_new(o, "last_id", json_integer(sum->event_seq));
     json_object_set_new(o, "backlog", json_integer(NGX_VKSTREAM_EVENTS));
+    json_object_set_new(o, "subscribers",
+                        json_integer(sum->sse.subscribers));
+    json_object_set_new(o, "wakeups", json_integer(sum->sse.wakeups));
+    json_object_set_new(o, "timer_wakeups",
+                        json_integer(sum->sse.timer_wakeups));
+    json_object_set_new(o, "wake_messages", json_integer(sum->sse.sent));
     json_object_set_new(j, "events", o);
 
     o = json_object();

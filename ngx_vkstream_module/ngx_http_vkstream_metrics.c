@@ -184,7 +184,7 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
         }
     }
 
-    len = 12288 + (nrend * ngx_http_vkstream_m_last + ninput * 2)
+    len = 13312 + (nrend * ngx_http_vkstream_m_last + ninput * 2)
                  * (NGX_HTTP_VKSTREAM_LABELS_LEN + 64 + NGX_INT64_LEN);
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -304,6 +304,19 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
             "# HELP vkstream_events_total API events (SSE ids) so far.\n"
             "# TYPE vkstream_events_total counter\n"
             "vkstream_events_total %uL\n"
+            "# HELP vkstream_sse_subscribers Open /events streams, all "
+            "workers.\n"
+            "# TYPE vkstream_sse_subscribers gauge\n"
+            "vkstream_sse_subscribers %uL\n"
+            "# HELP vkstream_sse_wakeups_total Looks of a worker at new "
+            "events for its subscribers, by cause.\n"
+            "# TYPE vkstream_sse_wakeups_total counter\n"
+            "vkstream_sse_wakeups_total{cause=\"event\"} %uL\n"
+            "vkstream_sse_wakeups_total{cause=\"timer\"} %uL\n"
+            "# HELP vkstream_sse_wake_messages_total Wake-ups sent to "
+            "another worker.\n"
+            "# TYPE vkstream_sse_wake_messages_total counter\n"
+            "vkstream_sse_wake_messages_total %uL\n"
             "# HELP vkstream_zone_bytes Stream table zone.\n"
             "# TYPE vkstream_zone_bytes gauge\n"
             "vkstream_zone_bytes{kind=\"size\"} %uz\n"
@@ -311,7 +324,8 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
             "vkstream_zone_bytes{kind=\"free\"} %uz\n",
             sum.vk.received, sum.vk.stored, sum.vk.dropped, sum.vk.malformed,
             sum.vk.reconnects, sum.nrules, nstream_rules, sum.event_seq,
-            sum.zone_size, sum.zone_size - sum.zone_free, sum.zone_free);
+            sum.sse.subscribers, sum.sse.wakeups, sum.sse.timer_wakeups,
+            sum.sse.sent, sum.zone_size, sum.zone_size - sum.zone_free, sum.zone_free);
 
     cl = ngx_palloc(r->pool, sizeof(ngx_vkstream_cluster_t));
 

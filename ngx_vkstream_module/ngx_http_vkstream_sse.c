@@ -1,36 +1,80 @@
 
 /*
  * vkstream HTTP API: GET /events, Server-Sent Events from the table's
- * backlog.  The request stays open; a timer per connection polls the
- * event sequence in shared memory, so no worker ever blocks and an event
- * written by any worker reaches every subscriber.
+ * backlog.  The request stays open.  Each worker keeps its subscribers in
+ * one list and looks at the table only when the event id moved: woken by
+ * ngx_vkstream_wake.c, whichever worker wrote the event.  It renders each
+ * new event once and copies the text to every subscriber that is not
+ * blocked; a blocked one goes on from its write handler.  One timer per
+ * worker (not per subscriber) sends the heartbeats and looks at the table
+ * too, which bounds a lost wake-up to one heartbeat interval.
  */
 
 
 #include "ngx_http_vkstream.h"
+#include "ngx_vkstream.h"
+#include "ngx_vkstream_wake.h"
 
 
-#define NGX_HTTP_VKSTREAM_SSE_POLL       20      /* ms: bounds event latency */
-#define NGX_HTTP_VKSTREAM_SSE_BATCH      32
-#define NGX_HTTP_VKSTREAM_SSE_KEEPALIVE  15000   /* ms, a comment line */
+#define NGX_HTTP_VKSTREAM_SSE_POLL       20      /* ms, if never woken */
+#define NGX_HTTP_VKSTREAM_SSE_BATCH      32      /* events per write */
 #define NGX_HTTP_VKSTREAM_SSE_STALL      30000   /* ms, client not reading */
 
 
 typedef struct {
+    ngx_queue_t               queue;       /* in the worker's list */
     ngx_http_request_t       *request;
-    ngx_event_t               timer;
+    ngx_event_t               stall;       /* set while output is blocked */
+    ngx_event_t               start;       /* posted: the resumed backlog */
     uint64_t                  last;        /* last id sent */
     ngx_msec_t                written;     /* last write */
-    ngx_msec_t                stalled;     /* output blocked since, or 0 */
-    ngx_pool_t               *pool;        /* buffers of the last batch */
+    ngx_pool_t               *pool;        /* the text of the last write */
+    ngx_buf_t                 buf;         /* lives as long as the request:
+                                              filters keep pointers to it */
 } ngx_http_vkstream_sse_t;
 
 
-static void ngx_http_vkstream_sse_poll(ngx_event_t *ev);
+/* an event as SSE text, rendered once per worker */
+typedef struct {
+    uint64_t                  seq;         /* 0: none */
+    size_t                    len;
+    u_char                   *data;
+} ngx_http_vkstream_sse_text_t;
+
+
+/* per worker */
+typedef struct {
+    ngx_queue_t               subs;        /* by last write, oldest first */
+    ngx_uint_t                nsubs;
+    ngx_flag_t                polling;     /* cannot be woken */
+    ngx_event_t               timer;       /* heartbeats, safety */
+    uint64_t                  first;       /* the table's backlog at the */
+    uint64_t                  last;        /* last look */
+    ngx_http_vkstream_sse_text_t  texts[NGX_VKSTREAM_EVENTS];
+} ngx_http_vkstream_sse_hub_t;
+
+
+static void ngx_http_vkstream_sse_woken(void);
+static void ngx_http_vkstream_sse_timer(ngx_event_t *ev);
+static void ngx_http_vkstream_sse_stalled(ngx_event_t *ev);
+static void ngx_http_vkstream_sse_start(ngx_event_t *ev);
 static void ngx_http_vkstream_sse_cleanup(void *data);
 static void ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vkstream_sse_send(ngx_http_request_t *r,
     ngx_chain_t *out);
+static void ngx_http_vkstream_sse_push(ngx_http_vkstream_sse_t *sse,
+    ngx_flag_t keepalive);
+static void ngx_http_vkstream_sse_arm(void);
+
+
+static ngx_http_vkstream_sse_hub_t  ngx_http_vkstream_sse_hub;
+
+
+static ngx_msec_t
+ngx_http_vkstream_sse_heartbeat(void)
+{
+    return ngx_vkstream_get_conf((ngx_cycle_t *) ngx_cycle)->sse_heartbeat;
+}
 
 
 static ngx_int_t
@@ -86,18 +130,103 @@ ngx_http_vkstream_sse_last_event_id(ngx_http_request_t *r, uint64_t *id)
 }
 
 
+/* renders the events from "from" on that are not rendered yet */
+static void
+ngx_http_vkstream_sse_look(uint64_t from)
+{
+    char                          *data;
+    size_t                         len;
+    json_t                        *j;
+    uint64_t                       seq, first, last;
+    ngx_uint_t                     i, n;
+    ngx_vkstream_event_t           evs[NGX_HTTP_VKSTREAM_SSE_BATCH];
+    ngx_http_vkstream_sse_hub_t   *hub;
+    ngx_http_vkstream_sse_text_t  *t;
+
+    hub = &ngx_http_vkstream_sse_hub;
+
+    (void) ngx_vkstream_table_events(0, NULL, 0, &hub->first, &hub->last);
+
+    seq = ngx_max(from, hub->first);
+
+    while (seq <= hub->last) {
+
+        if (hub->texts[seq % NGX_VKSTREAM_EVENTS].seq == seq) {
+            seq++;
+            continue;
+        }
+
+        n = ngx_vkstream_table_events(seq - 1, evs,
+                                      NGX_HTTP_VKSTREAM_SSE_BATCH, &first,
+                                      &last);
+        if (n == 0) {
+            break;
+        }
+
+        for (i = 0; i < n; i++) {
+            t = &hub->texts[evs[i].seq % NGX_VKSTREAM_EVENTS];
+
+            if (t->seq == evs[i].seq) {
+                continue;
+            }
+
+            if (t->data) {
+                ngx_free(t->data);
+                t->data = NULL;
+            }
+
+            t->seq = 0;
+
+            j = ngx_http_vkstream_json_event(&evs[i]);
+            if (j == NULL) {
+                continue;
+            }
+
+            data = json_dumps(j, NGX_HTTP_VKSTREAM_JSON_FLAGS);
+            json_decref(j);
+
+            if (data == NULL) {
+                continue;
+            }
+
+            len = ngx_strlen(data);
+
+            t->data = ngx_alloc(len + 64 + NGX_INT64_LEN, ngx_cycle->log);
+            if (t->data == NULL) {
+                free(data);
+                continue;
+            }
+
+            /* compact JSON has no newline, so one "data:" line suffices */
+            t->len = ngx_sprintf(t->data, "id: %uL\nevent: %s\ndata: %s\n\n",
+                                 evs[i].seq,
+                                 ngx_vkstream_event_name(evs[i].type), data)
+                     - t->data;
+            t->seq = evs[i].seq;
+
+            free(data);
+        }
+
+        seq = evs[n - 1].seq + 1;
+    }
+}
+
+
 ngx_int_t
 ngx_http_vkstream_events(ngx_http_request_t *r)
 {
-    uint64_t                  first, last;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_str_t                 type = ngx_string("text/event-stream; "
-                                                "charset=utf-8");
-    ngx_chain_t               out;
-    ngx_table_elt_t          *h;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_vkstream_sse_t  *sse;
+    uint64_t                      first, last;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_str_t                     type = ngx_string("text/event-stream; "
+                                                    "charset=utf-8");
+    ngx_chain_t                   out;
+    ngx_table_elt_t              *h;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_vkstream_ctx_t      *ctx;
+    ngx_http_vkstream_sse_t      *sse;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_vkstream_sse_hub_t  *hub;
 
     sse = ngx_pcalloc(r->pool, sizeof(ngx_http_vkstream_sse_t));
     if (sse == NULL) {
@@ -127,6 +256,17 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
         r->header_only = 1;
     }
 
+    /*
+     * Events are small writes: with Nagle's algorithm one written while
+     * the previous one waits for the client's (delayed) ACK waits too.
+     * nginx sets TCP_NODELAY only on keepalive connections.
+     */
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay && ngx_tcp_nodelay(r->connection) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -150,6 +290,21 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
     h->hash = 1;
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-cache");
+
+    /* which worker serves the stream, as on every API answer */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-VKStream-Worker");
+    h->value.len = ngx_sprintf(h->value.data, "%P", ngx_pid) - h->value.data;
 
     rc = ngx_http_send_header(r);
 
@@ -175,8 +330,14 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    sse->pool = ngx_create_pool(1024, r->connection->log);
+    if (sse->pool == NULL) {
+        return NGX_ERROR;
+    }
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
+        ngx_destroy_pool(sse->pool);
         return NGX_ERROR;
     }
 
@@ -186,18 +347,40 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
     sse->request = r;
     sse->written = ngx_current_msec;
 
-    sse->timer.handler = ngx_http_vkstream_sse_poll;
-    sse->timer.data = sse;
-    sse->timer.log = r->connection->log;
-    sse->timer.cancelable = 1;   /* does not hold a worker that quits */
+    sse->stall.handler = ngx_http_vkstream_sse_stalled;
+    sse->stall.data = sse;
+    sse->stall.log = r->connection->log;
+    sse->stall.cancelable = 1;   /* does not hold a worker that quits */
 
-    ngx_add_timer(&sse->timer, NGX_HTTP_VKSTREAM_SSE_POLL);
+    sse->start.handler = ngx_http_vkstream_sse_start;
+    sse->start.data = sse;
+    sse->start.log = r->connection->log;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vkstream_module);
+    if (ctx != NULL) {
+        ctx->sse = sse;
+    }
+
+    hub = &ngx_http_vkstream_sse_hub;
+
+    if (hub->nsubs == 0) {
+        ngx_queue_init(&hub->subs);
+
+        hub->timer.handler = ngx_http_vkstream_sse_timer;
+        hub->timer.log = ngx_cycle->log;
+        hub->timer.cancelable = 1;
+    }
+
+    hub->polling = (ngx_vkstream_wake_subscribe(ngx_http_vkstream_sse_woken)
+                    != NGX_OK);
+    hub->nsubs++;
+    ngx_queue_insert_tail(&hub->subs, &sse->queue);
 
     /*
      * A worker that quits exits as soon as only cancelable timers are
-     * left, before the poll could end the stream: marked idle, the
-     * connection is closed by ngx_close_idle_connections() at the quit
-     * instead of being left open ("open socket left" alert).
+     * left: marked idle, the connection is closed by
+     * ngx_close_idle_connections() at the quit instead of being left open
+     * ("open socket left" alert).
      */
     r->connection->idle = 1;
 
@@ -206,6 +389,17 @@ ngx_http_vkstream_events(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_vkstream_sse_write_handler;
 
     r->main->count++;
+
+    /* a resumed stream gets the backlog at once, once this returned */
+    if (sse->last < last) {
+        ngx_post_event(&sse->start, &ngx_posted_events);
+    }
+
+    if (!hub->timer.timer_set) {
+        ngx_add_timer(&hub->timer, hub->polling
+                                   ? NGX_HTTP_VKSTREAM_SSE_POLL
+                                   : ngx_http_vkstream_sse_heartbeat());
+    }
 
     return NGX_DONE;
 }
@@ -216,23 +410,27 @@ ngx_http_vkstream_sse_cleanup(void *data)
 {
     ngx_http_vkstream_sse_t  *sse = data;
 
-    if (sse->timer.timer_set) {
-        ngx_del_timer(&sse->timer);
+    ngx_http_vkstream_sse_hub_t  *hub;
+
+    hub = &ngx_http_vkstream_sse_hub;
+
+    ngx_queue_remove(&sse->queue);
+    hub->nsubs--;
+    ngx_vkstream_wake_unsubscribe();
+
+    if (hub->nsubs == 0 && hub->timer.timer_set) {
+        ngx_del_timer(&hub->timer);
     }
 
-    if (sse->pool) {
-        ngx_destroy_pool(sse->pool);
-        sse->pool = NULL;
+    if (sse->stall.timer_set) {
+        ngx_del_timer(&sse->stall);
     }
-}
 
-
-static void
-ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r)
-{
-    if (ngx_http_vkstream_sse_send(r, NULL) == NGX_ERROR) {
-        ngx_http_finalize_request(r, NGX_ERROR);
+    if (sse->start.posted) {
+        ngx_delete_posted_event(&sse->start);
     }
+
+    ngx_destroy_pool(sse->pool);
 }
 
 
@@ -255,69 +453,90 @@ ngx_http_vkstream_sse_send(ngx_http_request_t *r, ngx_chain_t *out)
 }
 
 
-static ngx_chain_t *
-ngx_http_vkstream_sse_event(ngx_pool_t *pool, ngx_vkstream_event_t *ev)
+static ngx_flag_t
+ngx_http_vkstream_sse_blocked(ngx_http_request_t *r)
 {
-    char         *data;
-    size_t        len;
-    json_t       *j;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    j = ngx_http_vkstream_json_event(ev);
-    if (j == NULL) {
-        return NULL;
-    }
-
-    /* not the pool: it lives as long as the connection */
-    data = json_dumps(j, NGX_HTTP_VKSTREAM_JSON_FLAGS);
-    json_decref(j);
-
-    if (data == NULL) {
-        return NULL;
-    }
-
-    len = ngx_strlen(data);
-
-    b = ngx_create_temp_buf(pool, len + 64 + NGX_INT64_LEN);
-    if (b == NULL) {
-        free(data);
-        return NULL;
-    }
-
-    /* compact JSON has no newline, so one "data:" line suffices */
-    b->last = ngx_sprintf(b->last, "id: %uL\nevent: %s\ndata: ",
-                          ev->seq, ngx_vkstream_event_name(ev->type));
-    b->last = ngx_cpymem(b->last, data, len);
-    b->last = ngx_cpymem(b->last, "\n\n", 2);
-
-    free(data);
-
-    cl = ngx_alloc_chain_link(pool);
-    if (cl == NULL) {
-        return NULL;
-    }
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    return cl;
+    return r->out != NULL || r->connection->buffered;
 }
 
 
 static void
-ngx_http_vkstream_sse_poll(ngx_event_t *ev)
+ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r)
 {
-    uint64_t                  first, last;
-    ngx_uint_t                i, n;
-    ngx_buf_t                *b;
-    ngx_chain_t              *out, **ll, *cl;
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
-    ngx_vkstream_event_t      evs[NGX_HTTP_VKSTREAM_SSE_BATCH];
+    ngx_http_vkstream_ctx_t  *ctx;
     ngx_http_vkstream_sse_t  *sse;
 
-    sse = ev->data;
+    if (!ngx_http_vkstream_sse_blocked(r)) {
+        /* writable again, nothing was waiting */
+        return;
+    }
+
+    if (ngx_http_vkstream_sse_send(r, NULL) == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    if (ngx_http_vkstream_sse_blocked(r)) {
+        return;
+    }
+
+    /* drained: what came meanwhile follows */
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vkstream_module);
+    if (ctx == NULL || ctx->sse == NULL) {
+        return;
+    }
+
+    sse = ctx->sse;
+
+    if (sse->stall.timer_set) {
+        ngx_del_timer(&sse->stall);
+    }
+
+    ngx_http_vkstream_sse_push(sse, 0);
+}
+
+
+static void
+ngx_http_vkstream_sse_start(ngx_event_t *ev)
+{
+    ngx_http_vkstream_sse_t  *sse = ev->data;
+
+    ngx_http_vkstream_sse_look(sse->last + 1);
+    ngx_http_vkstream_sse_push(sse, 0);
+    ngx_http_vkstream_sse_arm();
+}
+
+
+static void
+ngx_http_vkstream_sse_stalled(ngx_event_t *ev)
+{
+    ngx_http_vkstream_sse_t  *sse = ev->data;
+
+    ngx_log_error(NGX_LOG_INFO, sse->request->connection->log, 0,
+                  "vkstream: SSE client stalled, closing");
+
+    ngx_http_finalize_request(sse->request, NGX_ERROR);
+}
+
+
+/*
+ * Writes what the subscriber has not had yet, from the rendered texts, a
+ * batch at a time until it is up to date or its connection is blocked.
+ */
+static void
+ngx_http_vkstream_sse_push(ngx_http_vkstream_sse_t *sse,
+    ngx_flag_t keepalive)
+{
+    size_t                         size;
+    uint64_t                       seq, from, to;
+    ngx_buf_t                     *b;
+    ngx_chain_t                    out;
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_vkstream_sse_hub_t   *hub;
+    ngx_http_vkstream_sse_text_t  *t;
+
+    hub = &ngx_http_vkstream_sse_hub;
     r = sse->request;
     c = r->connection;
 
@@ -329,125 +548,217 @@ ngx_http_vkstream_sse_poll(ngx_event_t *ev)
         return;
     }
 
-    if (r->out || c->buffered) {
-        /* the client is not reading: keep the backlog in shm, not here */
-        if (sse->stalled == 0) {
-            sse->stalled = ngx_current_msec;
+    for ( ;; ) {
 
-        } else if (ngx_current_msec - sse->stalled
-                   > NGX_HTTP_VKSTREAM_SSE_STALL)
-        {
-            ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                          "vkstream: SSE client stalled, closing");
+        if (ngx_http_vkstream_sse_blocked(r)) {
+            /* the write handler goes on; the backlog stays in shm */
+            if (!sse->stall.timer_set) {
+                ngx_add_timer(&sse->stall, NGX_HTTP_VKSTREAM_SSE_STALL);
+            }
+
+            /* not a heartbeat's business until it writes again */
+            sse->written = ngx_current_msec;
+            ngx_queue_remove(&sse->queue);
+            ngx_queue_insert_tail(&hub->subs, &sse->queue);
+            return;
+        }
+
+        from = sse->last + 1;
+        to = ngx_min(hub->last, sse->last + NGX_HTTP_VKSTREAM_SSE_BATCH);
+
+        if (from > to && !keepalive) {
+            return;
+        }
+
+        /* everything written before is out: its text can go */
+        ngx_reset_pool(sse->pool);
+
+        size = 0;
+
+        if (from < hub->first) {
+            size += 64 + 2 * NGX_INT64_LEN;
+            from = hub->first;
+            to = ngx_min(hub->last, from + NGX_HTTP_VKSTREAM_SSE_BATCH - 1);
+        }
+
+        for (seq = from; seq <= to; seq++) {
+            t = &hub->texts[seq % NGX_VKSTREAM_EVENTS];
+            size += (t->seq == seq) ? t->len : 0;
+        }
+
+        if (keepalive) {
+            size += sizeof(": keepalive\n\n") - 1;
+        }
+
+        b = &sse->buf;
+        ngx_memzero(b, sizeof(ngx_buf_t));
+
+        b->start = ngx_palloc(sse->pool, size);
+        if (b->start == NULL) {
             ngx_http_finalize_request(r, NGX_ERROR);
             return;
         }
 
-        if (ngx_http_vkstream_sse_send(r, NULL) == NGX_ERROR) {
-            ngx_http_finalize_request(r, NGX_ERROR);
-            return;
+        b->pos = b->start;
+        b->last = b->start;
+        b->end = b->start + size;
+        b->temporary = 1;
+        b->flush = 1;
+
+        if (sse->last + 1 < from) {
+            /* lost: older than the backlog keeps */
+            b->last = ngx_sprintf(b->last, "event: gap\ndata: {\"from\":%uL,"
+                                  "\"to\":%uL}\n\n", sse->last + 1,
+                                  from - 1);
         }
 
-        ngx_add_timer(ev, NGX_HTTP_VKSTREAM_SSE_POLL);
-        return;
-    }
+        for (seq = from; seq <= to; seq++) {
+            t = &hub->texts[seq % NGX_VKSTREAM_EVENTS];
 
-    sse->stalled = 0;
-
-    /* all sent: the last batch's buffers can go */
-    if (sse->pool) {
-        ngx_destroy_pool(sse->pool);
-        sse->pool = NULL;
-    }
-
-    n = ngx_vkstream_table_events(sse->last, evs,
-                                  NGX_HTTP_VKSTREAM_SSE_BATCH, &first,
-                                  &last);
-
-    if (n == 0 && ngx_current_msec - sse->written
-                  < NGX_HTTP_VKSTREAM_SSE_KEEPALIVE)
-    {
-        /* nothing to say yet */
-        ngx_add_timer(ev, NGX_HTTP_VKSTREAM_SSE_POLL);
-        return;
-    }
-
-    sse->pool = ngx_create_pool(4096, c->log);
-    if (sse->pool == NULL) {
-        ngx_http_finalize_request(r, NGX_ERROR);
-        return;
-    }
-
-    out = NULL;
-    ll = &out;
-
-    if (n && evs[0].seq > sse->last + 1) {
-        /* lost: older than the backlog keeps */
-        b = ngx_create_temp_buf(sse->pool, 64 + 2 * NGX_INT64_LEN);
-        if (b == NULL) {
-            ngx_http_finalize_request(r, NGX_ERROR);
-            return;
+            if (t->seq == seq) {
+                b->last = ngx_cpymem(b->last, t->data, t->len);
+            }
         }
 
-        b->last = ngx_sprintf(b->last, "event: gap\ndata: {\"from\":%uL,"
-                              "\"to\":%uL}\n\n", sse->last + 1,
-                              evs[0].seq - 1);
-
-        cl = ngx_alloc_chain_link(sse->pool);
-        if (cl == NULL) {
-            ngx_http_finalize_request(r, NGX_ERROR);
-            return;
+        if (to >= from) {
+            sse->last = to;
         }
 
-        cl->buf = b;
-        *ll = cl;
-        ll = &cl->next;
-    }
-
-    for (i = 0; i < n; i++) {
-        cl = ngx_http_vkstream_sse_event(sse->pool, &evs[i]);
-        if (cl == NULL) {
-            ngx_http_finalize_request(r, NGX_ERROR);
-            return;
+        if (keepalive && b->last == b->pos) {
+            b->last = ngx_cpymem(b->last, ": keepalive\n\n",
+                                 sizeof(": keepalive\n\n") - 1);
         }
 
-        *ll = cl;
-        ll = &cl->next;
-        sse->last = evs[i].seq;
-    }
+        keepalive = 0;
 
-    if (out == NULL
-        && ngx_current_msec - sse->written >= NGX_HTTP_VKSTREAM_SSE_KEEPALIVE)
-    {
-        b = ngx_calloc_buf(sse->pool);
-        cl = ngx_alloc_chain_link(sse->pool);
-        if (b == NULL || cl == NULL) {
-            ngx_http_finalize_request(r, NGX_ERROR);
-            return;
-        }
-
-        b->pos = (u_char *) ": keepalive\n\n";
-        b->last = b->pos + sizeof(": keepalive\n\n") - 1;
-        b->memory = 1;
-
-        cl->buf = b;
-        cl->next = NULL;
-        out = cl;
-    }
-
-    if (out) {
-        for (cl = out; cl->next; cl = cl->next) { /* void */ }
-        cl->buf->flush = 1;
+        out.buf = b;
+        out.next = NULL;
 
         sse->written = ngx_current_msec;
+        ngx_queue_remove(&sse->queue);
+        ngx_queue_insert_tail(&hub->subs, &sse->queue);
 
-        if (ngx_http_vkstream_sse_send(r, out) == NGX_ERROR) {
+        if (ngx_http_vkstream_sse_send(r, &out) == NGX_ERROR) {
             ngx_http_finalize_request(r, NGX_ERROR);
             return;
         }
+
+        if (sse->last >= hub->last && !ngx_http_vkstream_sse_blocked(r)) {
+            return;
+        }
+    }
+}
+
+
+/*
+ * Serves every subscriber of this worker: those with something new, and
+ * with "heartbeat" those quiet for most of the heartbeat interval.
+ */
+static void
+ngx_http_vkstream_sse_run(ngx_flag_t heartbeat)
+{
+    uint64_t                      from;
+    ngx_msec_t                    quiet;
+    ngx_queue_t                  *q, *next, *tail;
+    ngx_http_vkstream_sse_t      *sse;
+    ngx_http_vkstream_sse_hub_t  *hub;
+
+    hub = &ngx_http_vkstream_sse_hub;
+
+    if (hub->nsubs == 0) {
+        return;
     }
 
-    /* a full batch: there is more, come back at once */
-    ngx_add_timer(ev, n == NGX_HTTP_VKSTREAM_SSE_BATCH
-                      ? 1 : NGX_HTTP_VKSTREAM_SSE_POLL);
+    from = (uint64_t) -1;
+
+    for (q = ngx_queue_head(&hub->subs);
+         q != ngx_queue_sentinel(&hub->subs);
+         q = ngx_queue_next(q))
+    {
+        sse = ngx_queue_data(q, ngx_http_vkstream_sse_t, queue);
+        from = ngx_min(from, sse->last + 1);
+    }
+
+    ngx_http_vkstream_sse_look(from);
+
+    /* several subscribers' heartbeats in one go: those 3/4 due */
+    quiet = ngx_http_vkstream_sse_heartbeat();
+    quiet -= quiet / 4;
+
+    /* a push moves its subscriber to the tail: walk the list as it was */
+    tail = ngx_queue_last(&hub->subs);
+
+    for (q = ngx_queue_head(&hub->subs); /* void */; q = next) {
+        next = ngx_queue_next(q);
+        sse = ngx_queue_data(q, ngx_http_vkstream_sse_t, queue);
+
+        ngx_http_vkstream_sse_push(sse, heartbeat
+                                   && ngx_current_msec - sse->written
+                                      >= quiet);
+        if (q == tail) {
+            break;
+        }
+    }
+}
+
+
+static void
+ngx_http_vkstream_sse_arm(void)
+{
+    ngx_msec_t                    hb, quiet;
+    ngx_http_vkstream_sse_t      *sse;
+    ngx_http_vkstream_sse_hub_t  *hub;
+
+    hub = &ngx_http_vkstream_sse_hub;
+
+    if (hub->nsubs == 0) {
+        return;
+    }
+
+    if (hub->polling) {
+        ngx_add_timer(&hub->timer, NGX_HTTP_VKSTREAM_SSE_POLL);
+        return;
+    }
+
+    /* the quietest subscriber is the first one due */
+    sse = ngx_queue_data(ngx_queue_head(&hub->subs),
+                         ngx_http_vkstream_sse_t, queue);
+
+    hb = ngx_http_vkstream_sse_heartbeat();
+    quiet = ngx_current_msec - sse->written;
+
+    ngx_add_timer(&hub->timer, quiet < hb ? hb - quiet : 1);
+}
+
+
+/* the event id moved (ngx_vkstream_wake.c) */
+static void
+ngx_http_vkstream_sse_woken(void)
+{
+    ngx_http_vkstream_sse_run(0);
+    ngx_http_vkstream_sse_arm();
+}
+
+
+static void
+ngx_http_vkstream_sse_timer(ngx_event_t *ev)
+{
+    ngx_http_vkstream_sse_hub_t  *hub;
+
+    hub = &ngx_http_vkstream_sse_hub;
+
+    if (ngx_exiting || ngx_terminate) {
+        /* the connections are idle ones: the quit closes them */
+        return;
+    }
+
+    if (hub->nsubs == 0) {
+        return;
+    }
+
+    /* also a look at the table in case a wake-up was lost */
+    ngx_vkstream_wake_ack(1);
+
+    ngx_http_vkstream_sse_run(1);
+    ngx_http_vkstream_sse_arm();
 }

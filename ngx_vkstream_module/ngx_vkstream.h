@@ -35,6 +35,7 @@ typedef struct {
     time_t                    linger;
     ngx_int_t                 matches;      /* per stream */
     ngx_shm_zone_t           *zone;
+    ngx_msec_t                sse_heartbeat;  /* ngx_http_vkstream_sse.c */
 
     /* the VK Streaming API client (ngx_vkstream_vk.c) */
     ngx_str_t                 vk_token;

@@ -10,6 +10,7 @@
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_cluster.h"
 #include "ngx_vkstream_table.h"
+#include "ngx_vkstream_wake.h"
 
 
 static void *ngx_vkstream_create_conf(ngx_cycle_t *cycle);
@@ -48,6 +49,13 @@ static ngx_command_t  ngx_vkstream_commands[] = {
       0,
       offsetof(ngx_vkstream_conf_t, matches),
       &ngx_vkstream_matches_post },
+
+    { ngx_string("vkstream_sse_heartbeat"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, sse_heartbeat),
+      NULL },
 
     { ngx_string("vkstream_vk_token"),
       NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
@@ -188,6 +196,7 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
 
     vcf->zone_size = NGX_CONF_UNSET_SIZE;
     vcf->linger = NGX_CONF_UNSET;
+    vcf->sse_heartbeat = NGX_CONF_UNSET_MSEC;
     vcf->matches = NGX_CONF_UNSET;
     vcf->vk_verify = NGX_CONF_UNSET;
     vcf->vk_delete_foreign = NGX_CONF_UNSET;
@@ -222,6 +231,13 @@ ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_size_value(vcf->zone_size, 32 * 1024 * 1024);
     ngx_conf_init_value(vcf->linger, 60);
     ngx_conf_init_value(vcf->matches, 100);
+    ngx_conf_init_msec_value(vcf->sse_heartbeat, 15000);
+
+    if (vcf->sse_heartbeat < 100) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "\"vkstream_sse_heartbeat\" must be at least 100ms");
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_vkstream_vk_init_conf(cycle, vcf) != NGX_CONF_OK
         || ngx_vkstream_cluster_init_conf(cycle, vcf) != NGX_CONF_OK)
@@ -254,6 +270,10 @@ ngx_vkstream_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_vkstream_wake_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_vkstream_vk_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -268,6 +288,9 @@ ngx_vkstream_exit_process(ngx_cycle_t *cycle)
     /* VK stops before the cluster agent gives the lease back */
     ngx_vkstream_vk_exit_process(cycle);
     ngx_vkstream_cluster_exit_process(cycle);
+
+    /* last: what the others wrote on the way out still wakes workers */
+    ngx_vkstream_wake_exit_process(cycle);
 }
 
 

@@ -15,12 +15,20 @@
 #include <ngx_event.h>
 #include "ngx_vkstream.h"
 #include "ngx_vkstream_table.h"
+#include "ngx_vkstream_wake.h"
 #include "vk/vks_vk_rules.h"
 #include "util/vks_utf8.h"
 
 
 #define NGX_VKSTREAM_POLL          150     /* ms, control actions, sweep */
 #define NGX_VKSTREAM_POLL_ACTIONS  16
+
+
+typedef struct {
+    ngx_pid_t                 pid;         /* 0: free */
+    ngx_uint_t                subscribers;
+    ngx_flag_t                pending;     /* woken, not yet looked */
+} ngx_vkstream_waker_t;
 
 
 typedef struct {
@@ -55,6 +63,10 @@ typedef struct {
     uint64_t                  global_gen;
     ngx_uint_t                max_transcodes;
     ngx_vkstream_cluster_t    cluster;
+
+    /* SSE fan-out: see ngx_vkstream_wake.c */
+    ngx_vkstream_waker_t      wake[NGX_VKSTREAM_WAKE_SLOTS];
+    ngx_vkstream_wake_stats_t wake_stats;
 } ngx_vkstream_shctx_t;
 
 
@@ -696,6 +708,9 @@ ngx_vkstream_table_event_locked(ngx_vkstream_shctx_t *sh, ngx_uint_t type,
     if (len) {
         ngx_memcpy(ev->suffix, suffix, len);
     }
+
+    /* the subscribers' workers are woken once the lock is released */
+    ngx_vkstream_wake_post();
 }
 
 
@@ -1669,6 +1684,14 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
     sum->global_matches = sh->global.matches_total;
     sum->max_transcodes = sh->max_transcodes;
     sum->vk = sh->vk;
+    sum->sse = sh->wake_stats;
+    sum->sse.subscribers = 0;
+
+    for (i = 0; i < NGX_VKSTREAM_WAKE_SLOTS; i++) {
+        if (sh->wake[i].pid) {
+            sum->sse.subscribers += sh->wake[i].subscribers;
+        }
+    }
 
     for (q = ngx_queue_head(&sh->streams);
          q != ngx_queue_sentinel(&sh->streams);
@@ -1704,6 +1727,206 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
                                      NGX_VKSTREAM_ERROR_LEN);
 
     return NGX_OK;
+}
+
+
+/* --- SSE fan-out --------------------------------------------------------- */
+
+
+ngx_int_t
+ngx_vkstream_table_wake_join(ngx_uint_t *slot)
+{
+    ngx_int_t              rc;
+    ngx_uint_t             i, free;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return NGX_DECLINED;
+    }
+
+    free = NGX_VKSTREAM_WAKE_SLOTS;
+
+    for (i = 0; i < NGX_VKSTREAM_WAKE_SLOTS; i++) {
+        if (sh->wake[i].pid == ngx_pid) {
+            free = i;
+            break;
+        }
+
+        if (free == NGX_VKSTREAM_WAKE_SLOTS
+            && (sh->wake[i].pid == 0
+                || (kill(sh->wake[i].pid, 0) == -1
+                    && ngx_errno == NGX_ESRCH)))
+        {
+            free = i;
+        }
+    }
+
+    if (free < NGX_VKSTREAM_WAKE_SLOTS) {
+        sh->wake[free].pid = ngx_pid;
+        sh->wake[free].subscribers = 0;
+        sh->wake[free].pending = 0;
+        *slot = free;
+        rc = NGX_OK;
+
+    } else {
+        rc = NGX_DECLINED;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_vkstream_table_wake_leave(ngx_uint_t slot)
+{
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    if (slot < NGX_VKSTREAM_WAKE_SLOTS && sh->wake[slot].pid == ngx_pid) {
+        sh->wake[slot].pid = 0;
+        sh->wake[slot].subscribers = 0;
+        sh->wake[slot].pending = 0;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+void
+ngx_vkstream_table_wake_subscribers(ngx_uint_t slot, ngx_int_t delta)
+{
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_waker_t  *w;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    if (slot < NGX_VKSTREAM_WAKE_SLOTS && sh->wake[slot].pid == ngx_pid) {
+        w = &sh->wake[slot];
+
+        if (delta < 0 && w->subscribers < (ngx_uint_t) -delta) {
+            w->subscribers = 0;
+
+        } else {
+            w->subscribers += delta;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+ngx_uint_t
+ngx_vkstream_table_wake_targets(ngx_uint_t slot, ngx_pid_t *pids,
+    ngx_flag_t *self)
+{
+    ngx_uint_t             i, n;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_waker_t  *w;
+    ngx_vkstream_shctx_t  *sh;
+
+    *self = 0;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; i < NGX_VKSTREAM_WAKE_SLOTS; i++) {
+        w = &sh->wake[i];
+
+        if (w->pid == 0 || w->subscribers == 0) {
+            continue;
+        }
+
+        if (w->pid == ngx_pid) {
+            *self = (i == slot);
+            continue;
+        }
+
+        if (w->pending) {
+            /* woken already: it has not looked yet */
+            continue;
+        }
+
+        w->pending = 1;
+        pids[n++] = w->pid;
+    }
+
+    sh->wake_stats.sent += n;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return n;
+}
+
+
+void
+ngx_vkstream_table_wake_failed(ngx_pid_t pid, ngx_flag_t gone)
+{
+    ngx_uint_t             i;
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    for (i = 0; i < NGX_VKSTREAM_WAKE_SLOTS; i++) {
+        if (sh->wake[i].pid != pid) {
+            continue;
+        }
+
+        sh->wake[i].pending = 0;
+
+        if (gone) {
+            sh->wake[i].pid = 0;
+            sh->wake[i].subscribers = 0;
+        }
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+}
+
+
+void
+ngx_vkstream_table_wake_ack(ngx_uint_t slot, ngx_flag_t timer)
+{
+    ngx_slab_pool_t       *shpool;
+    ngx_vkstream_shctx_t  *sh;
+
+    sh = ngx_vkstream_table_lock(&shpool);
+    if (sh == NULL) {
+        return;
+    }
+
+    if (slot < NGX_VKSTREAM_WAKE_SLOTS && sh->wake[slot].pid == ngx_pid) {
+        sh->wake[slot].pending = 0;
+    }
+
+    if (timer) {
+        sh->wake_stats.timer_wakeups++;
+
+    } else {
+        sh->wake_stats.wakeups++;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
 }
 
 

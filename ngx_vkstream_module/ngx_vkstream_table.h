@@ -32,6 +32,7 @@
 #define NGX_VKSTREAM_MAX_RULES      32     /* global rules */
 #define NGX_VKSTREAM_EVENTS         512    /* SSE backlog */
 #define NGX_VKSTREAM_MAX_ACTIONS    4      /* pending per stream */
+#define NGX_VKSTREAM_WAKE_SLOTS     64     /* workers woken for SSE */
 
 /* a stored VK match */
 #define NGX_VKSTREAM_EVTYPE_LEN     16
@@ -288,6 +289,15 @@ typedef struct {
 } ngx_vkstream_remote_action_t;
 
 
+/* SSE fan-out counters, all workers (ngx_vkstream_wake.c) */
+typedef struct {
+    uint64_t                  subscribers;    /* open /events streams */
+    uint64_t                  sent;        /* wake-ups sent to a worker */
+    uint64_t                  wakeups;     /* looks because the id moved */
+    uint64_t                  timer_wakeups;  /* by a worker's SSE timer */
+} ngx_vkstream_wake_stats_t;
+
+
 /* a summary for /status and /metrics */
 typedef struct {
     size_t                    zone_size;
@@ -306,6 +316,7 @@ typedef struct {
     uint64_t                  global_matches;
     ngx_uint_t                nrules;
     ngx_vkstream_vk_state_t   vk;
+    ngx_vkstream_wake_stats_t sse;
 } ngx_vkstream_summary_t;
 
 
@@ -443,6 +454,29 @@ uint64_t ngx_vkstream_table_rules_replace(ngx_str_t *tags,
 
 void ngx_vkstream_table_set_cluster(ngx_vkstream_cluster_t *c);
 ngx_int_t ngx_vkstream_table_cluster(ngx_vkstream_cluster_t *c);
+
+
+/* --- SSE fan-out (ngx_vkstream_wake.c) -----------------------------------
+ *
+ * A slot per worker (by pid) that says how many SSE subscribers it has and
+ * whether a wake-up was sent to it and not yet read, so that a writer wakes
+ * each worker once per batch of events, and only workers that listen.
+ */
+
+/* claims this worker's slot (a free one, or one of a dead worker) */
+ngx_int_t ngx_vkstream_table_wake_join(ngx_uint_t *slot);
+void ngx_vkstream_table_wake_leave(ngx_uint_t slot);
+void ngx_vkstream_table_wake_subscribers(ngx_uint_t slot, ngx_int_t delta);
+/*
+ * The other workers to wake (pids[], at most NGX_VKSTREAM_WAKE_SLOTS),
+ * marked as woken; *self: this worker's slot has subscribers.
+ */
+ngx_uint_t ngx_vkstream_table_wake_targets(ngx_uint_t slot, ngx_pid_t *pids,
+    ngx_flag_t *self);
+/* a wake-up could not be sent: try again next time, or the worker is gone */
+void ngx_vkstream_table_wake_failed(ngx_pid_t pid, ngx_flag_t gone);
+/* this worker looks at the events now: later ones wake it again */
+void ngx_vkstream_table_wake_ack(ngx_uint_t slot, ngx_flag_t timer);
 
 
 /* --- core module --------------------------------------------------------- */

@@ -59,7 +59,7 @@ sub knob_list {
 }
 
 my @SCENARIOS = qw(floor cost startup memory ladder capacity isolation
-                   quality vk cluster latency);
+                   quality vk sse cluster latency);
 my $QUICK = $ENV{BENCH_QUICK} ? 1 : 0;
 my $RUNS = knob('BENCH_RUNS', $QUICK ? 1 : 3, 1);
 my $DUR = knob('BENCH_DURATION', $QUICK ? 16 : 20, 4);
@@ -83,6 +83,7 @@ my $EMU;            # the VK emulator (scenarios 7, 8)
 my $REDIS;          # redis-server (scenario 8)
 my %SIMS;           # pid => 1: cluster simulators (scenario 8)
 my %PIPES;          # pgid => 1: clock source | ffmpeg (scenario 9)
+my %SSE_KIDS;       # pid => its pipe: SSE readers (scenario 7b)
 
 sub cleanup {
     if ($EMU) { eval { $EMU->stop }; undef $EMU; }
@@ -101,6 +102,7 @@ sub cleanup {
         waitpid $pg, 0;
     }
     %PIPES = ();
+    kill 'KILL', $_ for keys %SSE_KIDS;
     for my $pid (keys %NGINX_PGID) {
         kill 'TERM', -$pid;
         my $end = time + 3;
@@ -161,8 +163,12 @@ sub nginx_start {
     my $rtmp = VKStream::Nginx::free_port();
     my $http = VKStream::Nginx::free_port();
     my $conf = VKStream::Nginx::standard_conf(%o);
+    $conf =~ s/worker_connections \d+/worker_connections $o{connections}/
+        if $o{connections};
+    $conf =~ s/(listen 127\.0\.0\.1:%%HTTP_PORT%%)/$1 reuseport/
+        if $o{reuseport};
     my %v = (RTMP_PORT => $rtmp, HTTP_PORT => $http, PREFIX => $prefix,
-             MODULE => "$ROOT/build/ngx_vkstream_module.so",
+             MODULE => $o{module} // "$ROOT/build/ngx_vkstream_module.so",
              RTMP_MODULE => $VKStream::Nginx::RTMP_MODULE,
              HLS => "$prefix/hls");
     $conf =~ s/%%(\w+)%%/exists $v{$1} ? $v{$1} : die "no $1"/ge;
@@ -2317,6 +2323,284 @@ sub vk_feed {
                                   : 'goal p99 < 50 ms: MISSED');
 }
 
+# ---- 7b SSE fan-out ----
+#
+# GET /events without per-subscriber polling (issue 15, goal 4).
+# (a) latency at BENCH_VK_LAT_RATE events/s as scenario 7's, with two
+#     workers (reuseport): the reader may sit on a worker other than the VK
+#     client's;
+# (b) idle cost: worker CPU ticks of a one-worker nginx over
+#     BENCH_SSE_IDLE_SECS, without subscribers and with
+#     BENCH_SSE_IDLE_SUBS (1,000) idle ones;
+# (c) fan-out: BENCH_SSE_SUBS (200) subscribers over two workers, read by
+#     4 child processes, while the emulator makes BENCH_SSE_RATE (1,000)
+#     matching events/s for BENCH_SSE_SECS: did each get every event id,
+#     in order, with no gap?
+# BENCH_SSE_MODULE runs it all against another build of the module (e.g.
+# main's, for a before/after).
+
+sub sse_nginx {
+    my (%o) = @_;
+    my $main = 'worker_rlimit_nofile 8192;';
+    $main .= "\n" . join "\n",
+        'vkstream_vk_token ' . $EMU->token . ';',
+        'vkstream_vk_api ' . $EMU->api_url . ';',
+        'vkstream_vk_ca ' . $EMU->ca . ';',
+        'vkstream_matches 5000;',
+        'vkstream_zone 64m;' if $o{vk};
+    my $n = nginx_start(name => $o{name}, workers => $o{workers},
+                        main => $main, connections => 4096,
+                        module => $ENV{BENCH_SSE_MODULE}, reuseport => 1);
+    return $n unless $o{vk};
+    vk_wait(15, sub { (vk_status($n)->{state} // '') eq 'connected' })
+        or die "bench: the VK client does not connect (see "
+             . "$n->{prefix}/logs/error.log)\n";
+    $EMU->admin(DELETE => '/admin/rules');
+    my $r = HTTP::Tiny->new(timeout => 5)->post(
+        "http://127.0.0.1:$n->{http}/vkstream/rules",
+        { content => '{"tag":"bench","value":"бенчмарк"}',
+          headers => { 'Content-Type' => 'application/json' } });
+    die "bench: POST /vkstream/rules: $r->{status} $r->{content}\n"
+        unless $r->{success};
+    vk_wait(10, sub {
+        grep { $_->{tag} eq 'vks:g:bench' }
+            @{ $EMU->admin(GET => '/admin/rules')->{rules} // [] }
+    }) or die "bench: the rule does not reach the emulator\n";
+    return $n;
+}
+
+sub sse_status {
+    my ($n) = @_;
+    my $r = HTTP::Tiny->new(timeout => 5)
+        ->get("http://127.0.0.1:$n->{http}/vkstream/status");
+    return $r->{success} ? decode_json($r->{content}) : {};
+}
+
+sub sse_workers_ticks {
+    my ($n) = @_;
+    my $p = group_procs($n);
+    return sum(map { $_->{ticks} } grep { $_->{kind} eq 'worker' }
+               values %$p);
+}
+
+# A child that holds $count SSE streams and reads them until SIGTERM, then
+# prints per stream: first id, last id, ids, jumps (an id not following the
+# last one), gap events.
+sub sse_reader {
+    my ($port, $count) = @_;
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid) {
+        close $wr;
+        $SSE_KIDS{$pid} = $rd;
+        return $pid;
+    }
+    close $rd;
+    $SIG{$_} = 'DEFAULT' for qw(INT HUP PIPE);
+    my $stop = 0;
+    $SIG{TERM} = sub { $stop = 1 };
+    my (@s, %buf, %st);
+    for (1 .. $count) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 10) or POSIX::_exit(1);
+        print $s "GET /vkstream/events HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+               . "Accept: text/event-stream\r\n\r\n";
+        push @s, $s;
+        $buf{$s} = '';
+        $st{$s} = { first => 0, last => 0, n => 0, jumps => 0, gaps => 0 };
+    }
+    my $sel = IO::Select->new(@s);
+    my $ready = 0;
+    my $t_end = time + 20;
+    while (!$stop) {
+        for my $s ($sel->can_read(0.2)) {
+            my $got = sysread($s, $buf{$s}, 262144, length $buf{$s});
+            unless ($got) { $sel->remove($s); next }
+            my $cut = rindex($buf{$s}, "\n");
+            next if $cut < 0;
+            my $text = substr($buf{$s}, 0, $cut + 1, '');
+            my $x = $st{$s};
+            $x->{up} = 1 if !$x->{up} && $text =~ /^retry: /m;
+            $x->{gaps}++ while $text =~ /^event: gap$/mg;
+            while ($text =~ /^id: (\d+)$/mg) {
+                $x->{jumps}++ if $x->{last} && $1 != $x->{last} + 1;
+                $x->{first} ||= $1;
+                $x->{last} = $1;
+                $x->{n}++;
+            }
+        }
+        if (!$ready && ((!grep { !$st{$_}{up} } @s) || time > $t_end)) {
+            $ready = 1;
+            syswrite $wr, "ready\n";
+        }
+    }
+    syswrite $wr, join('', map { "$_->{first} $_->{last} $_->{n} "
+                                 . "$_->{jumps} $_->{gaps}\n" }
+                           map { $st{$_} } @s);
+    POSIX::_exit(0);
+}
+
+sub sse_readers_stop {
+    my @res;
+    for my $pid (keys %SSE_KIDS) {
+        kill 'TERM', $pid;
+        my $rd = $SSE_KIDS{$pid};
+        while (my $l = <$rd>) {
+            next unless $l =~ /^(\d+) (\d+) (\d+) (\d+) (\d+)$/;
+            push @res, { first => $1, last => $2, n => $3, jumps => $4,
+                         gaps => $5 };
+        }
+        waitpid $pid, 0;
+    }
+    %SSE_KIDS = ();
+    return @res;
+}
+
+sub sse_idle {
+    my ($subs, $secs) = @_;
+    my $n = sse_nginx(name => 'sse-idle', workers => 1);
+    my $measure = sub {
+        my $s0 = sse_status($n)->{events} // {};
+        my $t0 = sse_workers_ticks($n);
+        my $w0 = time;
+        sleep $secs;
+        my $t = (sse_workers_ticks($n) - $t0) / $TICK / (time - $w0);
+        my $s1 = sse_status($n)->{events} // {};
+        return ($t, defined $s1->{timer_wakeups}
+                    ? $s1->{timer_wakeups} - $s0->{timer_wakeups} : undef);
+    };
+    my ($without) = $measure->();
+    sse_reader($n->{http}, $subs);
+    my ($rd) = values %SSE_KIDS;
+    my $ok = <$rd>;
+    my ($with, $timer) = $measure->();
+    my @res = sse_readers_stop();
+    nginx_stop($n);
+    my $load = (split ' ', `cat /proc/loadavg`)[0];
+    note(sprintf 'sse: idle: worker CPU %.2f%% of a core without '
+         . 'subscribers, %.2f%% with %d (%d connected), %s timer wake-ups; '
+         . 'load %s', 100 * $without, 100 * $with, $subs, scalar @res,
+         $timer // 'no count of', $load);
+    return { without => $without, with => $with, subs => scalar @res,
+             timer_wakeups => $timer, load => $load };
+}
+
+sub sse_fanout {
+    my ($n, $subs, $rate, $secs) = @_;
+    my $kids = 4;
+    for my $k (1 .. $kids) {
+        sse_reader($n->{http}, int($subs / $kids)
+                               + ($k <= $subs % $kids ? 1 : 0));
+    }
+    for my $rd (values %SSE_KIDS) { my $l = <$rd> }
+    my $st0 = sse_status($n);
+    my $first = ($st0->{events}{last_id} // 0) + 1;
+    my $base = $EMU->stats->{counters}{events_sent} // 0;
+    my $t0 = sse_workers_ticks($n);
+    my $w0 = time;
+    $EMU->admin(POST => '/admin/generator',
+                { rate => $rate, match => 1, stamp => 0 });
+    sleep $secs;
+    $EMU->admin(POST => '/admin/generator', { rate => 0 });
+    my $gen = time - $w0;
+    my $sent = ($EMU->stats->{counters}{events_sent} // 0) - $base;
+    vk_wait(10, sub {
+        (sse_status($n)->{vk}{stored} // 0) - ($st0->{vk}{stored} // 0)
+            >= $sent;
+    });
+    my $st1 = sse_status($n);
+    my $last = $st1->{events}{last_id};
+    my $want = $last - $first + 1;
+    # every reader has what was written, or 10 s have passed
+    sleep 1;
+    my $cpu = (sse_workers_ticks($n) - $t0) / $TICK / (time - $w0);
+    my @res = sse_readers_stop();
+    # every id from $first to $last, in order (a subscriber may also have
+    # got events written before $first or after $last: the latency run's
+    # last matches, rule states)
+    my $all = grep { $_->{first} && $_->{first} <= $first
+                     && $_->{last} >= $last && !$_->{jumps} } @res;
+    my $gaps = sum(map { $_->{gaps} } @res);
+    my $jumps = grep { $_->{jumps} } @res;
+    my $load = (split ' ', `cat /proc/loadavg`)[0];
+    my %d = map { $_ => defined $st1->{events}{$_}
+                        ? $st1->{events}{$_} - $st0->{events}{$_} : undef }
+            qw(wakeups timer_wakeups wake_messages);
+    note(sprintf 'sse: fan-out: %d subscribers, %d events in %.1f s '
+         . '(%.0f/s): %d got every one, %d gaps, %d with jumps; workers '
+         . 'CPU %.0f%%; wake-ups %s, timer %s, messages %s; load %s',
+         scalar @res, $want, $gen, $want / $gen, $all, $gaps, $jumps,
+         100 * $cpu, $d{wakeups} // '-', $d{timer_wakeups} // '-',
+         $d{wake_messages} // '-', $load);
+    return { subs => scalar @res, events => $want, rate => $want / $gen,
+             all => $all, gaps => $gaps, jumps => $jumps, cpu => $cpu,
+             %d, load => $load };
+}
+
+sub sse_bench {
+    require VKStream::Emulator;
+    my $t = time;
+    my $lat_rate = $ENV{BENCH_VK_LAT_RATE} // 1000;
+    my $lat_secs = $ENV{BENCH_VK_LAT_SECS} // 4;
+    my $isubs = $ENV{BENCH_SSE_IDLE_SUBS} // 1000;
+    my $isecs = $ENV{BENCH_SSE_IDLE_SECS} // ($QUICK ? 10 : 30);
+    my $fsubs = $ENV{BENCH_SSE_SUBS} // 200;
+    my $frate = $ENV{BENCH_SSE_RATE} // 1000;
+    my $fsecs = $ENV{BENCH_SSE_SECS} // 5;
+    my (@lat, @idle, @fan);
+    for my $run (1 .. $RUNS) {
+        note("sse: run $run/$RUNS");
+        push @idle, sse_idle($isubs, $isecs);
+        $EMU = VKStream::Emulator->new(args => ['--ping-interval', 0]);
+        my $n = sse_nginx(name => 'sse', workers => 2, vk => 1);
+        push @lat, vk_latency($n, $lat_rate, $lat_secs);
+        push @fan, sse_fanout($n, $fsubs, $frate, $fsecs);
+        nginx_stop($n);
+        $EMU->stop;
+        undef $EMU;
+    }
+    $R{sse} = { latency => \@lat, idle => \@idle, fanout => \@fan,
+                module => $ENV{BENCH_SSE_MODULE} };
+    note(sprintf 'sse: took %.0f s', time - $t);
+
+    my $S = '7b SSE';
+    my @ok = grep { $_->{n} } @lat;
+    my $p99 = median(map { $_->{p99} } @ok);
+    row($S, "latency at $lat_rate events/s, 2 workers (emulator send to a "
+        . "/vkstream/events reader receiving the match; ${lat_secs} s)",
+        'p50 ' . fmt(1, map { $_->{p50} } @ok) . ' ms, p99 '
+        . fmt(1, map { $_->{p99} } @ok) . ' ms; stored to SSE p50 '
+        . fmt(1, map { $_->{sse_p50} } @ok) . ' ms, p99 '
+        . fmt(1, map { $_->{sse_p99} } @ok) . ' ms'
+        . (sum(map { $_->{missed} + $_->{gaps} } @lat)
+           ? sprintf('; %d not seen, %d gaps',
+                     sum(map { $_->{missed} } @lat),
+                     sum(map { $_->{gaps} } @lat)) : ''),
+        defined $p99 && $p99 < 20 ? 'goal p99 < 20 ms: met'
+                                  : 'goal p99 < 20 ms: MISSED');
+    my $cost = median(map { $_->{with} - $_->{without} } @idle) // 0;
+    row($S, "$isubs idle subscribers on one worker (worker CPU over "
+        . "${isecs} s)", 'with ' . fmt(2, map { 100 * $_->{with} } @idle)
+        . '% of a core, without ' . fmt(2, map { 100 * $_->{without} } @idle)
+        . '%' . (defined $idle[0]{timer_wakeups}
+                 ? '; timer wake-ups ' . fmt(0, map { $_->{timer_wakeups} }
+                                             @idle) : '')
+        . '; load ' . join('/', map { $_->{load} } @idle),
+        $cost < 0.02 ? 'goal < 2% of a core: met'
+                     : 'goal < 2% of a core: MISSED');
+    my $every = !grep { $_->{all} != $_->{subs} || $_->{subs} < $fsubs
+                        || $_->{gaps} } @fan;
+    row($S, "$fsubs subscribers over 2 workers at $frate events/s "
+        . "(${fsecs} s)", join('; ', map {
+            sprintf '%d of %d got all %d events (%.0f/s), %d gaps; workers '
+                . 'CPU %.0f%%%s; load %s', $_->{all}, $_->{subs},
+                $_->{events}, $_->{rate}, $_->{gaps}, 100 * $_->{cpu},
+                defined $_->{wakeups}
+                ? sprintf(', %d wake-ups', $_->{wakeups}) : '', $_->{load}
+        } @fan), $every ? 'goal every event, no gap: met'
+                        : 'goal every event, no gap: MISSED');
+}
+
 # ---- 8 cluster ----
 #
 # Three nginx nodes (one worker each) with the same VK key on one
@@ -3432,6 +3716,7 @@ capacity() if want('capacity');
 isolation() if want('isolation');
 quality() if want('quality');
 vk_feed() if want('vk');
+sse_bench() if want('sse');
 cluster() if want('cluster');
 latency() if want('latency');
 cleanup();

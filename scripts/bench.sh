@@ -46,7 +46,7 @@
 #                          the module's VBV, a side of its own at the same
 #                          bits ('-maxrate 256k -bufsize 512k'; '' for none)
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
-#                          capacity isolation quality vk cluster latency
+#                          capacity isolation quality vk sse cluster latency
 #                          (capacity also runs the floor: its goal)
 #   BENCH_LAT_PARTS=a,b    latency: LL-HLS part targets in ms, one
 #                          side-by-side run each (500,333,250)
@@ -81,6 +81,14 @@
 #                          directive's maximum)
 #   BENCH_VK_LAT_RATE=N    VK feed: events/s of the latency run (1000)
 #   BENCH_VK_LAT_SECS=S    VK feed: seconds of the latency run (4)
+#   BENCH_SSE_IDLE_SUBS=N  SSE: idle subscribers on one worker (1000)
+#   BENCH_SSE_IDLE_SECS=S  SSE: seconds of worker CPU measured with and
+#                          without them (30; 10 with BENCH_QUICK)
+#   BENCH_SSE_SUBS=N       SSE: subscribers of the fan-out run (200)
+#   BENCH_SSE_RATE=N       SSE: events/s of the fan-out run (1000)
+#   BENCH_SSE_SECS=S       SSE: seconds of the fan-out run (5)
+#   BENCH_SSE_MODULE=PATH  SSE: another build of the module (before/after)
+#                          (the latency run takes BENCH_VK_LAT_*)
 #   BENCH_CONFIGS=a,b      startup/cost sides (off module seed tuned)
 #   BENCH_CL_SAMPLES=N     cluster: publish-to-view samples (5)
 #   BENCH_CL_FAILOVERS=N   cluster: holder kills per TTL (3)

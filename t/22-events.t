@@ -42,9 +42,9 @@ is($ev->{json}{stream}{name}, 'ev1', 'naming the stream');
 is($ev->{json}{type}, 'publish', 'type in data');
 is($ev->{id}, $ev->{json}{id}, 'SSE id is the event id');
 my $lag = ($t_event // 99) - ($t_table // 0);
-# Pushed, not found by a later sweep: a subscriber looks at the table every
-# 20 ms.  How fast is measured by make bench (SSE latency), not here; the
-# bound only has to hold on a slow, busy machine.
+# Pushed, not found by a later sweep: the worker that wrote the event wakes
+# the subscribers' worker.  How fast is measured by make bench (SSE
+# latency), not here; the bound only has to hold on a slow, busy machine.
 cmp_ok($lag, '<', 5, 'soon after the table showed the stream');
 note(sprintf 'publish event %.3f s after the table showed it', $lag);
 my $last = $ev->{id};
