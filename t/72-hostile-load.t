@@ -18,11 +18,14 @@ use VKStream::API qw(stream_json);
 use VKStream::Proc qw(rss_kb thread_count);
 
 # "slow": a rendition no CPU encodes in real time (1080p, x264 placebo),
-# fed by a decoder that keeps up: the rendition is what falls behind
+# fed by a decoder that keeps up (a _tiny beside it keeps the context
+# multi-threaded): the rendition is what falls behind
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     live => 'vkstream on; vkstream_queue_size 1m;',
     apps => 'application slow { live on; vkstream on; vkstream_max_delay 0;
-             vkstream_rendition _big preset=placebo threads=1; }'));
+             vkstream_rendition _big preset=placebo threads=1;
+             vkstream_rendition _tiny width=160 preset=ultrafast
+                                threads=1; }'));
 $n->start;
 my ($w) = $n->worker_pids;
 my $tmp = tempdir(CLEANUP => 1);
@@ -188,6 +191,8 @@ SKIP: {
 }
 
 # --- a rendition that falls behind its decoder: it sheds, and counts it
+# (two renditions: a context with one decodes and encodes on one thread,
+# where only the input can shed)
 {
     my $log_at = length $n->log_text;
     ok(rtmp_publish($port, 'slow', 'enc', \@big), 'slow encoder: sent');
@@ -198,7 +203,8 @@ SKIP: {
     $end = time + 20;
     sleep 0.2 while thread_count($w) > $base_threads && time < $end;
     $j = stream_json($n, 'enc', 'slow');
-    my $r = $j->{renditions}[0] // {};
+    my ($r) = grep { $_->{suffix} eq '_big' } @{ $j->{renditions} // [] };
+    $r //= {};
     my $in_drop = $j->{input}{frames_dropped} // 0;
     diag("slow encoder: encoded " . ($r->{frames_out} // 0) . ", dropped by "
          . "the input $in_drop, by the rendition "
