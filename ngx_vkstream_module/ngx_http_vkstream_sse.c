@@ -501,8 +501,16 @@ ngx_http_vkstream_sse_start(ngx_event_t *ev)
 {
     ngx_http_vkstream_sse_t  *sse = ev->data;
 
+    ngx_connection_t  *c;
+
+    c = sse->request->connection;
+
     ngx_http_vkstream_sse_look(sse->last + 1);
     ngx_http_vkstream_sse_push(sse, 0);
+
+    /* not called from the connection's handler: a close is ours to run */
+    ngx_http_run_posted_requests(c);
+
     ngx_http_vkstream_sse_arm();
 }
 
@@ -512,10 +520,19 @@ ngx_http_vkstream_sse_stalled(ngx_event_t *ev)
 {
     ngx_http_vkstream_sse_t  *sse = ev->data;
 
-    ngx_log_error(NGX_LOG_INFO, sse->request->connection->log, 0,
+    ngx_connection_t  *c;
+
+    c = sse->request->connection;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "vkstream: SSE client stalled, closing");
 
+    /*
+     * The error is posted (ngx_http_terminate_request()) and would wait
+     * for an event on a connection whose client does nothing.
+     */
     ngx_http_finalize_request(sse->request, NGX_ERROR);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -660,6 +677,7 @@ ngx_http_vkstream_sse_run(ngx_flag_t heartbeat)
     uint64_t                      from;
     ngx_msec_t                    quiet;
     ngx_queue_t                  *q, *next, *tail;
+    ngx_connection_t             *c;
     ngx_http_vkstream_sse_t      *sse;
     ngx_http_vkstream_sse_hub_t  *hub;
 
@@ -691,10 +709,15 @@ ngx_http_vkstream_sse_run(ngx_flag_t heartbeat)
     for (q = ngx_queue_head(&hub->subs); /* void */; q = next) {
         next = ngx_queue_next(q);
         sse = ngx_queue_data(q, ngx_http_vkstream_sse_t, queue);
+        c = sse->request->connection;
 
         ngx_http_vkstream_sse_push(sse, heartbeat
                                    && ngx_current_msec - sse->written
                                       >= quiet);
+
+        /* a subscriber that ended is closed now: it unlinks only itself */
+        ngx_http_run_posted_requests(c);
+
         if (q == tail) {
             break;
         }

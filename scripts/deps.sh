@@ -11,7 +11,7 @@ PACKAGES="nginx nginx-dev libnginx-mod-rtmp ffmpeg
   libhiredis-dev redis-server haproxy
   pkg-config build-essential libpcre2-dev libpcre3-dev libssl-dev zlib1g-dev
   xz-utils dpkg-dev libmojolicious-perl libio-socket-ssl-perl openssl
-  procps curl chromium fonts-dejavu-core clang libclang-rt-dev
+  procps iproute2 curl chromium fonts-dejavu-core clang libclang-rt-dev
   debhelper lintian prometheus"
 
 # redis-server is for the cluster unit tests, which start their own
