@@ -87,7 +87,10 @@ ok(wait_until(15, sub {
 
 # --- SIGKILL of the holder ------------------------------------------------
 
-my @pids = ($n{$h}->master_pid, $n{$h}->worker_pids);
+# every process of it: the cache manager (nginx-rtmp's hls_cleanup) would
+# outlive a SIGKILLed master
+my $master = $n{$h}->master_pid;
+my @pids = ($master, map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $master`);
 kill 'KILL', @pids;
 my $t0 = time;
 ok(wait_until($TTL + 2, sub {
