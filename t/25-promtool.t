@@ -55,7 +55,9 @@ my $e = VKStream::Emulator->new;
 my $dead = VKStream::Nginx::free_port();
 # "_bad" republishes where nothing listens: it fails.  "_slow" (x264
 # placebo, one thread, 640 wide from 1280x720 at 30 fps) is slower than
-# real time on any CPU: it falls behind and drops frames.
+# real time on any CPU: it falls behind and drops frames ("_tiny" beside
+# it: a context with one rendition encodes on its decoder's thread, where
+# only the input sheds).
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     main => "vkstream_vk_token ${\ $e->token };
              vkstream_vk_api ${\ $e->api_url };
@@ -63,7 +65,9 @@ my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     live => "vkstream on; vkstream_rendition _low;
              vkstream_rendition _bad host=127.0.0.1:$dead;",
     apps => 'application slow { live on; vkstream on;
-             vkstream_rendition _slow width=640 preset=placebo threads=1; }'));
+             vkstream_rendition _slow width=640 preset=placebo threads=1;
+             vkstream_rendition _tiny width=160 preset=ultrafast
+                                threads=1; }'));
 $n->start;
 
 my @names = ("q\"uo\\te\nline", 'привет мир', "cr\rtab\tend",
