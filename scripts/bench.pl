@@ -1968,9 +1968,17 @@ sub vk_setup {
         'vkstream_matches ' . ($ENV{BENCH_VK_MATCHES} // 10000) . ';',
         'vkstream_zone 128m;';
     my $n = nginx_start(name => 'vk', main => $main);
+    return vk_bench_rule($n, $e);
+}
+
+# The VK client of $n connected, and the bench's global rule added and on
+# the emulator $emu ($clear: the emulator's other rules deleted first).
+sub vk_bench_rule {
+    my ($n, $emu, $clear) = @_;
     vk_wait(15, sub { (vk_status($n)->{state} // '') eq 'connected' })
         or die "bench: the VK client does not connect (see "
              . "$n->{prefix}/logs/error.log)\n";
+    $emu->admin(DELETE => '/admin/rules') if $clear;
     my $r = HTTP::Tiny->new(timeout => 5)->post(
         "http://127.0.0.1:$n->{http}/vkstream/rules",
         # (UTF-8 bytes as written here: the script is not "use utf8")
@@ -1980,7 +1988,7 @@ sub vk_setup {
         unless $r->{success};
     vk_wait(10, sub {
         grep { $_->{tag} eq 'vks:g:bench' }
-            @{ $e->admin(GET => '/admin/rules')->{rules} // [] }
+            @{ $emu->admin(GET => '/admin/rules')->{rules} // [] }
     }) or die "bench: the rule does not reach the emulator\n";
     return $n;
 }
@@ -2352,21 +2360,7 @@ sub sse_nginx {
                         main => $main, connections => 4096,
                         module => $ENV{BENCH_SSE_MODULE}, reuseport => 1);
     return $n unless $o{vk};
-    vk_wait(15, sub { (vk_status($n)->{state} // '') eq 'connected' })
-        or die "bench: the VK client does not connect (see "
-             . "$n->{prefix}/logs/error.log)\n";
-    $EMU->admin(DELETE => '/admin/rules');
-    my $r = HTTP::Tiny->new(timeout => 5)->post(
-        "http://127.0.0.1:$n->{http}/vkstream/rules",
-        { content => '{"tag":"bench","value":"бенчмарк"}',
-          headers => { 'Content-Type' => 'application/json' } });
-    die "bench: POST /vkstream/rules: $r->{status} $r->{content}\n"
-        unless $r->{success};
-    vk_wait(10, sub {
-        grep { $_->{tag} eq 'vks:g:bench' }
-            @{ $EMU->admin(GET => '/admin/rules')->{rules} // [] }
-    }) or die "bench: the rule does not reach the emulator\n";
-    return $n;
+    return vk_bench_rule($n, $EMU, 1);
 }
 
 sub sse_status {
