@@ -463,6 +463,7 @@ ngx_http_vkstream_sse_blocked(ngx_http_request_t *r)
 static void
 ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r)
 {
+    off_t                     sent;
     ngx_http_vkstream_ctx_t  *ctx;
     ngx_http_vkstream_sse_t  *sse;
 
@@ -471,22 +472,30 @@ ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r)
         return;
     }
 
+    sent = r->connection->sent;
+
     if (ngx_http_vkstream_sse_send(r, NULL) == NGX_ERROR) {
         ngx_http_finalize_request(r, NGX_ERROR);
         return;
     }
 
-    if (ngx_http_vkstream_sse_blocked(r)) {
-        return;
-    }
-
-    /* drained: what came meanwhile follows */
     ctx = ngx_http_get_module_ctx(r, ngx_http_vkstream_module);
     if (ctx == NULL || ctx->sse == NULL) {
         return;
     }
 
     sse = ctx->sse;
+
+    if (ngx_http_vkstream_sse_blocked(r)) {
+        if (r->connection->sent > sent) {
+            /* it reads, slowly: only one that reads nothing is stalled */
+            ngx_add_timer(&sse->stall, NGX_HTTP_VKSTREAM_SSE_STALL);
+        }
+
+        return;
+    }
+
+    /* drained: what came meanwhile follows */
 
     if (sse->stall.timer_set) {
         ngx_del_timer(&sse->stall);

@@ -6,7 +6,8 @@
 # order; when it reads again it gets all it missed in order, or a gap
 # followed by the newest events when more than the 512 kept ones were
 # written; one that stays blocked is closed after the 30 s stall timeout
-# and the worker stays healthy.
+# and the worker stays healthy; one that reads, too slowly to catch up,
+# is not.
 use strict;
 use warnings;
 use Test::More;
@@ -306,7 +307,62 @@ is($next[-1]{id}, $last, 'and the slow one too');
 my ($r) = api($n, 'GET', '/vkstream/status');
 is($r->{status}, 200, 'status: 200');
 is_deeply([$n->worker_pids], [$worker], 'the same worker');
-close $_->{sock} for $slow, $stuck, $fast;
+
+# A client that reads, only slower than the events come, stays blocked
+# for longer than the stall timeout and is not closed: only one that
+# reads nothing for 30 s is.  (nginx sees that it reads only when its
+# socket takes more, after the client read a few KB: one that reads much
+# slower than here looks the same as one that reads nothing.)
+my $trickle = sse_open_small();
+is($trickle->{status}, 200, 'trickling subscriber: 200');
+ok(wait_until(10, sub { status()->{subscribers} == 3 }),
+   '3 subscribers again');
+my $t_first = status()->{last_id} + 1;
+$blocked = 0;
+for my $i (1 .. 400) {
+    burst(5) == 5 or last;
+    sse_read($_, 0.01, 0) for $fast, $slow;
+    if (server_blocked($trickle)) {
+        $blocked = 1;
+        last;
+    }
+}
+ok($blocked, 'the trickling client is blocked');
+# 45 s: it reads 128 bytes every half second, 3 events come every second
+my ($got, $t_events) = (0, 0);
+my $t_next = time;
+$t_end = time + 45;
+while (time < $t_end) {
+    if (time >= $t_next) {
+        $t_events += burst(3);
+        sse_read($_, 0.01, 0) for $fast, $slow;
+        $t_next += 1;
+    }
+    if (IO::Select->new($trickle->{sock})->can_read(0)) {
+        my $k = sysread($trickle->{sock}, my $d, 128);
+        $got += $k if $k;
+        $trickle->{raw} .= $d if $k;
+    }
+    select(undef, undef, undef, 0.5);
+}
+note("trickled $got bytes in 45 s, $t_events events meanwhile");
+cmp_ok($got, ">", 4096, "it read all along");
+my $t_last = status()->{last_id};
+my @t_ev = sse_read($trickle, 0, 0);
+cmp_ok($t_ev[-1]{id} // 0, '<', $t_last - 32,
+       'and never caught up: at ' . ($t_ev[-1]{id} // 'none') . ' of '
+       . $t_last);
+is(() = $n->log_text =~ /SSE client stalled/g, 1,
+   'it was not closed for stalling');
+is(status()->{subscribers}, 3, 'still 3 subscribers');
+my $t_end2 = time + 30;
+while (time < $t_end2 && (!@t_ev || ($t_ev[-1]{id} // 0) < $t_last)) {
+    push @t_ev, sse_read($trickle, 0.5, 0);
+}
+ok(contiguous($t_first, $t_last, map { $_->{id} // 'gap' } @t_ev),
+   'then it gets every event, in order (' . scalar(@t_ev) . ')');
+
+close $_->{sock} for $slow, $stuck, $fast, $trickle;
 ok(wait_until(10, sub { status()->{subscribers} == 0 }),
    'subscriber gauge back to 0');
 $n->stop;
