@@ -7,14 +7,19 @@
  * zerolatency, crf 23 capped at 256 kbit/s, IDRs at the source's
  * keyframes, AAC 32 kbit/s) and prints the CPU time it took:
  *
- *     bench-floor FILE
+ *     bench-floor [-r] FILE
  *     floor media_s=20.000 cpu_s=3.210 wall_s=1.900 frames=600 bytes=...
+ *
+ * -r paces the packets at their timestamps, as a live source comes: the
+ * same work, done a frame at a time with the caches and the CPU idle in
+ * between, which is how every live transcoder has to do it.
  */
 
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <libavcodec/avcodec.h>
@@ -39,6 +44,7 @@ typedef struct {
 
 static double floor_cpu(void);
 static double floor_wall(void);
+static void floor_pace(double wall0, double at);
 static AVCodecContext *floor_decoder(AVStream *st, int threads);
 static AVCodecContext *floor_video_encoder(int w, int h, AVRational fps);
 static AVCodecContext *floor_audio_encoder(AVCodecContext *dec);
@@ -49,10 +55,10 @@ static void floor_fail(const char *what);
 int
 main(int argc, char **argv)
 {
-    int               vi, ai, rc, w, h, key;
+    int               vi, ai, rc, w, h, key, paced;
     long              i, n;
     double            cpu0, wall0, cpu, wall, media;
-    int64_t           first, last;
+    int64_t           first, last, start;
     AVPacket        **pkts, *pkt;
     AVStream         *vs, *as;
     AVFrame          *scaled;
@@ -61,8 +67,10 @@ main(int argc, char **argv)
     struct SwsContext  *sws;
     AVFormatContext  *fmt;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: bench-floor FILE.flv\n");
+    paced = argc == 3 && strcmp(argv[1], "-r") == 0;
+
+    if (argc != 2 + paced) {
+        fprintf(stderr, "usage: bench-floor [-r] FILE.flv\n");
         return 2;
     }
 
@@ -71,7 +79,7 @@ main(int argc, char **argv)
     /* all the I/O happens here, before the clock starts */
 
     fmt = NULL;
-    if (avformat_open_input(&fmt, argv[1], NULL, NULL) < 0
+    if (avformat_open_input(&fmt, argv[1 + paced], NULL, NULL) < 0
         || avformat_find_stream_info(fmt, NULL) < 0)
     {
         floor_fail("open input");
@@ -160,8 +168,24 @@ main(int argc, char **argv)
 
     sws = NULL;
 
+    if (n == 0) {
+        floor_fail("no packets");
+    }
+
+    start = pkts[0]->dts != AV_NOPTS_VALUE
+            ? av_rescale_q(pkts[0]->dts, fmt->streams[pkts[0]->stream_index]
+                                             ->time_base, AV_TIME_BASE_Q)
+            : 0;
+
     for (i = 0; i < n; i++) {
         pkt = pkts[i];
+
+        if (paced && pkt->dts != AV_NOPTS_VALUE) {
+            floor_pace(wall0, (av_rescale_q(pkt->dts,
+                                            fmt->streams[pkt->stream_index]
+                                                ->time_base, AV_TIME_BASE_Q)
+                               - start) / 1e6);
+        }
 
         if (pkt->stream_index == ai) {
             if (avcodec_send_packet(a.dec, pkt) < 0) {
@@ -284,6 +308,25 @@ floor_wall(void)
     gettimeofday(&tv, NULL);
 
     return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+
+/* sleeps until "at" seconds after wall0 */
+static void
+floor_pace(double wall0, double at)
+{
+    double           left;
+    struct timespec  ts;
+
+    left = wall0 + at - floor_wall();
+    if (left <= 0) {
+        return;
+    }
+
+    ts.tv_sec = (time_t) left;
+    ts.tv_nsec = (long) ((left - ts.tv_sec) * 1e9);
+
+    nanosleep(&ts, NULL);
 }
 
 

@@ -537,24 +537,31 @@ sub machine {
 
 # ---- scenario 0: the floor ----
 
+# The floor flat out, and paced at the packets' timestamps (-r) as a live
+# source comes: what doing the same work a frame at a time costs itself.
 sub floor {
-    note('floor: decode/scale/encode from memory');
-    my @cpu;
-    my $media;
+    note('floor: decode/scale/encode from memory, flat out and paced');
+    my (@cpu, @paced);
     for (1 .. $RUNS) {
-        my $o = `$FLOOR $SRC`;
-        die "bench: bench-floor failed\n" if $? != 0;
-        $o =~ /media_s=([\d.]+) cpu_s=([\d.]+)/ or die "floor: $o";
-        $media = $1;
-        push @cpu, $2 / $1 * 60;
+        for my $x ([\@cpu, ''], [\@paced, '-r ']) {
+            my $o = `$FLOOR $x->[1]$SRC`;
+            die "bench: bench-floor failed\n" if $? != 0;
+            $o =~ /media_s=([\d.]+) cpu_s=([\d.]+)/ or die "floor: $o";
+            push @{ $x->[0] }, $2 / $1 * 60;
+        }
     }
     $R{floor} = \@cpu;
+    $R{floor_paced} = \@paced;
     floor_rows();
 }
 
 sub floor_rows {
     row('2 cost', 'floor (bench-floor.c, from memory)',
         fmt(2, @{ $R{floor} }) . ' CPU s/min', '');
+    row('2 cost', 'floor paced at real time (bench-floor.c -r)',
+        fmt(2, @{ $R{floor_paced} }) . ' CPU s/min',
+        'the same work a frame at a time, as live')
+        if $R{floor_paced};
 }
 
 # ---- scenarios 1, 2, 6: startup, cost and memory per configuration ----
@@ -655,6 +662,10 @@ sub startup_cost_rows {
             defined $rf ? sprintf('%.2f', $rf) : 'n/a',
             defined $rf ? ($rf <= 1.05 ? 'goal <= 1.05: met'
                                        : 'goal <= 1.05: MISSED') : '');
+        my $fp = median(@{ $R{floor_paced} // [] });
+        row('2 cost', 'ratio module / floor paced at real time',
+            sprintf('%.2f', $mm / $fp), 'where the rest goes')
+            if $fp;
         for my $x ([seed => $mseed], [tuned => $mtuned]) {
             my ($c, $v) = @$x;
             next unless $v;
@@ -3607,6 +3618,9 @@ sub summary {
             sprintf('%.2f CPU s/min', $m), join('; ', grep { $_ }
             $fl ? sprintf('floor %.2f: %.2fx, goal 1.05x %s', $fl, $m / $fl,
                           $m / $fl <= 1.05 ? 'met' : 'missed') : '',
+            $R{floor_paced} ? sprintf('floor paced at real time %.2f: %.2fx',
+                                      $med->($R{floor_paced}),
+                                      $m / $med->($R{floor_paced})) : '',
             map { my $e = $med->($pm->{ $_->[0] });
                   $e ? sprintf('%s %.2f (%.2fx)', $_->[1], $e, $m / $e) : ''
             } [seed => '`exec ffmpeg`'], [tuned => 'tuned']),

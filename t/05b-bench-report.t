@@ -113,6 +113,10 @@ sub report {
 my $all = report();
 like($all, qr/^\| 1 startup \| module \|.*goal <= 2\.5 s/m, 'startup row');
 like($all, qr/^\| 2 cost \| ratio module \/ floor \|/m, 'cost ratio');
+like($all, qr/^\| 2 cost \| floor paced at real time \(bench-floor\.c -r\) \| 9\.10 CPU s\/min \|/m,
+     'the paced floor');
+like($all, qr/^\| 2 cost \| ratio module \/ floor paced at real time \| [\d.]+ \|/m,
+     'cost ratio to the paced floor');
 like($all, qr/^\| 4 capacity \| module \| \d+ sources/m, 'capacity, module');
 like($all, qr/^\| 4 capacity \| exec \(seed\) \| (>= )?\d+ sources/m,
      'capacity, exec seed');
