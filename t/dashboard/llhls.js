@@ -212,6 +212,14 @@ async function main() {
       out.master.switches = [];
       for (const pick of [(w) => lv.filter((l) => l.width !== w).pop(),
                           (w) => lv.filter((l) => l.width !== w)[0]]) {
+        // from a settled player: its own start-up switching (ABR) can
+        // leave it loading the level wanted while the video still shows
+        // another, and a switch to the current level is no switch
+        await page.waitForFunction(() => {
+          const h = window.__hls;
+          const l = window.__t.levels[h.currentLevel];
+          return l && document.querySelector('video').videoWidth === l.width;
+        }, null, { timeout: 30000, polling: 100 });
         const before = await sample(page);
         const tg = pick(before.width);
         if (!tg) throw new Error('no level of another size');
