@@ -157,6 +157,8 @@ is(vk_stats()->{counters}{ws_rejected} // 0, 0, 'still none refused');
 cmp_ok(vk_stats()->{counters}{ws_accepted}, '==', $accepted + 1,
        'exactly one new connection');
 stop_publisher($pub2);
+ok(wait_until(15, sub { live_names($o1) eq 'os' && live_names($o2) eq 'os' }),
+   'the ended stream leaves both views');
 
 # --- another writer's garbage under the prefix ----------------------------
 
