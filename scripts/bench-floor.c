@@ -45,6 +45,7 @@ typedef struct {
 static double floor_cpu(void);
 static double floor_wall(void);
 static void floor_pace(double wall0, double at);
+static int64_t floor_dts_us(AVFormatContext *fmt, AVPacket *pkt);
 static AVCodecContext *floor_decoder(AVStream *st, int threads);
 static AVCodecContext *floor_video_encoder(int w, int h, AVRational fps);
 static AVCodecContext *floor_audio_encoder(AVCodecContext *dec);
@@ -172,19 +173,13 @@ main(int argc, char **argv)
         floor_fail("no packets");
     }
 
-    start = pkts[0]->dts != AV_NOPTS_VALUE
-            ? av_rescale_q(pkts[0]->dts, fmt->streams[pkts[0]->stream_index]
-                                             ->time_base, AV_TIME_BASE_Q)
-            : 0;
+    start = pkts[0]->dts != AV_NOPTS_VALUE ? floor_dts_us(fmt, pkts[0]) : 0;
 
     for (i = 0; i < n; i++) {
         pkt = pkts[i];
 
         if (paced && pkt->dts != AV_NOPTS_VALUE) {
-            floor_pace(wall0, (av_rescale_q(pkt->dts,
-                                            fmt->streams[pkt->stream_index]
-                                                ->time_base, AV_TIME_BASE_Q)
-                               - start) / 1e6);
+            floor_pace(wall0, (floor_dts_us(fmt, pkt) - start) / 1e6);
         }
 
         if (pkt->stream_index == ai) {
@@ -308,6 +303,14 @@ floor_wall(void)
     gettimeofday(&tv, NULL);
 
     return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+
+static int64_t
+floor_dts_us(AVFormatContext *fmt, AVPacket *pkt)
+{
+    return av_rescale_q(pkt->dts, fmt->streams[pkt->stream_index]->time_base,
+                        AV_TIME_BASE_Q);
 }
 
 
