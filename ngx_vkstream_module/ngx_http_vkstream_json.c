@@ -620,6 +620,7 @@ ngx_http_vkstream_json_status(ngx_vkstream_summary_t *sum)
     json_object_set_new(o, "backlog", json_integer(NGX_VKSTREAM_EVENTS));
     json_object_set_new(o, "subscribers",
                         json_integer(sum->sse.subscribers));
+    json_object_set_new(o, "blocked", json_integer(sum->sse.blocked));
     json_object_set_new(o, "wakeups", json_integer(sum->sse.wakeups));
     json_object_set_new(o, "timer_wakeups",
                         json_integer(sum->sse.timer_wakeups));

@@ -308,6 +308,10 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
             "workers.\n"
             "# TYPE vkstream_sse_subscribers gauge\n"
             "vkstream_sse_subscribers %uL\n"
+            "# HELP vkstream_sse_blocked Of those, the ones whose socket "
+            "takes no more for now.\n"
+            "# TYPE vkstream_sse_blocked gauge\n"
+            "vkstream_sse_blocked %uL\n"
             "# HELP vkstream_sse_wakeups_total Looks of a worker at new "
             "events for its subscribers, by cause.\n"
             "# TYPE vkstream_sse_wakeups_total counter\n"
@@ -324,8 +328,9 @@ ngx_http_vkstream_metrics(ngx_http_request_t *r)
             "vkstream_zone_bytes{kind=\"free\"} %uz\n",
             sum.vk.received, sum.vk.stored, sum.vk.dropped, sum.vk.malformed,
             sum.vk.reconnects, sum.nrules, nstream_rules, sum.event_seq,
-            sum.sse.subscribers, sum.sse.wakeups, sum.sse.timer_wakeups,
-            sum.sse.sent, sum.zone_size, sum.zone_size - sum.zone_free, sum.zone_free);
+            sum.sse.subscribers, sum.sse.blocked, sum.sse.wakeups,
+            sum.sse.timer_wakeups, sum.sse.sent, sum.zone_size,
+            sum.zone_size - sum.zone_free, sum.zone_free);
 
     cl = ngx_palloc(r->pool, sizeof(ngx_vkstream_cluster_t));
 

@@ -28,6 +28,7 @@ typedef struct {
     ngx_event_t               start;       /* posted: the resumed backlog */
     uint64_t                  last;        /* last id sent */
     ngx_msec_t                written;     /* last write */
+    ngx_flag_t                blocked;     /* counted as such in shm */
     ngx_pool_t               *pool;        /* the text of the last write */
     ngx_buf_t                 buf;         /* lives as long as the request:
                                               filters keep pointers to it */
@@ -416,7 +417,7 @@ ngx_http_vkstream_sse_cleanup(void *data)
 
     ngx_queue_remove(&sse->queue);
     hub->nsubs--;
-    ngx_vkstream_wake_unsubscribe();
+    ngx_vkstream_wake_unsubscribe(sse->blocked);
 
     if (hub->nsubs == 0 && hub->timer.timer_set) {
         ngx_del_timer(&hub->timer);
@@ -501,6 +502,11 @@ ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r)
         ngx_del_timer(&sse->stall);
     }
 
+    if (sse->blocked) {
+        sse->blocked = 0;
+        ngx_vkstream_wake_blocked(-1);
+    }
+
     ngx_http_vkstream_sse_push(sse, 0);
 }
 
@@ -578,7 +584,9 @@ ngx_http_vkstream_sse_push(ngx_http_vkstream_sse_t *sse,
 
         if (ngx_http_vkstream_sse_blocked(r)) {
             /* the write handler goes on; the backlog stays in shm */
-            if (!sse->stall.timer_set) {
+            if (!sse->blocked) {
+                sse->blocked = 1;
+                ngx_vkstream_wake_blocked(1);
                 ngx_add_timer(&sse->stall, NGX_HTTP_VKSTREAM_SSE_STALL);
             }
 

@@ -27,6 +27,7 @@
 typedef struct {
     ngx_pid_t                 pid;         /* 0: free */
     ngx_uint_t                subscribers;
+    ngx_uint_t                blocked;     /* of them, waiting on a socket */
     ngx_flag_t                pending;     /* woken, not yet looked */
 } ngx_vkstream_waker_t;
 
@@ -1686,10 +1687,12 @@ ngx_vkstream_table_summary(ngx_vkstream_summary_t *sum)
     sum->vk = sh->vk;
     sum->sse = sh->wake_stats;
     sum->sse.subscribers = 0;
+    sum->sse.blocked = 0;
 
     for (i = 0; i < NGX_VKSTREAM_WAKE_SLOTS; i++) {
         if (sh->wake[i].pid) {
             sum->sse.subscribers += sh->wake[i].subscribers;
+            sum->sse.blocked += sh->wake[i].blocked;
         }
     }
 
@@ -1766,6 +1769,7 @@ ngx_vkstream_table_wake_join(ngx_uint_t *slot)
     if (free < NGX_VKSTREAM_WAKE_SLOTS) {
         sh->wake[free].pid = ngx_pid;
         sh->wake[free].subscribers = 0;
+        sh->wake[free].blocked = 0;
         sh->wake[free].pending = 0;
         *slot = free;
         rc = NGX_OK;
@@ -1794,6 +1798,7 @@ ngx_vkstream_table_wake_leave(ngx_uint_t slot)
     if (slot < NGX_VKSTREAM_WAKE_SLOTS && sh->wake[slot].pid == ngx_pid) {
         sh->wake[slot].pid = 0;
         sh->wake[slot].subscribers = 0;
+        sh->wake[slot].blocked = 0;
         sh->wake[slot].pending = 0;
     }
 
@@ -1801,8 +1806,20 @@ ngx_vkstream_table_wake_leave(ngx_uint_t slot)
 }
 
 
+static ngx_uint_t
+ngx_vkstream_table_wake_add(ngx_uint_t n, ngx_int_t delta)
+{
+    if (delta < 0 && n < (ngx_uint_t) -delta) {
+        return 0;
+    }
+
+    return n + delta;
+}
+
+
 void
-ngx_vkstream_table_wake_subscribers(ngx_uint_t slot, ngx_int_t delta)
+ngx_vkstream_table_wake_count(ngx_uint_t slot, ngx_int_t subscribers,
+    ngx_int_t blocked)
 {
     ngx_slab_pool_t       *shpool;
     ngx_vkstream_waker_t  *w;
@@ -1815,13 +1832,9 @@ ngx_vkstream_table_wake_subscribers(ngx_uint_t slot, ngx_int_t delta)
 
     if (slot < NGX_VKSTREAM_WAKE_SLOTS && sh->wake[slot].pid == ngx_pid) {
         w = &sh->wake[slot];
-
-        if (delta < 0 && w->subscribers < (ngx_uint_t) -delta) {
-            w->subscribers = 0;
-
-        } else {
-            w->subscribers += delta;
-        }
+        w->subscribers = ngx_vkstream_table_wake_add(w->subscribers,
+                                                     subscribers);
+        w->blocked = ngx_vkstream_table_wake_add(w->blocked, blocked);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -1897,6 +1910,7 @@ ngx_vkstream_table_wake_failed(ngx_pid_t pid, ngx_flag_t gone)
         if (gone) {
             sh->wake[i].pid = 0;
             sh->wake[i].subscribers = 0;
+            sh->wake[i].blocked = 0;
         }
     }
 

@@ -292,6 +292,7 @@ typedef struct {
 /* SSE fan-out counters, all workers (ngx_vkstream_wake.c) */
 typedef struct {
     uint64_t                  subscribers;    /* open /events streams */
+    uint64_t                  blocked;     /* of them, output waiting */
     uint64_t                  sent;        /* wake-ups sent to a worker */
     uint64_t                  wakeups;     /* looks because the id moved */
     uint64_t                  timer_wakeups;  /* by a worker's SSE timer */
@@ -458,15 +459,18 @@ ngx_int_t ngx_vkstream_table_cluster(ngx_vkstream_cluster_t *c);
 
 /* --- SSE fan-out (ngx_vkstream_wake.c) -----------------------------------
  *
- * A slot per worker (by pid) that says how many SSE subscribers it has and
- * whether a wake-up was sent to it and not yet read, so that a writer wakes
- * each worker once per batch of events, and only workers that listen.
+ * A slot per worker (by pid) that says how many SSE subscribers it has, how
+ * many of them wait for their socket to take more, and whether a wake-up
+ * was sent to it and not yet read, so that a writer wakes each worker once
+ * per batch of events, and only workers that listen.
  */
 
 /* claims this worker's slot (a free one, or one of a dead worker) */
 ngx_int_t ngx_vkstream_table_wake_join(ngx_uint_t *slot);
 void ngx_vkstream_table_wake_leave(ngx_uint_t slot);
-void ngx_vkstream_table_wake_subscribers(ngx_uint_t slot, ngx_int_t delta);
+/* adds to the slot's subscribers and blocked ones */
+void ngx_vkstream_table_wake_count(ngx_uint_t slot, ngx_int_t subscribers,
+    ngx_int_t blocked);
 /*
  * The other workers to wake (pids[], at most NGX_VKSTREAM_WAKE_SLOTS),
  * marked as woken; *self: this worker's slot has subscribers.

@@ -156,7 +156,7 @@ ngx_vkstream_wake_subscribe(ngx_vkstream_wake_pt handler)
         return NGX_DECLINED;
     }
 
-    ngx_vkstream_table_wake_subscribers(ngx_vkstream_wake_slot, 1);
+    ngx_vkstream_table_wake_count(ngx_vkstream_wake_slot, 1, 0);
 
     /* this worker's own events need no socket: see ..._send() */
     return ngx_vkstream_wake_conn ? NGX_OK : NGX_DECLINED;
@@ -164,7 +164,7 @@ ngx_vkstream_wake_subscribe(ngx_vkstream_wake_pt handler)
 
 
 void
-ngx_vkstream_wake_unsubscribe(void)
+ngx_vkstream_wake_unsubscribe(ngx_flag_t blocked)
 {
     if (ngx_vkstream_wake_nsubs == 0) {
         return;
@@ -173,7 +173,17 @@ ngx_vkstream_wake_unsubscribe(void)
     ngx_vkstream_wake_nsubs--;
 
     if (ngx_vkstream_wake_joined) {
-        ngx_vkstream_table_wake_subscribers(ngx_vkstream_wake_slot, -1);
+        ngx_vkstream_table_wake_count(ngx_vkstream_wake_slot, -1,
+                                      blocked ? -1 : 0);
+    }
+}
+
+
+void
+ngx_vkstream_wake_blocked(ngx_int_t delta)
+{
+    if (ngx_vkstream_wake_joined) {
+        ngx_vkstream_table_wake_count(ngx_vkstream_wake_slot, 0, delta);
     }
 }
 

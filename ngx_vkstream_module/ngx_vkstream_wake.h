@@ -28,7 +28,10 @@ void ngx_vkstream_wake_exit_process(ngx_cycle_t *cycle);
  * caller must look by itself.
  */
 ngx_int_t ngx_vkstream_wake_subscribe(ngx_vkstream_wake_pt handler);
-void ngx_vkstream_wake_unsubscribe(void);
+void ngx_vkstream_wake_unsubscribe(ngx_flag_t blocked);
+
+/* one more (1) or one less (-1) subscriber waits for its socket */
+void ngx_vkstream_wake_blocked(ngx_int_t delta);
 
 /* this worker looks at the events now; "timer": not woken, by its timer */
 void ngx_vkstream_wake_ack(ngx_flag_t timer);

@@ -126,9 +126,11 @@ cmp_ok($ev1->{wake_messages} - $ev0->{wake_messages}, '<=', $batches,
        'at most one wake-up message per event to the other worker');
 is($ev1->{timer_wakeups}, 0, 'no timer wake-up for idle or busy '
    . 'subscribers');
+is($ev1->{blocked}, 0, 'none of them blocked: they read');
 ($r) = api($n, 'GET', '/vkstream/metrics');
 like($r->{content}, qr/^vkstream_sse_subscribers $nsubs$/m,
      'metrics: subscribers');
+like($r->{content}, qr/^vkstream_sse_blocked 0$/m, 'metrics: none blocked');
 like($r->{content}, qr/^vkstream_sse_wakeups_total\{cause="timer"\} 0$/m,
      'metrics: no timer wake-ups');
 like($r->{content},

@@ -1,7 +1,8 @@
 # GET /events with a subscriber that really stops reading: nginx's socket
 # has a small send buffer (listen ... sndbuf=) and the client a small
-# receive buffer, so a few KB of events block it; the kernel's socket
-# state (ss: queued >= send buffer) tells when it is.  While it is
+# receive buffer, so a few KB of events block it; /status counts the
+# subscribers whose output waits (events.blocked), and the kernel's socket
+# state (ss: unsent bytes) says which ones.  While it is
 # blocked, another subscriber on the same worker gets every event in
 # order; when it reads again it gets all it missed in order, or a gap
 # followed by the newest events when more than the 512 kept ones were
@@ -111,9 +112,16 @@ sub server_side {
     return { sendq => $sendq // 0, sndbuf => $tb // 0, queued => $w // 0 };
 }
 
-sub server_blocked {
-    my $s = server_side($_[0]);
-    return $s->{sndbuf} && $s->{queued} >= $s->{sndbuf} && $s->{sendq} > 0;
+# nginx keeps output for $k subscribers, and the kernel holds bytes the
+# clients @c have not taken.  (Not "queued >= send buffer": ACKs that come
+# after nginx's last write free some of it while nginx waits for a third
+# of the buffer to be free before it writes again.)  It can be true for a
+# moment before the clients' windows close: after that, only their
+# reading ends it.
+sub blocked {
+    my ($k, @c) = @_;
+    return status()->{blocked} == $k
+           && !grep { server_side($_)->{sendq} == 0 } @c;
 }
 
 # Where it can be at most: after the last event it read, what the two
@@ -160,12 +168,12 @@ my $blocked = 0;
 for my $i (1 .. 400) {
     burst(5) == 5 or last;
     push @fast_ev, sse_read($fast, 0.01, 0);
-    if (server_blocked($slow) && server_side($stuck)->{sendq} > 0) {
+    if (blocked(2, $slow, $stuck)) {
         $blocked = 1;
         last;
     }
 }
-ok($blocked, "the slow client's socket is full after $serial events")
+ok($blocked, "both stopped clients are blocked after $serial events")
     or diag(ss('-tnmH', $n->http_port, $slow->{sock}->sockport));
 event();
 my $b = status()->{last_id};
@@ -192,7 +200,8 @@ is($in_order, $more, "the fast subscriber got each of $more events while "
    . 'the others were blocked, in order');
 my $end_id = $b + $more;
 is(status()->{last_id}, $end_id, 'no other event meanwhile');
-ok(server_blocked($slow), 'the slow client is still blocked');
+ok(blocked(2, $slow, $stuck),
+   'both are still blocked, and only they: the fast one reads');
 is(status()->{subscribers}, 3, 'nobody was dropped');
 
 # The slow client reads again: everything it missed, in order, no gap.
@@ -208,7 +217,8 @@ event();
 my @next = sse_read($slow, 10, 1);
 is($next[0]{id}, $end_id + 1, 'then it is live again');
 push @fast_ev, sse_read($fast, 10, 1);
-ok(wait_until(10, sub { !server_blocked($slow) }), 'no longer blocked');
+ok(wait_until(10, sub { status()->{blocked} == 1 }),
+   'no longer blocked (only the stuck one is)');
 
 # Blocked again, then more than the 512 kept events: a gap, then the
 # newest ones.
@@ -217,7 +227,7 @@ $blocked = 0;
 for my $i (1 .. 400) {
     burst(5) == 5 or last;
     sse_read($fast, 0.01, 0);
-    if (server_blocked($slow)) {
+    if (blocked(2, $slow)) {
         $blocked = 1;
         last;
     }
@@ -247,7 +257,7 @@ is($newest, $b2 + $i, "$i more events written while it was blocked");
 cmp_ok($newest - 511, '>', $bound + 1, 'more than the table keeps beyond '
        . 'where it can be');
 ok($fast_ok, 'the fast subscriber kept up meanwhile');
-ok(server_blocked($slow), 'the slow client is still blocked');
+ok(blocked(2, $slow), 'the slow client is still blocked');
 
 @slow_ev = ();
 my $t_end = time + 30;
@@ -283,6 +293,7 @@ ok($n->wait_log(qr/SSE client stalled, closing/, 60),
    'the stuck client is closed for stalling');
 ok(wait_until(10, sub { status()->{subscribers} == 2 }),
    'the subscriber gauge is down by one');
+is(status()->{blocked}, 0, 'and no subscriber is blocked now');
 my $eof = 0;
 my $buf = '';
 $t_end = time + 30;
@@ -322,7 +333,7 @@ $blocked = 0;
 for my $i (1 .. 400) {
     burst(5) == 5 or last;
     sse_read($_, 0.01, 0) for $fast, $slow;
-    if (server_blocked($trickle)) {
+    if (blocked(1, $trickle)) {
         $blocked = 1;
         last;
     }
@@ -365,6 +376,7 @@ ok(contiguous($t_first, $t_last, map { $_->{id} // 'gap' } @t_ev),
 close $_->{sock} for $slow, $stuck, $fast, $trickle;
 ok(wait_until(10, sub { status()->{subscribers} == 0 }),
    'subscriber gauge back to 0');
+is(status()->{blocked}, 0, 'blocked gauge 0');
 $n->stop;
 
 done_testing;
