@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cluster/vks_cluster_doc.h"
+#include "media/vks_conf.h"
 #include "util/vks_utf8.h"
 
 
@@ -91,7 +92,8 @@ check_stream(const vks_cluster_doc_stream_t *s)
               && s->stats.r[i].state <= VKS_STATE_STOPPED);
         CHECK(s->stats.r[i].width >= 0 && s->stats.r[i].width <= 65535);
         CHECK(s->stats.r[i].height >= 0 && s->stats.r[i].height <= 65535);
-        CHECK(s->stats.r[i].video_copy == 0 || s->stats.r[i].video_copy == 1);
+        CHECK(s->stats.r[i].video_mode >= VKS_MODE_ENCODE
+              && s->stats.r[i].video_mode <= VKS_MODE_NONE);
         CHECK(s->stats.r[i].audio_copy == 0 || s->stats.r[i].audio_copy == 1);
     }
 }
@@ -137,7 +139,7 @@ same_stream(const vks_cluster_doc_stream_t *a,
         SAME_CSTR(x, y, suffix);
         SAME_CSTR(x, y, app);
         SAME_CSTR(x, y, last_error);
-        CHECK(x->state == y->state && x->video_copy == y->video_copy
+        CHECK(x->state == y->state && x->video_mode == y->video_mode
               && x->audio_copy == y->audio_copy && x->width == y->width
               && x->height == y->height && x->frames_in == y->frames_in
               && x->frames_out == y->frames_out

@@ -8,6 +8,7 @@
 #include "ngx_http_vkstream.h"
 #include "ngx_vkstream_cluster.h"
 #include "util/vks_utf8.h"
+#include "media/vks_conf.h"
 
 
 static json_t *ngx_http_vkstream_json_url(ngx_http_request_t *r,
@@ -76,7 +77,8 @@ ngx_http_vkstream_json_rendition(ngx_http_request_t *r,
                         (u_char *) rs->app, ngx_strlen(rs->app)));
     json_object_set_new(j, "state", json_string(
                         ngx_vkstream_rendition_state_name(rs->state)));
-    json_object_set_new(j, "video_copy", json_boolean(rs->video_copy));
+    json_object_set_new(j, "video_copy",
+                        json_boolean(rs->video_mode == VKS_MODE_COPY));
     json_object_set_new(j, "audio_copy", json_boolean(rs->audio_copy));
     json_object_set_new(j, "width", json_integer(rs->width));
     json_object_set_new(j, "height", json_integer(rs->height));
@@ -215,18 +217,18 @@ ngx_http_vkstream_json_ll_url(ngx_http_request_t *r, ngx_str_t *node_url,
 
 /*
  * Whether a rendition of the stream has LL-HLS: the stream's application
- * writes it, and the rendition's video is H.264 (only a copy of another
+ * writes it, and the rendition has video, in H.264 (only a copy of another
  * codec is not).
  */
 static ngx_flag_t
 ngx_http_vkstream_json_has_ll(ngx_vkstream_stream_t *st,
     vks_rendition_stats_t *rs)
 {
-    if (!st->llhls) {
+    if (!st->llhls || rs->video_mode == VKS_MODE_NONE) {
         return 0;
     }
 
-    return !rs->video_copy || st->stats.vcodec[0] == '\0'
+    return rs->video_mode != VKS_MODE_COPY || st->stats.vcodec[0] == '\0'
            || ngx_strcmp(st->stats.vcodec, "h264") == 0;
 }
 

@@ -4,12 +4,14 @@
 # follow vkstream_api_llhls_url as the hls ones follow
 # vkstream_api_hls_url (a path gets scheme and Host, an absolute URL is
 # used as is, names %-escaped), a duplicate_of rendition is still listed,
-# and the listed media playlist is the file the rendition writes.  Bad
+# an audio-only (video=none) one is not, and the listed media playlist is
+# the file the rendition writes.  Bad
 # URL values fail "nginx -t" naming the directive.
 use strict;
 use warnings;
 use utf8;
 use Test::More;
+use Encode ();
 use VKStream::Nginx;
 use VKStream::HTTP qw(http);
 use VKStream::Media qw(publish stop_publisher);
@@ -36,7 +38,7 @@ for my $c (['vkstream_api_llhls_url ll/;', 'vkstream_api_llhls_url'],
 my $ladder = 'vkstream_rendition _low; vkstream_rendition _mid width=640;';
 my $conf = VKStream::Nginx::standard_conf(
     live => "vkstream on; vkstream_llhls on; vkstream_llhls_path "
-          . "%%PREFIX%%/ll; $ladder",
+          . "%%PREFIX%%/ll; $ladder vkstream_rendition _aud video=none;",
     apps => 'application classic { live on; vkstream on; vkstream_llhls off; '
           . "$ladder }",
     http => <<'HTTP');
@@ -71,10 +73,13 @@ sub stream {
 my $s;
 ok(wait_until(30, sub {
     $s = stream('vkstream', 'live', $name);
-    $s && @{ $s->{renditions} // [] } == 2
-        && !grep { !$_->{width} } @{ $s->{renditions} };
-}), 'the LL stream reports its two renditions') or diag explain $s;
+    $s && @{ $s->{renditions} // [] } == 3
+        && !grep { !$_->{width} && $_->{suffix} ne '_aud' }
+                 @{ $s->{renditions} };
+}), 'the LL stream reports its three renditions') or diag explain $s;
 my %r = map { $_->{suffix} => $_ } @{ $s->{renditions} // [] };
+ok($r{_aud} && $r{_aud}{state} eq 'running' && !$r{_aud}{width},
+   'the audio-only one runs, with no picture');
 is($r{_mid} && $r{_mid}{duplicate_of}, '_low', '_mid is a duplicate of _low');
 
 is_deeply($s->{llhls},
@@ -82,12 +87,16 @@ is_deeply($s->{llhls},
             playlists => { _low => "$base/ll/${esc}_low/index.m3u8",
                            _mid => "$base/ll/${esc}_mid/index.m3u8" } },
           'stream llhls: master and every rendition\'s playlist, the '
-          . 'duplicate too, from scheme, Host and /ll/, name %-escaped')
+          . 'duplicate too, the audio-only one not, from scheme, Host and '
+          . '/ll/, name %-escaped')
     or diag explain $s->{llhls};
 is($r{_low}{llhls}, "$base/ll/${esc}_low/index.m3u8",
    'rendition _low: its LL-HLS playlist');
 is($r{_mid}{llhls}, "$base/ll/${esc}_mid/index.m3u8",
    'rendition _mid (a duplicate): its LL-HLS playlist');
+ok(exists $r{_aud}{llhls} && !defined $r{_aud}{llhls},
+   'rendition _aud (video=none): "llhls" is null');
+is($r{_aud}{hls}, "$base/hls/${esc}_aud.m3u8", 'but it has classic hls');
 is($r{_low}{hls}, "$base/hls/${esc}_low.m3u8", 'next to its classic hls');
 ok(exists $s->{hls}, 'the classic hls object stays');
 
@@ -108,6 +117,9 @@ ok(wait_until(30, sub {
 }), 'the listed _low playlist is served, with parts')
     or diag("status $res->{status}");
 like($res->{content} // '', qr/^#EXTM3U/, 'it is a playlist');
+my $ll = $n->prefix . '/ll/' . Encode::encode('UTF-8', $name);
+ok(-d "${ll}_low" && !-e "${ll}_aud",
+   'the audio-only one writes no LL-HLS (_low does)');
 
 # a classic application's stream: null
 my $old;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "vks_cluster_doc.h"
+#include "media/vks_conf.h"
 #include "util/vks_utf8.h"
 
 
@@ -345,13 +346,14 @@ vks_cluster_doc_renditions(const vks_stream_stats_t *s)
     for (i = 0; i < n; i++) {
         r = &s->r[i];
 
-        o = json_pack("{sososisbsbsisisisIsIsIsIsosososo}",
+        o = json_pack("{sososisbsbsbsisisisIsIsIsIsosososo}",
                       "suffix", vks_cluster_doc_str(r->suffix,
                                     strnlen(r->suffix, VKS_SUFFIX_LEN)),
                       "app", vks_cluster_doc_str(r->app,
                                     strnlen(r->app, VKS_APP_LEN)),
                       "state", r->state,
-                      "video_copy", r->video_copy,
+                      "video_copy", r->video_mode == VKS_MODE_COPY,
+                      "video_none", r->video_mode == VKS_MODE_NONE,
                       "audio_copy", r->audio_copy,
                       "width", r->width,
                       "height", r->height,
@@ -560,7 +562,10 @@ vks_cluster_doc_stats(json_t *o, vks_stream_stats_t *s)
                                        VKS_ERROR_LEN, &len);
         d->state = vks_cluster_doc_get_enum(r, "state", VKS_STATE_STOPPED,
                                             VKS_STATE_FAILED);
-        d->video_copy = json_is_true(json_object_get(r, "video_copy"));
+        d->video_mode = json_is_true(json_object_get(r, "video_none"))
+                        ? VKS_MODE_NONE
+                        : json_is_true(json_object_get(r, "video_copy"))
+                          ? VKS_MODE_COPY : VKS_MODE_ENCODE;
         d->audio_copy = json_is_true(json_object_get(r, "audio_copy"));
         d->width = vks_cluster_doc_get_dim(r, "width");
         d->height = vks_cluster_doc_get_dim(r, "height");

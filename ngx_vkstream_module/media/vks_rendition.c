@@ -1628,7 +1628,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
     snprintf(r->stats.suffix, sizeof(r->stats.suffix), "%s", rc->suffix);
     snprintf(r->stats.app, sizeof(r->stats.app), "%s", rc->app);
     r->stats.state = VKS_STATE_STARTING;
-    r->stats.video_copy = rc->video_mode == VKS_MODE_COPY;
+    r->stats.video_mode = rc->video_mode;
     r->stats.audio_copy = rc->audio_mode == VKS_MODE_COPY;
 
     if (r->url == NULL || r->playpath == NULL || r->pkt == NULL) {

@@ -31,7 +31,8 @@ typedef struct {
     char              suffix[VKS_SUFFIX_LEN];   /* "_low" */
     char              app[VKS_APP_LEN];         /* target application */
     int               state;                    /* vks_state_e */
-    int               video_copy;
+    int               video_mode;               /* VKS_MODE_*: encode, */
+                                                /* copy or none */
     int               audio_copy;
     int               width;                    /* output, 0 if unknown */
     int               height;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cluster/vks_cluster_doc.h"
+#include "media/vks_conf.h"
 #include "util/vks_utf8.h"
 #include "vks_tap.h"
 
@@ -132,7 +133,9 @@ fill_stats(vks_stream_stats_t *st)
         snprintf(r->suffix, sizeof(r->suffix), "_r%d", i);
         snprintf(r->app, sizeof(r->app), "низкое%d", i);
         r->state = i % 4;
-        r->video_copy = i == 0;
+        /* the first copies its video, the second has none */
+        r->video_mode = i == 0 ? VKS_MODE_COPY
+                        : (i == 1 ? VKS_MODE_NONE : VKS_MODE_ENCODE);
         r->audio_copy = i % 2;
         r->width = 160 * (i + 1);
         r->height = 90 * (i + 1);
@@ -252,10 +255,12 @@ test_streams_roundtrip(void)
         is_str(r->suffix, want, "rendition %d suffix", i);
         snprintf(want, sizeof(want), "низкое%d", i);
         is_str(r->app, want, "rendition %d app", i);
-        ok(r->state == i % 4 && r->video_copy == (i == 0)
+        ok(r->state == i % 4
+           && r->video_mode == (i == 0 ? VKS_MODE_COPY
+                                : (i == 1 ? VKS_MODE_NONE : VKS_MODE_ENCODE))
            && r->audio_copy == i % 2,
-           "rendition %d state %d, copies %d %d", i, r->state,
-           r->video_copy, r->audio_copy);
+           "rendition %d state %d, video mode %d, audio copy %d", i,
+           r->state, r->video_mode, r->audio_copy);
         ok(r->width == 160 * (i + 1) && r->height == 90 * (i + 1),
            "rendition %d size %dx%d", i, r->width, r->height);
         is_int(r->duplicate_of, i, "rendition %d duplicate_of", i);
@@ -690,6 +695,7 @@ test_types(void)
                    "\"bytes_in\":-1,\"frames_dropped\":1.5},"
                    "\"renditions\":[1,null,{\"suffix\":\"_a\",\"state\":4,"
                    "\"width\":65535,\"height\":70000,\"video_copy\":1,"
+                   "\"video_none\":\"yes\","
                    "\"audio_copy\":true,\"speed\":2,\"frames_in\":\"3\"},"
                    "\"x\",{\"state\":-1},{\"state\":4294967298},"
                    "{\"state\":3},{\"state\":1.0}]},"
@@ -722,8 +728,9 @@ test_types(void)
         is_int(d->state, VKS_STATE_FAILED, "state 4: FAILED");
         is_int(d->width, 65535, "width 65535 kept");
         is_int(d->height, 0, "height 70000: 0");
-        ok(d->video_copy == 0 && d->audio_copy == 1,
-           "video_copy 1 is not true, audio_copy true is");
+        ok(d->video_mode == VKS_MODE_ENCODE && d->audio_copy == 1,
+           "video_copy 1 and video_none \"yes\" are not true, audio_copy "
+           "true is");
         ok(d->speed == 2.0 && d->frames_in == 0,
            "speed integer 2 taken, frames_in string 0");
         is_int(s[1].stats.r[1].state, VKS_STATE_FAILED, "state -1: FAILED");
