@@ -16,6 +16,7 @@ use File::Temp qw(tempdir);
 use VKStream::Nginx;
 use VKStream::Emulator;
 use VKStream::Media qw(publish stop_publisher);
+use VKStream::FLV qw(make_flv rtmp_publish);
 use VKStream::API qw(api publish_name wait_until stream_json);
 
 chomp(my $promtool = `command -v promtool 2>/dev/null`);
@@ -54,17 +55,18 @@ is($rc, 0, 'promtool test rules: each alert fires, and only then')
 my $e = VKStream::Emulator->new;
 my $dead = VKStream::Nginx::free_port();
 # "_bad" republishes where nothing listens: it fails.  "_slow" (x264
-# placebo, one thread, 640 wide from 1280x720 at 30 fps) is slower than
-# real time on any CPU: it falls behind and drops frames ("_tiny" beside
-# it: a context with one rendition encodes on its decoder's thread, where
-# only the input sheds).
+# placebo, one thread) gets 10 s of 720p sent at once, which the decoder
+# hands on many times faster than placebo encodes, whatever the CPU: it
+# falls behind and drops frames.  (vkstream_max_delay 0: the input keeps
+# the whole burst; "_tiny" beside it: a context with one rendition encodes
+# on its decoder's thread, where only the input sheds.)
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     main => "vkstream_vk_token ${\ $e->token };
              vkstream_vk_api ${\ $e->api_url };
              vkstream_vk_ca ${\ $e->ca };",
     live => "vkstream on; vkstream_rendition _low;
              vkstream_rendition _bad host=127.0.0.1:$dead;",
-    apps => 'application slow { live on; vkstream on;
+    apps => 'application slow { live on; vkstream on; vkstream_max_delay 0;
              vkstream_rendition _slow width=640 preset=placebo threads=1;
              vkstream_rendition _tiny width=160 preset=ultrafast
                                 threads=1; }'));
@@ -75,8 +77,12 @@ my @names = ("q\"uo\\te\nline", 'привет мир', "cr\rtab\tend",
 my @pids = map { publish_name($n, 'live', $_, duration => 120) } @names;
 push @pids, publish_name($n, 'live', 'kw?vk=%D0%BA%D0%BE%D1%82',
                          duration => 120);
-push @pids, publish($n->rtmp_url('slow/heavy'), size => '1280x720',
-                    fps => 30, duration => 120);
+my $tmp = tempdir(CLEANUP => 1);
+my @heavy = make_flv("$tmp/heavy.flv", size => '1280x720', fps => 30,
+                     gop => 30, duration => 10);
+my $heavy = rtmp_publish($n->rtmp_port, 'slow', 'heavy', \@heavy,
+                         speed => 1e6, close => 0);
+ok($heavy, 'heavy: sent at once, its connection held open');
 
 sub live_names {
     my (undef, $j) = api($n, 'GET', '/vkstream/streams');
@@ -104,7 +110,8 @@ ok(wait_until(30, sub { (rendition('kw', '_low')->{frames_out} // 0) > 0 }),
    'a running one');
 ok(wait_until(60, sub {
     (rendition('heavy', '_slow', 'slow')->{frames_dropped} // 0) > 0
-}), 'a rendition that drops frames');
+}), 'a rendition that drops frames')
+    or diag explain stream_json($n, 'heavy', 'slow');
 ok(wait_until(15, sub {
     my (undef, $j) = api($n, 'GET', '/vkstream/status');
     ($j->{vk}{state} // '') eq 'connected';
@@ -194,5 +201,6 @@ for my $m (sort keys %used) {
 }
 
 stop_publisher($_) for @pids;
+close $heavy if ref $heavy;
 $n->stop;
 done_testing;
