@@ -245,6 +245,11 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     vks_rendition_conf_t  *rc;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->enable) {
+        /* for ngx_vkstream_loop.c: the event loops compete with encoders */
+        ngx_vkstream_get_conf(cf->cycle)->transcodes = 1;
+    }
     ngx_conf_merge_msec_value(conf->max_gop, prev->max_gop, 10000);
     ngx_conf_merge_msec_value(conf->max_delay, prev->max_delay, 3000);
     ngx_conf_merge_size_value(conf->queue_size, prev->queue_size,

@@ -55,7 +55,15 @@ typedef struct {
     ngx_str_t                 cluster_url;
     ngx_str_t                 cluster_prefix;
     ngx_msec_t                cluster_ttl;
+
+    /* the workers' event loops (ngx_vkstream_loop.c) */
+    ngx_uint_t                loop_sched;   /* NGX_VKSTREAM_LOOP_* */
+    ngx_flag_t                transcodes;   /* "vkstream on" somewhere */
 } ngx_vkstream_conf_t;
+
+
+#define NGX_VKSTREAM_LOOP_NORMAL    0
+#define NGX_VKSTREAM_LOOP_REALTIME  1
 
 
 extern ngx_module_t  ngx_vkstream_module;
@@ -70,6 +78,10 @@ char *ngx_vkstream_conf_set_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_vkstream_vk_init_conf(ngx_cycle_t *cycle, ngx_vkstream_conf_t *vcf);
 ngx_int_t ngx_vkstream_vk_init_process(ngx_cycle_t *cycle);
 void ngx_vkstream_vk_exit_process(ngx_cycle_t *cycle);
+
+/* the event loops' real-time priority (vkstream_loop_sched) */
+void ngx_vkstream_loop_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_vkstream_loop_init_process(ngx_cycle_t *cycle);
 
 /* the VK client's switch, for the cluster glue (lease holder only) */
 ngx_flag_t ngx_vkstream_vk_enabled(ngx_cycle_t *cycle);

@@ -15,6 +15,7 @@
 
 static void *ngx_vkstream_create_conf(ngx_cycle_t *cycle);
 static char *ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf);
+static ngx_int_t ngx_vkstream_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_vkstream_init_process(ngx_cycle_t *cycle);
 static void ngx_vkstream_exit_process(ngx_cycle_t *cycle);
 
@@ -25,6 +26,13 @@ static char *ngx_vkstream_check_matches(ngx_conf_t *cf, void *post,
 
 static ngx_conf_post_handler_pt  ngx_vkstream_matches_post =
     ngx_vkstream_check_matches;
+
+
+static ngx_conf_enum_t  ngx_vkstream_loop_sched_values[] = {
+    { ngx_string("normal"), NGX_VKSTREAM_LOOP_NORMAL },
+    { ngx_string("realtime"), NGX_VKSTREAM_LOOP_REALTIME },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_vkstream_commands[] = {
@@ -49,6 +57,13 @@ static ngx_command_t  ngx_vkstream_commands[] = {
       0,
       offsetof(ngx_vkstream_conf_t, matches),
       &ngx_vkstream_matches_post },
+
+    { ngx_string("vkstream_loop_sched"),
+      NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
+      ngx_vkstream_conf_set_enum_slot,
+      0,
+      offsetof(ngx_vkstream_conf_t, loop_sched),
+      &ngx_vkstream_loop_sched_values },
 
     { ngx_string("vkstream_sse_heartbeat"),
       NGX_MAIN_CONF|NGX_DIRECT_CONF|NGX_CONF_TAKE1,
@@ -172,7 +187,7 @@ ngx_module_t  ngx_vkstream_module = {
     ngx_vkstream_commands,                 /* module directives */
     NGX_CORE_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_vkstream_init_module,              /* init module */
     ngx_vkstream_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -203,6 +218,7 @@ ngx_vkstream_create_conf(ngx_cycle_t *cycle)
     vcf->vk_max_message = NGX_CONF_UNSET_SIZE;
     vcf->vk_text_len = NGX_CONF_UNSET_SIZE;
     vcf->cluster_ttl = NGX_CONF_UNSET_MSEC;
+    vcf->loop_sched = NGX_CONF_UNSET_UINT;
 
     vcf->marker.len = sizeof(NGX_VKSTREAM_MARKER_ARG "=") - 1
                       + NGX_VKSTREAM_MARKER_LEN;
@@ -232,6 +248,7 @@ ngx_vkstream_init_conf(ngx_cycle_t *cycle, void *conf)
     ngx_conf_init_value(vcf->linger, 60);
     ngx_conf_init_value(vcf->matches, 100);
     ngx_conf_init_msec_value(vcf->sse_heartbeat, 15000);
+    ngx_conf_init_uint_value(vcf->loop_sched, NGX_VKSTREAM_LOOP_REALTIME);
 
     if (vcf->sse_heartbeat < 100) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
@@ -264,8 +281,22 @@ ngx_vkstream_check_matches(ngx_conf_t *cf, void *post, void *data)
 
 
 static ngx_int_t
+ngx_vkstream_init_module(ngx_cycle_t *cycle)
+{
+    ngx_vkstream_loop_init_module(cycle);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
 ngx_vkstream_init_process(ngx_cycle_t *cycle)
 {
+    /* first: the threads started below must not inherit its policy */
+    if (ngx_vkstream_loop_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_vkstream_table_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
