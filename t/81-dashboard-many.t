@@ -190,11 +190,16 @@ ok(@{ $o->{never_started} // [] } >= $N - 3 * $MAX_AUTO - 1
 
 # The API: a few requests a second, whatever the number of streams (the
 # list, the status, the feed; no request per stream).
+# The page's load asks each endpoint once; the rate is that of what came
+# after (refreshes every 5 s and on events): the load's burst would weigh
+# more in a short run, that is on a fast machine.
 my $nreq = 0;
 $nreq += $_ for values %{ $o->{api_requests} // {} };
+my $after = $nreq - keys %{ $o->{api_requests} // {} };
 my $secs = ($o->{api_window_ms} // 1) / 1000;
-ok($nreq > 0 && $nreq / $secs < 1.5,
-   sprintf('no polling storm: %d API requests in %.1f s', $nreq, $secs))
+ok($nreq > 0 && $after / $secs < 1.5,
+   sprintf('no polling storm: %d API requests after the page\'s load in '
+           . '%.1f s (%d in all)', $after, $secs, $nreq))
     or diag(explain($o->{api_requests}));
 ok(!grep({ m{^GET streams/} } keys %{ $o->{api_requests} // {} }),
    'no request per stream') or diag(explain($o->{api_requests}));

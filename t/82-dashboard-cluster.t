@@ -318,11 +318,18 @@ ok(@{ $o->{alive_checks} // [] } == 2
    'hls.js instances alive = running players ('
    . join(', ', map { "$_->{when}: $_->{alive}/$_->{running}" }
                 @{ $o->{alive_checks} // [] }) . ')');
-# 4 shown, and one clicked (or a few more after a scroll to find one).
-ok(@{ $o->{played} // [] }
+# 4 shown, and one clicked (or a few more after a scroll to find one),
+# until Redis stops.  (When it is back, the cards of each node come back
+# as its records do, so others may be shown, and play, for a moment: the
+# limits at once above hold for that too.)
+my @before = @{ $o->{played_before_outage} // [] };
+ok(@before && @before
    <= (($o->{remote_how} // '') eq 'scroll' ? 2 * $MAX_AUTO : $MAX_AUTO + 1),
-   'players ran for ' . scalar(@{ $o->{played} // [] })
-   . " of $N streams only: @{ $o->{played} // [] }");
+   'players ran for ' . scalar(@before) . " of $N streams only: @before "
+   . '(' . scalar(@{ $o->{played} // [] }) . ' by the end of the run)')
+    or diag(explain({ how => $o->{remote_how}, remote => $rs,
+                      initial => $o->{initial_playing},
+                      runs => $o->{play_runs} }));
 
 # --- Redis stopped, then started ------------------------------------------------
 my $pd = $o->{panel_down} // {};
@@ -359,11 +366,16 @@ is(($o->{panel_up} // {})->{header_badge}, undef,
 is($o->{cards_down}, $N, 'the ended streams kept their cards meanwhile');
 
 # --- API requests and console ------------------------------------------------------
+# The page's load asks each endpoint once; the rate is that of what came
+# after (refreshes every 5 s and on events): the load's burst would weigh
+# more in a short run, that is on a fast machine.
 my $nreq = 0;
 $nreq += $_ for values %{ $o->{api_requests} // {} };
+my $after = $nreq - keys %{ $o->{api_requests} // {} };
 my $secs = ($o->{api_window_ms} // 1) / 1000;
-ok($nreq > 0 && $nreq / $secs < 1.5,
-   sprintf('no polling storm: %d API requests in %.1f s', $nreq, $secs))
+ok($nreq > 0 && $after / $secs < 1.5,
+   sprintf('no polling storm: %d API requests after the page\'s load in '
+           . '%.1f s (%d in all)', $after, $secs, $nreq))
     or diag(explain($o->{api_requests}));
 ok(($o->{api_requests}{'GET cluster'} // 0) >= 1
    && $o->{api_requests}{'GET cluster'}

@@ -344,6 +344,8 @@ async function main() {
 
     // --- Redis stopped: "cluster: disconnected" ---------------------------------
     await step('redis_down', async () => {
+      // the page's clock (hls.js runs are on it) before the outage
+      out.outage_at = await page.evaluate(() => performance.now());
       await ask('stop-redis', 30000);
       const at = Date.now();
       const p = await until('cluster: disconnected shown', panel, (p) =>
@@ -425,6 +427,13 @@ async function main() {
         out.hls_origins[q.origin] = (out.hls_origins[q.origin] || 0) + 1;
       }
       out.played = sorted(Object.keys(runs));
+      out.played_before_outage = out.played.filter((s) =>
+        runs[s].some((h) => h.t0 < out.outage_at));
+      out.play_runs = {};
+      for (const s of out.played) {
+        out.play_runs[s] = runs[s].map((h) => Math.round(h.t0) + '-'
+          + (h.t1 === null ? 'end' : Math.round(h.t1)));
+      }
     });
     out.api_window_ms = now() - loadAt;
   } finally {
