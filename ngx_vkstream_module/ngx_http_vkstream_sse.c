@@ -59,6 +59,7 @@ static void ngx_http_vkstream_sse_woken(void);
 static void ngx_http_vkstream_sse_timer(ngx_event_t *ev);
 static void ngx_http_vkstream_sse_stalled(ngx_event_t *ev);
 static void ngx_http_vkstream_sse_start(ngx_event_t *ev);
+static void ngx_http_vkstream_sse_caught_up(ngx_http_vkstream_sse_t *sse);
 static void ngx_http_vkstream_sse_cleanup(void *data);
 static void ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vkstream_sse_send(ngx_http_request_t *r,
@@ -496,15 +497,14 @@ ngx_http_vkstream_sse_write_handler(ngx_http_request_t *r)
         return;
     }
 
-    /* drained: what came meanwhile follows */
+    /*
+     * Drained: what came meanwhile follows.  It stays counted as blocked
+     * unless push catches up: one that blocks again at once is not
+     * uncounted and counted again under the table's lock.
+     */
 
     if (sse->stall.timer_set) {
         ngx_del_timer(&sse->stall);
-    }
-
-    if (sse->blocked) {
-        sse->blocked = 0;
-        ngx_vkstream_wake_blocked(-1);
     }
 
     ngx_http_vkstream_sse_push(sse, 0);
@@ -584,10 +584,13 @@ ngx_http_vkstream_sse_push(ngx_http_vkstream_sse_t *sse,
 
         if (ngx_http_vkstream_sse_blocked(r)) {
             /* the write handler goes on; the backlog stays in shm */
+            if (!sse->stall.timer_set) {
+                ngx_add_timer(&sse->stall, NGX_HTTP_VKSTREAM_SSE_STALL);
+            }
+
             if (!sse->blocked) {
                 sse->blocked = 1;
                 ngx_vkstream_wake_blocked(1);
-                ngx_add_timer(&sse->stall, NGX_HTTP_VKSTREAM_SSE_STALL);
             }
 
             /* not a heartbeat's business until it writes again */
@@ -601,6 +604,7 @@ ngx_http_vkstream_sse_push(ngx_http_vkstream_sse_t *sse,
         to = ngx_min(hub->last, sse->last + NGX_HTTP_VKSTREAM_SSE_BATCH);
 
         if (from > to && !keepalive) {
+            ngx_http_vkstream_sse_caught_up(sse);
             return;
         }
 
@@ -678,8 +682,20 @@ ngx_http_vkstream_sse_push(ngx_http_vkstream_sse_t *sse,
         }
 
         if (sse->last >= hub->last && !ngx_http_vkstream_sse_blocked(r)) {
+            ngx_http_vkstream_sse_caught_up(sse);
             return;
         }
+    }
+}
+
+
+/* everything it was given is in its socket */
+static void
+ngx_http_vkstream_sse_caught_up(ngx_http_vkstream_sse_t *sse)
+{
+    if (sse->blocked) {
+        sse->blocked = 0;
+        ngx_vkstream_wake_blocked(-1);
     }
 }
 

@@ -58,7 +58,7 @@ ngx_vkstream_loop_init_module(ngx_cycle_t *cycle)
 {
     int  policy;
 
-    if (ngx_test_config || ngx_process == NGX_PROCESS_WORKER) {
+    if (ngx_test_config) {
         return;
     }
 

@@ -12,25 +12,9 @@ use VKStream::Nginx;
 use VKStream::Emulator;
 use VKStream::Media qw(publish stop_publisher);
 use VKStream::API qw(api wait_until frames_out);
+use VKStream::Proc qw(thread_ids thread_sched can_realtime);
 
-my %POLICY = (0 => 'SCHED_OTHER', 2 => 'SCHED_RR', 5 => 'SCHED_IDLE');
-
-# a thread as the kernel schedules it: policy, real-time priority, nice
-sub sched {
-    my ($pid, $tid) = @_;
-    open my $f, '<', "/proc/$pid/task/" . ($tid // $pid) . '/stat'
-        or return {};
-    my ($rest) = <$f> =~ /\)\s(.*)$/s;
-    my @f = split ' ', $rest;    # from field 3 (state) on
-    return { nice => $f[16], rtprio => $f[37],
-             policy => $POLICY{ $f[38] } // $f[38] };
-}
-
-sub tids { my ($pid) = @_; opendir my $d, "/proc/$pid/task" or return ();
-           grep { /^\d+$/ } readdir $d }
-
-# whether this machine lets root take a real-time policy at all
-my $can_rt = system('chrt -r 1 true 2>/dev/null') == 0;
+my $can_rt = can_realtime();
 
 # --- by default, with transcoding and the VK client: the loop only ----------
 
@@ -56,21 +40,25 @@ SKIP: {
            'no CAP_SYS_NICE here: the master says the loops stay normal');
         skip 'root cannot take SCHED_RR on this machine', 4;
     }
-    is_deeply(sched($w), { policy => 'SCHED_RR', rtprio => 1, nice => 0 },
+    is_deeply(thread_sched($w),
+              { policy => 'SCHED_RR', rtprio => 1, nice => 0 },
               'the worker\'s event loop: SCHED_RR 1');
-    is(sched($m)->{policy}, 'SCHED_RR', 'the master, which it inherits '
-       . 'from');
-    my @others = grep { $_ != $w } tids($w);
+    is(thread_sched($m)->{policy}, 'SCHED_RR',
+       'the master, which it inherits from');
+    my @others = grep { $_ != $w } thread_ids($w);
     cmp_ok(scalar @others, '>=', 3, 'the worker has other threads ('
            . scalar(@others) . ')');
-    my @rt = grep { sched($w, $_)->{policy} ne 'SCHED_OTHER' } @others;
+    my @rt = grep { thread_sched($w, $_)->{policy} ne 'SCHED_OTHER' }
+             @others;
     is_deeply(\@rt, [], 'none of them is real-time');
 }
-my @nice = grep { sched($w, $_)->{nice} == 5 } tids($w);
+my @nice = grep { thread_sched($w, $_)->{nice} == 5 } thread_ids($w);
 cmp_ok(scalar @nice, '>=', 2, 'the transcoding threads at vkstream_nice 5 ('
        . scalar(@nice) . ')');
-is(sched($w, (grep { $_ != $w && sched($w, $_)->{nice} == 0 } tids($w))[0]
-         // $w)->{policy}, 'SCHED_OTHER', 'the VK client\'s thread: normal');
+my ($vk) = grep { $_ != $w && thread_sched($w, $_)->{nice} == 0 }
+           thread_ids($w);
+is(thread_sched($w, $vk // $w)->{policy}, 'SCHED_OTHER',
+   'the VK client\'s thread: normal');
 
 # --- a reload to "normal": new workers and the master are normal ------------
 
@@ -81,8 +69,9 @@ ok($n->signal('reload'), 'reload with vkstream_loop_sched normal');
 my $w2;
 ok(wait_until(15, sub { ($w2) = grep { $_ != $w } $n->worker_pids;
                         $w2 && !kill(0, $w) }), 'a new worker, the old gone');
-is(sched($w2)->{policy}, 'SCHED_OTHER', 'the new worker\'s loop: normal');
-is(sched($m)->{policy}, 'SCHED_OTHER', 'and the master');
+is(thread_sched($w2)->{policy}, 'SCHED_OTHER',
+   'the new worker\'s loop: normal');
+is(thread_sched($m)->{policy}, 'SCHED_OTHER', 'and the master');
 stop_publisher($pid);
 $n->no_alerts('no alert');
 $n->stop;
@@ -97,9 +86,10 @@ for my $c (['vkstream off', 'live', 'vkstream off;'],
         $c->[1] => $c->[2]));
     $x->start;
     my ($xw) = $x->worker_pids;
-    is(sched($xw)->{policy}, 'SCHED_OTHER', "$c->[0]: the loop is normal");
-    is(sched($x->master_pid)->{policy}, 'SCHED_OTHER', "$c->[0]: the master "
-       . 'too');
+    is(thread_sched($xw)->{policy}, 'SCHED_OTHER',
+       "$c->[0]: the loop is normal");
+    is(thread_sched($x->master_pid)->{policy}, 'SCHED_OTHER',
+       "$c->[0]: the master too");
     unlike($x->log_text, qr/real-time/, "$c->[0]: nothing said about it");
     $x->stop;
 }

@@ -5,6 +5,7 @@ use warnings;
 use Test::More;
 use VKStream::Nginx;
 use VKStream::Media qw(publish stop_publisher wait_segments);
+use VKStream::Proc qw(thread_ids thread_sched can_realtime);
 
 sub check_conf {
     my (%o) = @_;
@@ -104,19 +105,6 @@ $n->stop;
 # vkstream_sched idle: the context's threads (and the codecs' threads they
 # start) are SCHED_IDLE, the event loop is not (SCHED_RR by
 # vkstream_loop_sched, where root may take it; else SCHED_OTHER).
-sub policies {
-    my ($pid) = @_;
-    my %p;
-    for my $stat (glob "/proc/$pid/task/*/stat") {
-        open my $f, '<', $stat or next;
-        my $line = <$f>;
-        my ($tid) = $stat =~ m{/task/(\d+)/};
-        # fields after "(comm)": the 41st of the line is the policy
-        my @f = split ' ', substr($line, rindex($line, ')') + 2);
-        $p{$tid} = $f[38];
-    }
-    return \%p;
-}
 $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
     live => 'vkstream on; vkstream_sched idle;'));
 $n->start;
@@ -125,11 +113,10 @@ $p1 = publish($n->rtmp_url('live/idle'), size => '320x240', fps => 15,
               gop => 15, duration => 30);
 ok(wait_segments($n->hls_dir . '/idle_low.m3u8', 1, 30),
    'sched idle: transcodes');
-my $pol = policies($w);
-my $can_rt = system('chrt -r 1 true 2>/dev/null') == 0;
-is($pol->{$w}, $can_rt ? 2 : 0, 'sched idle: the event loop is not idle ('
-   . ($can_rt ? 'SCHED_RR' : 'SCHED_OTHER') . ')');
-my $idle = grep { $_ == 5 } values %$pol;
+my %pol = map { $_ => thread_sched($w, $_)->{policy} } thread_ids($w);
+my $loop = can_realtime() ? 'SCHED_RR' : 'SCHED_OTHER';
+is($pol{$w}, $loop, "sched idle: the event loop is not idle ($loop)");
+my $idle = grep { $_ eq 'SCHED_IDLE' } values %pol;
 cmp_ok($idle, '>=', 2, "sched idle: $idle threads are SCHED_IDLE");
 stop_publisher($p1);
 $n->stop;

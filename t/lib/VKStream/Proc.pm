@@ -1,12 +1,13 @@
 package VKStream::Proc;
 
-# What a test reads of a worker process in /proc: its memory and threads.
+# What a test reads of a worker process in /proc: its memory and threads,
+# and how the kernel schedules them.
 
 use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(rss_kb thread_count);
+our @EXPORT_OK = qw(rss_kb thread_count thread_ids thread_sched can_realtime);
 
 # A field of /proc/PID/status in kB: RssAnon by default, the process's
 # private memory (VmRSS also counts the pages of the shared stream table
@@ -24,5 +25,27 @@ sub thread_count {
     my @t = glob("/proc/$pid/task/*");
     return scalar @t;
 }
+
+sub thread_ids {
+    my ($pid) = @_;
+    return map { m{/(\d+)$} ? $1 : () } glob("/proc/$pid/task/*");
+}
+
+my %POLICY = (0 => 'SCHED_OTHER', 2 => 'SCHED_RR', 5 => 'SCHED_IDLE');
+
+# A thread (the process's main one by default) as the kernel schedules it:
+# { policy => 'SCHED_RR', rtprio => 1, nice => 0 }, {} if it is gone.
+sub thread_sched {
+    my ($pid, $tid) = @_;
+    open my $f, '<', "/proc/$pid/task/" . ($tid // $pid) . '/stat'
+        or return {};
+    my ($rest) = <$f> =~ /\)\s(.*)$/s;
+    my @f = split ' ', $rest;    # from field 3 (state) on
+    return { nice => $f[16], rtprio => $f[37],
+             policy => $POLICY{ $f[38] } // $f[38] };
+}
+
+# Whether this machine lets root take a real-time policy at all.
+sub can_realtime { system('chrt -r 1 true 2>/dev/null') == 0 }
 
 1;
