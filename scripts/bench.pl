@@ -1597,9 +1597,16 @@ sub isolation_rows {
 # last frames tells a frame lost or repeated in between (drift).
 # BENCH_QUALITY_CONF adds directives to a third side, the module with them
 # (a speed knob), reported with its CPU and its quality against the module.
+# The seed's "-crf 23 -b:v 256k" is a pure crf encode (ffmpeg's libx264
+# wrapper ignores -b:v next to -crf) where the module caps _low at 256k, so
+# two more sides compare them at the same settings: the seed with the
+# module's VBV (BENCH_QUALITY_VBV) and the module uncapped as the seed
+# (BENCH_QUALITY_CRF).
 
 my ($QW, $QH) = (480, 270);
 my $Q_VBV = $ENV{BENCH_QUALITY_VBV} // '-maxrate 256k -bufsize 512k';
+my $Q_CRF = $ENV{BENCH_QUALITY_CRF}
+    // 'vkstream_rendition _low maxrate=off bufsize=off;';
 
 sub q_luma_sample {
     my ($buf, $i) = @_;
@@ -1730,10 +1737,11 @@ sub quality {
     my @sides = (['module', $CONF{module}{live}],
                  ['seed', $CONF{seed}{live}]);
     push @sides, ['seedvbv', $vbv] if $Q_VBV;
+    push @sides, ['modcrf', "$CONF{module}{live} $Q_CRF"] if $Q_CRF;
     push @sides, ['knob', "$CONF{module}{live} $ENV{BENCH_QUALITY_CONF}"]
         if $ENV{BENCH_QUALITY_CONF};
     my %res = (conf => $ENV{BENCH_QUALITY_CONF} // '', ref_frames => $nref,
-               vbv => $Q_VBV);
+               vbv => $Q_VBV, crf => $Q_CRF);
     for my $run (1 .. $RUNS) {
         # every side, then the reference frames all of them have
         my %q;
@@ -1773,11 +1781,12 @@ sub quality_rows {
     my %res = %{ $R{quality} };
     my %label = (module => 'module', seed => 'exec (seed)',
                  seedvbv => "exec (seed) with " . ($res{vbv} // ''),
+                 modcrf => "module with " . ($res{crf} // ''),
                  knob => "module with $res{conf}");
     my %ssim = map { $_ => median(map { $_->{ssim} } grep {
         defined $_->{ssim} } @{ $res{$_} }) } grep { $res{$_} }
-        qw(module seed seedvbv knob);
-    for my $c (grep { $res{$_} } qw(module seed seedvbv knob)) {
+        qw(module seed seedvbv modcrf knob);
+    for my $c (grep { $res{$_} } qw(module seed seedvbv modcrf knob)) {
         my @q = grep { defined $_->{ssim} } @{ $res{$c} };
         my $note = '';
         if ($c eq 'module' && defined $ssim{module}
@@ -1791,6 +1800,13 @@ sub quality_rows {
             $note = sprintf 'the module\'s VBV on the exec side (the same '
                 . 'bits): module - this = %+.4f SSIM',
                 $ssim{module} - $ssim{seedvbv};
+        } elsif ($c eq 'modcrf' && defined $ssim{seed}
+                 && defined $ssim{modcrf}) {
+            my $d = $ssim{modcrf} - $ssim{seed};
+            $note = sprintf 'the seed\'s settings as ffmpeg applies them '
+                . '(pure crf) on the module: this - exec = %+.4f SSIM, '
+                . 'within 0.002 at the same settings: %s', $d,
+                $d >= -0.002 ? 'met' : 'MISSED';
         } elsif ($c eq 'knob' && defined $ssim{module}) {
             $note = sprintf 'quality cost of the knob: SSIM %+.4f against '
                 . 'the module without it', $ssim{knob} - $ssim{module};
@@ -3661,7 +3677,7 @@ sub summary {
     }
     if (my $q = $R{quality}) {
         my (%s, %k);
-        for my $c (grep { $q->{$_} } qw(module seed seedvbv)) {
+        for my $c (grep { $q->{$_} } qw(module seed seedvbv modcrf)) {
             my @ok = grep { defined $_->{ssim} } @{ $q->{$c} };
             $s{$c} = median(map { $_->{ssim} } @ok);
             $k{$c} = median(map { $_->{kbps} // () } @ok);
@@ -3676,7 +3692,14 @@ sub summary {
                      [seed => '`exec ffmpeg`'],
                      [seedvbv => 'with the same VBV'])
                 . (defined $s{seed} ? sprintf(' (goal: within 0.002: %s)',
-                   $s{module} >= $s{seed} - 0.002 ? 'met' : 'missed') : ''),
+                   $s{module} >= $s{seed} - 0.002 ? 'met' : 'missed') : '')
+                . (defined $s{modcrf} && defined $s{seed}
+                   ? sprintf('; the module uncapped as the seed (`_low '
+                     . 'maxrate=off bufsize=off`) %.4f at %.0f kbit/s '
+                     . '(within 0.002 at the same settings: %s)',
+                     $s{modcrf}, $k{modcrf} // 0,
+                     $s{modcrf} >= $s{seed} - 0.002 ? 'met' : 'missed')
+                   : ''),
                 sprintf($doc, 'quality')];
         }
     }

@@ -45,6 +45,10 @@
 #   BENCH_QUALITY_VBV='...' quality: output flags that give the exec seed
 #                          the module's VBV, a side of its own at the same
 #                          bits ('-maxrate 256k -bufsize 512k'; '' for none)
+#   BENCH_QUALITY_CRF='...' quality: directives that make the module's _low
+#                          the seed's pure crf encode, a side of its own at
+#                          the same settings ('vkstream_rendition _low
+#                          maxrate=off bufsize=off;'; '' for none)
 #   BENCH_ONLY=a,b         only these: floor cost startup memory ladder
 #                          capacity isolation quality vk sse cluster latency
 #                          (capacity also runs the floor: its goal)

@@ -133,6 +133,8 @@ like($all, qr/^\| 10 quality \| module: .*SSIM [\d.]+.*\| goal: module SSIM >= e
      'quality goal line');
 like($all, qr/^\| 10 quality \| exec \(seed\): .*PSNR [\d.]+ dB/m,
      'quality, exec');
+like($all, qr/^\| 10 quality \| module with vkstream_rendition _low maxrate=off bufsize=off;: .*SSIM 0\.9957.*554 kbit\/s.*\| .*pure crf.*this - exec = \+0\.0002 SSIM, within 0\.002 at the same settings: met \|$/m,
+     'quality at the same settings: the module uncapped against exec');
 
 my $r = report(BENCH_CONFIGS => 'off,module,seed');
 unlike($r, qr/exec \(tuned\)/, 'BENCH_CONFIGS=off,module,seed: no tuned');
@@ -154,6 +156,8 @@ like($o, qr/^\| capacity, 720p sources .* \| `exec ffmpeg` /m,
      '... with capacity against exec');
 like($o, qr/^\| `_low` quality, SSIM .*\| `exec ffmpeg` [\d.]+ at \d+ kbit/m,
      '... and quality against exec');
+like($o, qr/^\| `_low` quality, SSIM .*; the module uncapped as the seed \(`_low maxrate=off bufsize=off`\) 0\.9957 at 554 kbit\/s \(within 0\.002 at the same settings: met\) \|/m,
+     '... and at the same settings');
 like($o, qr/^Measured .* load average [\d.]+/m, '... with the date and load');
 
 done_testing;

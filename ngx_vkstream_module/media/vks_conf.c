@@ -260,9 +260,19 @@ vks_rendition_conf_set(vks_rendition_conf_t *rc, const char *key,
     if (strcmp(key, "bitrate") == 0 || strcmp(key, "maxrate") == 0
         || strcmp(key, "bufsize") == 0 || strcmp(key, "audio_bitrate") == 0)
     {
-        rate = vks_parse_rate(value);
-        if (rate < 0) {
-            goto invalid;
+        /*
+         * "off" lifts a limit that a rendition starts with: "_low
+         * maxrate=off bufsize=off" is a pure crf encode, as ffmpeg's
+         * "-crf 23 -b:v 256k" really is
+         */
+        if (key[0] != 'a' && strcmp(value, "off") == 0) {
+            rate = 0;
+
+        } else {
+            rate = vks_parse_rate(value);
+            if (rate < 0) {
+                goto invalid;
+            }
         }
 
         if (key[0] == 'a') {

@@ -255,6 +255,22 @@ test_conf(void)
        && strcmp(rc.tune, "zerolatency") == 0 && strcmp(rc.app, "hls") == 0,
        "_low defaults reproduce the exec command");
 
+    ok(vks_rendition_conf_set(&rc, "maxrate", "off", err, sizeof(err)) == 0
+       && vks_rendition_conf_set(&rc, "bufsize", "off", err, sizeof(err))
+          == 0
+       && rc.maxrate == 0 && rc.bufsize == 0 && rc.bitrate == 0
+       && vks_rendition_conf_check(&rc, err, sizeof(err)) == 0,
+       "_low maxrate=off bufsize=off: a pure crf encode");
+    ok(vks_rendition_conf_set(&rc, "audio_bitrate", "off", err, sizeof(err))
+       == -1 && strstr(err, "\"audio_bitrate\""),
+       "audio_bitrate=off rejected: %s", err);
+    vks_rendition_conf_low(&rc);
+    ok(vks_rendition_conf_set(&rc, "maxrate", "off", err, sizeof(err)) == 0
+       && vks_rendition_conf_check(&rc, err, sizeof(err)) == -1
+       && strstr(err, "bufsize needs maxrate"),
+       "maxrate=off with the default bufsize: %s", err);
+    vks_rendition_conf_low(&rc);
+
     vks_rendition_size(&rc, 1280, 720, &w, &h);
     ok(w == 480 && h == 270, "1280x720 -> %dx%d", w, h);
     vks_rendition_size(&rc, 640, 480, &w, &h);
