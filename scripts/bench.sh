@@ -28,6 +28,9 @@
 #                          diagnosis at given loads)
 #   BENCH_CAP_CONF='...'   capacity: directives added to the module side
 #                          (e.g. 'vkstream_nice 0;')
+#   BENCH_CAP_MAIN='...'   capacity: directives added to the main context
+#                          of the module side (e.g. 'vkstream_loop_sched
+#                          normal;')
 #   BENCH_CAP_SIDES=a,b    capacity sides: module seed (both)
 #   BENCH_LOAD=N           sources transcoding during isolation
 #                          (default: the first count capacity failed at,
@@ -40,6 +43,9 @@
 #   BENCH_PROBE_NICE=N     isolation: nice of the probing client while it
 #                          probes (-10 as root: it stands for a client on
 #                          another machine; else unchanged)
+#   BENCH_PROBE_SCHED=P    isolation: the probing client's policy while it
+#                          probes: rr (SCHED_RR 1, the default as root) or
+#                          normal (unchanged)
 #   BENCH_QUALITY_CONF='...' quality: a third side, the module with these
 #                          directives (a speed knob), with its quality cost
 #   BENCH_QUALITY_VBV='...' quality: output flags that give the exec seed

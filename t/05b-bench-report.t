@@ -76,7 +76,9 @@ for my $bad ([{ BENCH_ONLY => 'cost,bogus' }, qr/BENCH_ONLY: unknown bogus/],
              [{ BENCH_CAP_DURATION => 24 }, qr/BENCH_CAP_STEADY/],
              [{ BENCH_LAT_HLS => '{};{x' }, qr/BENCH_LAT_HLS: '\{x'/],
              [{ BENCH_LAT_SERVE => 'file' }, qr/BENCH_LAT_SERVE: unknown/],
-             [{ BENCH_LAT_SIZE => '1280' }, qr/BENCH_LAT_SIZE=1280/]) {
+             [{ BENCH_LAT_SIZE => '1280' }, qr/BENCH_LAT_SIZE=1280/],
+             [{ BENCH_PROBE_SCHED => 'fifo' },
+              qr/BENCH_PROBE_SCHED=fifo: rr or normal/]) {
     my ($env, $re) = @$bad;
     ($rc, $o, $e) = bench($env, '--knobs');
     my $what = join ' ', map { "$_=$env->{$_}" } sort keys %$env;
