@@ -1357,16 +1357,15 @@ sub probe_latency {
     my ($n, $path, $label, $poll) = @_;
     my $nice0 = getpriority(0, 0);
     setpriority(0, 0, $PROBE_NICE) if defined $PROBE_NICE;
-    if ($PROBE_SCHED eq 'rr') {
-        system('chrt', '-r', '-p', '1', $$) == 0
-            or die "bench: chrt -r -p 1 $$ failed (BENCH_PROBE_SCHED=rr)\n";
-    }
+    # without CAP_SYS_NICE the probe stays as it is, and its row says so
+    my $rr = $PROBE_SCHED eq 'rr'
+             && system('chrt', '-r', '-p', '1', $$) == 0;
     my $r = probe_latency_at($n, $path, $label, $poll);
-    system('chrt', '-o', '-p', '0', $$) if $PROBE_SCHED eq 'rr';
+    system('chrt', '-o', '-p', '0', $$) if $rr;
     setpriority(0, 0, $nice0) if defined $PROBE_NICE;
     $r->{client_nice} = getpriority(0, 0) if !defined $PROBE_NICE;
     $r->{client_nice} //= $PROBE_NICE;
-    $r->{client_sched} = $PROBE_SCHED;
+    $r->{client_sched} = $rr ? 'rr' : 'normal';
     return $r;
 }
 
