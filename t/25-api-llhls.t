@@ -73,13 +73,15 @@ sub stream {
 my $s;
 ok(wait_until(30, sub {
     $s = stream('vkstream', 'live', $name);
-    $s && @{ $s->{renditions} // [] } == 3
-        && !grep { !$_->{width} && $_->{suffix} ne '_aud' }
-                 @{ $s->{renditions} };
+    # each rendition runs once its output is connected; the others' sizes
+    # come earlier, from the first decoded picture, so wait for _aud too
+    my @r = @{ ($s && $s->{renditions}) // [] };
+    @r == 3 && !(grep { !$_->{width} && $_->{suffix} ne '_aud' } @r)
+        && (grep { $_->{suffix} eq '_aud' && $_->{state} eq 'running' } @r);
 }), 'the LL stream reports its three renditions') or diag explain $s;
 my %r = map { $_->{suffix} => $_ } @{ $s->{renditions} // [] };
 ok($r{_aud} && $r{_aud}{state} eq 'running' && !$r{_aud}{width},
-   'the audio-only one runs, with no picture');
+   'the audio-only one runs, with no picture') or diag explain $r{_aud};
 is($r{_mid} && $r{_mid}{duplicate_of}, '_low', '_mid is a duplicate of _low');
 
 is_deeply($s->{llhls},
