@@ -29,6 +29,7 @@
 #include "vks_clock.h"
 #include "vks_llhls_writer.h"
 #include "vks_rendition.h"
+#include "vks_rtmp_pub.h"
 #include "util/vks_thread.h"
 
 
@@ -40,6 +41,14 @@
 #define VKS_FINISH_BUDGET_MS   800
 #define VKS_DRAIN_BUDGET_MS    500     /* queued frames at the end */
 #define VKS_STATS_WINDOW_MS    1000
+#define VKS_OUTPUT_BUFFER      65536   /* the muxer's; a tag per flush */
+
+/* libavformat 61 made the buffer of a write callback const */
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+#define VKS_AVIO_WRITE_BUF     const uint8_t
+#else
+#define VKS_AVIO_WRITE_BUF     uint8_t
+#endif
 
 
 struct vks_rendition_s {
@@ -74,6 +83,7 @@ struct vks_rendition_s {
     /* rendition thread only */
     vks_stream_info_t      *info;
     AVFormatContext        *oc;
+    vks_rtmp_pub_t         *pub;            /* oc's output */
     AVStream               *vst;
     AVStream               *ast;
     AVCodecContext         *venc;
@@ -156,6 +166,30 @@ vks_rendition_set_error(vks_rendition_t *r, const char *what, int err)
     pthread_mutex_unlock(&r->mutex);
 
     vks_rendition_log(r, VKS_LOG_ERR, "%s: %s", what, buf);
+}
+
+
+static void
+vks_rendition_set_error_text(vks_rendition_t *r, const char *what,
+    const char *reason)
+{
+    char    msg[512];
+    size_t  n;
+
+    snprintf(msg, sizeof(msg), "%s: %s", what, reason);
+
+    /* last_error is shorter than a connection's reasons can be */
+    n = strlen(msg);
+    if (n >= sizeof(r->stats.last_error)) {
+        n = sizeof(r->stats.last_error) - 1;
+    }
+
+    pthread_mutex_lock(&r->mutex);
+    memcpy(r->stats.last_error, msg, n);
+    r->stats.last_error[n] = '\0';
+    pthread_mutex_unlock(&r->mutex);
+
+    vks_rendition_log(r, VKS_LOG_ERR, "%s: %s", what, reason);
 }
 
 
@@ -591,6 +625,46 @@ vks_rendition_io_deadline(vks_rendition_t *r, int ms)
 }
 
 
+/* the muxer writes FLV here: each tag goes out as one RTMP message */
+static int
+vks_rendition_output_write(void *data, VKS_AVIO_WRITE_BUF *buf, int size)
+{
+    vks_rendition_t  *r = data;
+
+    if (r->pub == NULL || vks_rtmp_pub_write(r->pub, buf, size) != 0) {
+        return AVERROR(EIO);
+    }
+
+    return size;
+}
+
+
+static void
+vks_rendition_output_free(vks_rendition_t *r, AVFormatContext *oc)
+{
+    if (oc->pb) {
+        av_freep(&oc->pb->buffer);
+        avio_context_free(&oc->pb);
+    }
+
+    vks_rtmp_pub_close(r->pub);
+    r->pub = NULL;
+}
+
+
+/* the connection's own reason when it was the connection that failed */
+static void
+vks_rendition_output_error(vks_rendition_t *r, const char *what, int err)
+{
+    if (err == AVERROR(EIO) && r->pub) {
+        vks_rendition_set_error_text(r, what, vks_rtmp_pub_error(r->pub));
+        return;
+    }
+
+    vks_rendition_set_error(r, what, err);
+}
+
+
 static void
 vks_rendition_close_output(vks_rendition_t *r, int clean)
 {
@@ -606,7 +680,7 @@ vks_rendition_close_output(vks_rendition_t *r, int clean)
     }
 
     /* ends the RTMP publish: the HLS application closes the playlist */
-    avio_closep(&r->oc->pb);
+    vks_rendition_output_free(r, r->oc);
     avformat_free_context(r->oc);
     r->oc = NULL;
     r->vst = NULL;
@@ -618,6 +692,8 @@ static int
 vks_rendition_open_output(vks_rendition_t *r)
 {
     int                 rc;
+    char                err[256];
+    uint8_t            *buf;
     AVStream           *st;
     AVDictionary       *opts;
     AVFormatContext    *oc;
@@ -718,17 +794,26 @@ vks_rendition_open_output(vks_rendition_t *r)
 
     vks_rendition_io_deadline(r, VKS_IO_TIMEOUT_MS);
 
-    opts = NULL;
-    av_dict_set(&opts, "rtmp_app", r->conf.app, 0);
-    av_dict_set(&opts, "rtmp_playpath", r->playpath, 0);
-
-    rc = avio_open2(&oc->pb, r->url, AVIO_FLAG_WRITE, &oc->interrupt_callback,
-                    &opts);
-    av_dict_free(&opts);
-    if (rc < 0) {
-        vks_rendition_set_error(r, "connecting to the output", rc);
+    r->pub = vks_rtmp_pub_open(r->url, r->conf.app, r->playpath,
+                               vks_rendition_interrupt, r, err, sizeof(err));
+    if (r->pub == NULL) {
+        vks_rendition_set_error_text(r, "connecting to the output", err);
         goto failed_quiet;
     }
+
+    buf = av_malloc(VKS_OUTPUT_BUFFER);
+    if (buf) {
+        oc->pb = avio_alloc_context(buf, VKS_OUTPUT_BUFFER, 1, r, NULL,
+                                    vks_rendition_output_write, NULL);
+    }
+
+    if (oc->pb == NULL) {
+        av_free(buf);
+        vks_rendition_output_free(r, oc);
+        goto failed;
+    }
+
+    oc->flags |= AVFMT_FLAG_CUSTOM_IO;
 
     opts = NULL;
     av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
@@ -737,8 +822,8 @@ vks_rendition_open_output(vks_rendition_t *r)
     av_dict_free(&opts);
 
     if (rc < 0) {
-        vks_rendition_set_error(r, "writing the FLV header", rc);
-        avio_closep(&oc->pb);
+        vks_rendition_output_error(r, "writing the FLV header", rc);
+        vks_rendition_output_free(r, oc);
         goto failed_quiet;
     }
 
@@ -1073,7 +1158,7 @@ vks_rendition_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st,
 
     rc = av_interleaved_write_frame(r->oc, pkt);
     if (rc < 0) {
-        vks_rendition_set_error(r, "sending to the output", rc);
+        vks_rendition_output_error(r, "sending to the output", rc);
         vks_rendition_close_output(r, 0);
         r->output_failed = 1;
         r->retry_at = vks_now_ms() + VKS_RETRY_MS;
