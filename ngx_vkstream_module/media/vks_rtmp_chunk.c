@@ -26,7 +26,8 @@
 #define VKS_AMF_MAX_DEPTH     16
 
 /* a whole chunk of the largest size fits, twice: no chunk waits for room */
-#define VKS_RTMP_IN_CAP  (2 * (VKS_RTMP_MAX_IN_CHUNK + VKS_RTMP_MAX_CHUNK_HEADER))
+#define VKS_RTMP_IN_CAP                                                       \
+    (2 * (VKS_RTMP_MAX_IN_CHUNK + VKS_RTMP_MAX_CHUNK_HEADER))
 
 #define VKS_RTMP_NEED_MORE    1
 
