@@ -5,22 +5,28 @@
 # reason in last_error while the other renditions and streams go on: a
 # port where nothing listens, an application that does not exist, a name
 # somebody else already publishes (NetStream.Publish.BadName, and that
-# publisher is not disturbed), and a server that is not RTMP.
+# publisher is not disturbed), and a server that is not RTMP.  An output
+# host in brackets is IPv6 (when this machine has ::1).
 use strict;
 use warnings;
 use Test::More;
+use IO::Socket::IP;
 use VKStream::Nginx;
 use VKStream::Media qw(publish ffprobe wait_segments video_info);
 use VKStream::API qw(stream_json wait_until);
 
 my $dead = VKStream::Nginx::free_port();
+my $v6 = IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0,
+                             Listen => 1) ? VKStream::Nginx::free_port() : 0;
 my $n = VKStream::Nginx->new(conf => VKStream::Nginx::standard_conf(
+    rtmp => $v6 ? "listen [::1]:$v6;" : '',
     live => "vkstream on; vkstream_rendition _low;
              vkstream_rendition _dead host=127.0.0.1:$dead width=160;
              vkstream_rendition _noapp app=nosuchapp width=160;
              vkstream_rendition _taken width=160;
              vkstream_rendition _http host=127.0.0.1:%%HTTP_PORT%%
-                                width=160;"));
+                                width=160;"
+          . ($v6 ? " vkstream_rendition _v6 host=[::1]:$v6 width=160;" : '')));
 $n->start;
 my $port = $n->rtmp_port;
 
@@ -60,6 +66,14 @@ my $j = ffprobe($n->rtmp_url('hls') . '/s1_low', '-rw_timeout', '10000000',
 my $tags = ($j && $j->{format}{tags}) // {};
 is($tags->{displayWidth}, 480, 'a player gets displayWidth 480 from the '
    . 'metadata') or diag explain $tags;
+
+SKIP: {
+    skip 'no IPv6 loopback', 2 unless $v6;
+    ok(wait_until(30, sub { (rendition('_v6')->{frames_out} // 0) >= 25 }),
+       '_v6 runs over IPv6') or diag explain rendition('_v6');
+    ok($n->wait_log(qr/tc_url='rtmp:\/\/\[::1\]:$v6\/hls'/, 5),
+       '_v6: tcUrl with the bracketed host');
+}
 
 my %why = (
     _dead   => qr/^connecting to the output: connect to 127\.0\.0\.1:$dead: Connection refused$/,
