@@ -16,11 +16,16 @@
 #include <ngx_rtmp_cmd_module.h>       /* NGX_RTMP_MAX_NAME */
 
 
+/* vkstream_batch's default without LL-HLS */
+#define NGX_RTMP_VKSTREAM_BATCH  250
+
+
 typedef struct {
     ngx_flag_t                enable;
     ngx_array_t              *renditions;   /* vks_rendition_conf_t */
     ngx_msec_t                max_gop;
     ngx_msec_t                max_delay;
+    ngx_msec_t                batch;
     size_t                    queue_size;
     ngx_int_t                 nice;
     ngx_uint_t                sched;        /* VKS_SCHED_* */

@@ -352,6 +352,14 @@ ngx_rtmp_vkstream_contexts_transcoder(ngx_rtmp_session_t *s,
     tc->max_gop_ms = (int) vacf->max_gop;
     tc->queue_bytes = vacf->queue_size;
     tc->max_delay_ms = (int) vacf->max_delay;
+    /* an LL-HLS part waits for the batch: keep it well inside a part */
+    if (vacf->batch != NGX_CONF_UNSET_MSEC) {
+        tc->batch_ms = (int) vacf->batch;
+
+    } else {
+        tc->batch_ms = vacf->llhls ? (int) vacf->llhls_part_target / 5
+                                   : NGX_RTMP_VKSTREAM_BATCH;
+    }
     tc->nice = (int) vacf->nice;
     tc->sched = (int) vacf->sched;
 

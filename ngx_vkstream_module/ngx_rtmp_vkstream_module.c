@@ -83,6 +83,13 @@ static ngx_command_t  ngx_rtmp_vkstream_commands[] = {
       offsetof(ngx_rtmp_vkstream_app_conf_t, max_delay),
       NULL },
 
+    { ngx_string("vkstream_batch"),
+      NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_RTMP_APP_CONF_OFFSET,
+      offsetof(ngx_rtmp_vkstream_app_conf_t, batch),
+      NULL },
+
     { ngx_string("vkstream_queue_size"),
       NGX_RTMP_MAIN_CONF|NGX_RTMP_SRV_CONF|NGX_RTMP_APP_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -223,6 +230,7 @@ ngx_rtmp_vkstream_create_app_conf(ngx_conf_t *cf)
     vacf->enable = NGX_CONF_UNSET;
     vacf->max_gop = NGX_CONF_UNSET_MSEC;
     vacf->max_delay = NGX_CONF_UNSET_MSEC;
+    vacf->batch = NGX_CONF_UNSET_MSEC;
     vacf->queue_size = NGX_CONF_UNSET_SIZE;
     vacf->nice = NGX_CONF_UNSET;
     vacf->sched = NGX_CONF_UNSET_UINT;
@@ -252,6 +260,8 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     }
     ngx_conf_merge_msec_value(conf->max_gop, prev->max_gop, 10000);
     ngx_conf_merge_msec_value(conf->max_delay, prev->max_delay, 3000);
+    /* unset stays unset: its default depends on the application's LL-HLS */
+    ngx_conf_merge_msec_value(conf->batch, prev->batch, NGX_CONF_UNSET_MSEC);
     ngx_conf_merge_size_value(conf->queue_size, prev->queue_size,
                               16 * 1024 * 1024);
     ngx_conf_merge_value(conf->nice, prev->nice, 5);
@@ -291,6 +301,12 @@ ngx_rtmp_vkstream_merge_app_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->max_gop < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"vkstream_max_gop\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->batch != NGX_CONF_UNSET_MSEC && conf->batch > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vkstream_batch\" must be at most 1s");
         return NGX_CONF_ERROR;
     }
 

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "vks_clock.h"
 #include "vks_queue.h"
 
@@ -13,15 +14,32 @@
 int
 vks_queue_init(vks_queue_t *q, size_t max_bytes)
 {
+    int                 rc;
+    pthread_condattr_t  attr;
+
     memset(q, 0, sizeof(vks_queue_t));
 
     q->max_bytes = max_bytes;
+    q->collecting = 1;
 
     if (pthread_mutex_init(&q->mutex, NULL) != 0) {
         return -1;
     }
 
-    if (pthread_cond_init(&q->cond, NULL) != 0) {
+    /* a batch's wait is timed by vks_now_ms()'s clock */
+    if (pthread_condattr_init(&attr) != 0) {
+        pthread_mutex_destroy(&q->mutex);
+        return -1;
+    }
+
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0) {
+        rc = pthread_cond_init(&q->cond, &attr);
+    }
+
+    pthread_condattr_destroy(&attr);
+
+    if (rc != 0) {
         pthread_mutex_destroy(&q->mutex);
         return -1;
     }
@@ -175,11 +193,16 @@ vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
         q->tail->next = p;
     } else {
         q->head = p;
+        q->filled_at = q->batch_ms ? vks_now_ms() : 0;
     }
     q->tail = p;
     q->bytes += len;
 
-    pthread_cond_signal(&q->cond);
+    /* a consumer collecting a batch wakes on its own timer */
+    if (q->idle) {
+        pthread_cond_signal(&q->cond);
+    }
+
     pthread_mutex_unlock(&q->mutex);
 
     return 0;
@@ -200,6 +223,44 @@ vks_queue_pop(vks_queue_t *q)
 }
 
 
+/*
+ * Transcoding a few frames of a stream back to back, instead of one at
+ * each arrival, finds the codecs' state still in the CPU caches.
+ */
+static void
+vks_queue_wait(vks_queue_t *q)
+{
+    int64_t          due;
+    struct timespec  ts;
+
+    while (!q->closed && !q->finishing && !q->kicked) {
+
+        if (q->head == NULL) {
+            q->idle = 1;
+            pthread_cond_wait(&q->cond, &q->mutex);
+            q->idle = 0;
+            continue;
+        }
+
+        if (!q->collecting || q->batch_ms <= 0) {
+            return;
+        }
+
+        due = q->filled_at + q->batch_ms;
+
+        if (vks_now_ms() >= due) {
+            q->collecting = 0;
+            return;
+        }
+
+        ts.tv_sec = due / 1000;
+        ts.tv_nsec = (due % 1000) * 1000000;
+
+        pthread_cond_timedwait(&q->cond, &q->mutex, &ts);
+    }
+}
+
+
 vks_packet_t *
 vks_queue_pop_or_kick(vks_queue_t *q, int *kicked)
 {
@@ -207,9 +268,7 @@ vks_queue_pop_or_kick(vks_queue_t *q, int *kicked)
 
     pthread_mutex_lock(&q->mutex);
 
-    while (q->head == NULL && !q->closed && !q->finishing && !q->kicked) {
-        pthread_cond_wait(&q->cond, &q->mutex);
-    }
+    vks_queue_wait(q);
 
     *kicked = q->kicked;
     q->kicked = 0;
@@ -230,6 +289,7 @@ vks_queue_pop_or_kick(vks_queue_t *q, int *kicked)
     q->head = p->next;
     if (q->head == NULL) {
         q->tail = NULL;
+        q->collecting = 1;
     }
     q->bytes -= p->len;
 

@@ -38,6 +38,11 @@ typedef struct {
     size_t              bytes;
     size_t              max_bytes;
     uint32_t            max_delay_ms;   /* 0: bytes only */
+    int                 batch_ms;       /* 0: hand out at once */
+    int64_t             filled_at;      /* ms the queue last stopped */
+                                        /* being empty */
+    unsigned            idle:1;         /* consumer waits on empty */
+    unsigned            collecting:1;   /* a batch is being let in */
     unsigned            closed:1;
     unsigned            finishing:1; /* no more input; drain until */
     int64_t             finish_by;   /* this CLOCK_MONOTONIC ms */
@@ -72,6 +77,9 @@ int vks_queue_pushv(vks_queue_t *q, int type, uint32_t ts, int keyframe,
 /*
  * Waits for a packet; NULL once the queue is closed, or once it is
  * finishing and empty or past its budget (the rest is then discarded).
+ * With batch_ms, a consumer that emptied the queue gets the next packet
+ * only batch_ms after it came (or at a kick, finish or close), and then
+ * everything queued without waiting, until the queue is empty again.
  */
 vks_packet_t *vks_queue_pop(vks_queue_t *q);
 

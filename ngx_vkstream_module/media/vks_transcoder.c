@@ -255,6 +255,7 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
     }
 
     t->in.max_delay_ms = conf->max_delay_ms > 0 ? conf->max_delay_ms : 0;
+    t->in.batch_ms = conf->batch_ms > 0 ? conf->batch_ms : 0;
 
     if (pthread_mutex_init(&t->mutex, NULL) != 0) {
         vks_queue_destroy(&t->in);

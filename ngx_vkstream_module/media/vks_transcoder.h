@@ -33,6 +33,7 @@ typedef struct {
     int                    max_gop_ms;
     size_t                 queue_bytes;
     int                    max_delay_ms;    /* queued media, 0: no bound */
+    int                    batch_ms;        /* input let in, 0: none */
     int                    nice;
     int                    sched;           /* VKS_SCHED_* */
 

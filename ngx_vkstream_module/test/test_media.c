@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "media/vks_clock.h"
 #include "media/vks_conf.h"
 #include "media/vks_flv.h"
 #include "media/vks_logq.h"
@@ -237,6 +238,128 @@ test_queue(void)
        && q.dropped_gops == 1,
        "budget spent: the rest is dropped and counted (%llu frames)",
        (unsigned long long) q.dropped_frames);
+    vks_queue_destroy(&q);
+}
+
+
+typedef struct {
+    vks_queue_t   *q;
+    int64_t        got_at;
+    vks_packet_t  *p;
+} batch_consumer_t;
+
+
+static void *
+batch_consume(void *data)
+{
+    batch_consumer_t  *c = data;
+
+    c->p = vks_queue_pop(c->q);
+    c->got_at = vks_now_ms();
+
+    return NULL;
+}
+
+
+static void
+test_queue_batch(void)
+{
+    int                idle, kicked;
+    int64_t            start, pushed_at;
+    uint8_t            buf[10];
+    pthread_t          t;
+    vks_queue_t        q;
+    vks_packet_t      *p;
+    batch_consumer_t   c;
+
+    memset(buf, 0, sizeof(buf));
+
+    /* the first packet after an empty queue waits out the batch ... */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    q.batch_ms = 150;
+    start = vks_now_ms();
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_AUDIO, 10, 0, 0, buf, 10);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 33, 0, 0, buf, 10);
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 0 && vks_now_ms() - start >= 150,
+       "batch: the first packet comes %d ms after it was queued",
+       (int) (vks_now_ms() - start));
+    free(p);
+
+    /* ... and what came with it follows at once, until the queue is empty */
+    ok(q.collecting == 0, "batch: then the rest is handed out at once");
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 10, "batch: second packet");
+    free(p);
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 33, "batch: third packet");
+    free(p);
+
+    /* an emptied queue collects again, from the next arrival */
+    vks_queue_kick(&q);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p == NULL && kicked && q.collecting == 1,
+       "batch: emptied, the next packet waits again");
+    start = vks_now_ms();
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 66, 0, 0, buf, 10);
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 66 && vks_now_ms() - start >= 150,
+       "batch: waited %d ms again", (int) (vks_now_ms() - start));
+    free(p);
+    vks_queue_destroy(&q);
+
+    /*
+     * A consumer asleep on the empty queue wakes at the first packet and
+     * still waits the batch out.  The queue's own flag says when it sleeps.
+     */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    q.batch_ms = 100;
+    c.q = &q;
+    c.p = NULL;
+    ok(pthread_create(&t, NULL, batch_consume, &c) == 0, "consumer started");
+
+    do {
+        usleep(1000);
+        pthread_mutex_lock(&q.mutex);
+        idle = q.idle;
+        pthread_mutex_unlock(&q.mutex);
+    } while (!idle);
+
+    pushed_at = vks_now_ms();
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    pthread_join(t, NULL);
+    ok(c.p && c.p->ts == 0 && c.got_at - pushed_at >= 100,
+       "batch: an idle consumer gets the packet %d ms after it came",
+       (int) (c.got_at - pushed_at));
+    free(c.p);
+    vks_queue_destroy(&q);
+
+    /*
+     * Control and the end never wait for a batch: with a batch of 1000 s,
+     * waiting would hang the test.
+     */
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    q.batch_ms = 1000000;
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    vks_queue_kick(&q);
+    p = vks_queue_pop_or_kick(&q, &kicked);
+    ok(p && p->ts == 0 && kicked, "batch: a kick hands out at once");
+    free(p);
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 33, 0, 0, buf, 10);
+    vks_queue_finish(&q, 10000);
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 33, "batch: finishing hands out at once");
+    free(p);
+    ok(vks_queue_pop(&q) == NULL, "batch: finished and empty: the end");
+    vks_queue_destroy(&q);
+
+    ok(vks_queue_init(&q, 1 << 20) == 0, "queue init");
+    q.batch_ms = 1000000;
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
+    vks_queue_close(&q);
+    ok(vks_queue_pop(&q) == NULL && q.dropped_frames == 1,
+       "batch: closed: the end at once, the rest counted");
     vks_queue_destroy(&q);
 }
 
@@ -601,6 +724,7 @@ main(void)
     test_flv();
     test_timeline();
     test_queue();
+    test_queue_batch();
     test_conf();
     test_size_cap();
     test_duplicates();

@@ -7,7 +7,8 @@ use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT_OK = qw(rss_kb thread_count thread_ids thread_sched can_realtime);
+our @EXPORT_OK = qw(rss_kb thread_count thread_ids thread_sched can_realtime
+                    thread_waits);
 
 # A field of /proc/PID/status in kB: RssAnon by default, the process's
 # private memory (VmRSS also counts the pages of the shared stream table
@@ -29,6 +30,19 @@ sub thread_count {
 sub thread_ids {
     my ($pid) = @_;
     return map { m{/(\d+)$} ? $1 : () } glob("/proc/$pid/task/*");
+}
+
+# How often a thread has gone to sleep on its own (a wait, a blocking
+# call): voluntary_ctxt_switches of /proc/PID/task/TID/status, undef if
+# it is gone.
+sub thread_waits {
+    my ($pid, $tid) = @_;
+    open my $f, '<', "/proc/$pid/task/$tid/status" or return undef;
+    # (a lexical line: callers pass $_, aliased to their thread list)
+    while (my $l = <$f>) {
+        return $1 if $l =~ /^voluntary_ctxt_switches:\s+(\d+)/;
+    }
+    return undef;
 }
 
 my %POLICY = (0 => 'SCHED_OTHER', 2 => 'SCHED_RR', 5 => 'SCHED_IDLE');
