@@ -1,7 +1,9 @@
 # vkstream_batch (issue 15): a context lets its input collect for the
 # batch before it decodes, then transcodes all of it back to back, so its
-# thread sleeps about once a batch instead of at every message; control
-# and the end of the publish do not wait for a batch, and nothing is lost.
+# thread sleeps about once a batch instead of at every message, and what
+# it made of the batch is republished in one send() rather than one per
+# message; control and the end of the publish do not wait for a batch,
+# and nothing is lost.
 use strict;
 use warnings;
 use Test::More;
@@ -9,7 +11,7 @@ use File::Temp qw(tempdir);
 use VKStream::Nginx;
 use VKStream::FLV qw(make_flv rtmp_publish_bg);
 use VKStream::API qw(api stream_json wait_until);
-use VKStream::Proc qw(thread_ids thread_waits);
+use VKStream::Proc qw(thread_ids thread_waits tcp_segments_out);
 
 # the directive's bounds, at "nginx -t"
 for my $c (['vkstream_batch 2s;', qr/"vkstream_batch" must be at most 1s/],
@@ -46,6 +48,22 @@ sub new_threads {
     return @t;
 }
 
+# its republish: the connection the worker opened to its own RTMP port
+my %known;
+sub new_republish {
+    my @c = grep { !$known{$_} }
+            keys %{ tcp_segments_out($worker, $n->rtmp_port) };
+    $known{$_} = 1 for @c;
+    return @c;
+}
+
+sub sends {
+    my $segs = tcp_segments_out($worker, $n->rtmp_port);
+    my $s = 0;
+    $s += $segs->{$_} // 0 for @_;
+    return $s;
+}
+
 sub waits {
     my $s = 0;
     $s += thread_waits($worker, $_) // 0 for @_;
@@ -60,17 +78,23 @@ my $p1 = rtmp_publish_bg($n->rtmp_port, 'live', 'batched', \@t, speed => 1);
 ok(wait_until(20, sub { out('live', 'batched') >= 10 }),
    'the batched stream encodes');
 my @batched = new_threads();
+my @batched_out = new_republish();
 
 my $p2 = rtmp_publish_bg($n->rtmp_port, 'now', 'direct', \@t, speed => 1);
 ok(wait_until(20, sub { out('now', 'direct') >= 10 }),
    'the unbatched stream encodes');
 my @direct = new_threads();
+my @direct_out = new_republish();
 ok(@batched && @direct, 'threads of each context found ('
    . scalar(@batched) . ' and ' . scalar(@direct) . ')');
+ok(@batched_out == 1 && @direct_out == 1,
+   'the republish connection of each found ('
+   . scalar(@batched_out) . ' and ' . scalar(@direct_out) . ')');
 
 # a window of at least 5 s of media of each stream, read as frames
 my ($b0, $d0) = (out('live', 'batched'), out('now', 'direct'));
 my ($wb0, $wd0) = (waits(@batched), waits(@direct));
+my ($ob0, $od0) = (sends(@batched_out), sends(@direct_out));
 ok(wait_until(30, sub {
     out('live', 'batched') >= $b0 + 50 && out('now', 'direct') >= $d0 + 50
 }), 'both encode on');
@@ -78,14 +102,26 @@ my $sb = (out('live', 'batched') - $b0) / 10;
 my $sd = (out('now', 'direct') - $d0) / 10;
 my $rb = (waits(@batched) - $wb0) / $sb;
 my $rd = (waits(@direct) - $wd0) / $sd;
+my $ob = (sends(@batched_out) - $ob0) / $sb;
+my $od = (sends(@direct_out) - $od0) / $sd;
 note(sprintf('sleeps per second of media: batched %.1f, direct %.1f',
              $rb, $rd));
+note(sprintf('republish sends per second of media: batched %.1f, '
+             . 'direct %.1f', $ob, $od));
 
 # a 1 s batch: the thread sleeps on the empty queue and for the batch,
-# about twice a second; unbatched it sleeps at nearly each of the ~10
-# video and ~21 audio messages a second
+# about twice a second; unbatched it sleeps at nearly each of the ~53
+# messages a second (10 video, 43 AAC frames of 44.1 kHz)
 ok($rb <= 5, sprintf('batched: %.1f sleeps per second of media', $rb));
 ok($rd >= 8, sprintf('unbatched: %.1f sleeps per second of media', $rd));
+
+# a 1 s batch republishes its ~53 messages a second in one send (more
+# when the thread takes longer than the batch to encode one); unbatched,
+# each message is a send of its own
+ok($ob <= 5, sprintf('batched: %.1f republish sends per second of media',
+                     $ob));
+ok($od >= 20, sprintf('unbatched: %.1f republish sends per second of media',
+                      $od));
 
 # the end of the publish flushes what the batch held: every frame is
 # encoded, as without a batch

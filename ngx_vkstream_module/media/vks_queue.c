@@ -300,6 +300,25 @@ vks_queue_pop_or_kick(vks_queue_t *q, int *kicked)
 }
 
 
+/* the next pop would wait: nothing queued, or a batch still collecting */
+int
+vks_queue_would_wait(vks_queue_t *q)
+{
+    int  wait;
+
+    pthread_mutex_lock(&q->mutex);
+
+    wait = !q->closed && !q->finishing && !q->kicked
+           && (q->head == NULL
+               || (q->collecting && q->batch_ms > 0
+                   && vks_now_ms() < q->filled_at + q->batch_ms));
+
+    pthread_mutex_unlock(&q->mutex);
+
+    return wait;
+}
+
+
 void
 vks_queue_kick(vks_queue_t *q)
 {

@@ -104,6 +104,12 @@ void vks_queue_finish(vks_queue_t *q, int budget_ms);
  */
 void vks_queue_close(vks_queue_t *q);
 
+/*
+ * Any thread: the next pop would wait (nothing queued, or a batch still
+ * collecting), so what was made of the input so far may go out now.
+ */
+int vks_queue_would_wait(vks_queue_t *q);
+
 /* Any thread: the counters, taken together under the queue's lock. */
 void vks_queue_stats(vks_queue_t *q, vks_queue_stats_t *st);
 

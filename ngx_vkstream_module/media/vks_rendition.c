@@ -65,6 +65,7 @@ struct vks_rendition_s {
     unsigned                llhls_window;
 
     int                     inline_mode;    /* no thread: the caller's */
+    int                     hold_ms;        /* env hold_ms */
     pthread_t               thread;
     pthread_mutex_t         mutex;
     pthread_cond_t          cond;
@@ -367,7 +368,7 @@ vks_rendition_is_inline(vks_rendition_t *r)
 
 
 static vks_item_t *
-vks_rendition_pop(vks_rendition_t *r, int *control, int *late)
+vks_rendition_pop(vks_rendition_t *r, int *control, int *late, int *last)
 {
     vks_item_t  *item;
 
@@ -402,6 +403,9 @@ vks_rendition_pop(vks_rendition_t *r, int *control, int *late)
     /* past the end's budget, what is left is dropped */
     *late = item && item->kind != VKS_ITEM_EOS && r->finishing
             && vks_now_ms() > r->drain_by;
+
+    /* nothing more to encode now: the output held may go */
+    *last = item && r->head == NULL;
 
     pthread_mutex_unlock(&r->mutex);
 
@@ -688,6 +692,18 @@ vks_rendition_close_output(vks_rendition_t *r, int clean)
 }
 
 
+/* the output broke: closed now, opened again after VKS_RETRY_MS */
+static void
+vks_rendition_output_failed(vks_rendition_t *r, int err)
+{
+    vks_rendition_output_error(r, "sending to the output", err);
+    vks_rendition_close_output(r, 0);
+    r->output_failed = 1;
+    r->retry_at = vks_now_ms() + VKS_RETRY_MS;
+    vks_rendition_set_state(r, VKS_STATE_FAILED);
+}
+
+
 static int
 vks_rendition_open_output(vks_rendition_t *r)
 {
@@ -800,6 +816,8 @@ vks_rendition_open_output(vks_rendition_t *r)
         vks_rendition_set_error_text(r, "connecting to the output", err);
         goto failed_quiet;
     }
+
+    vks_rtmp_pub_hold(r->pub, r->hold_ms);
 
     buf = av_malloc(VKS_OUTPUT_BUFFER);
     if (buf) {
@@ -1158,15 +1176,20 @@ vks_rendition_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st,
 
     rc = av_interleaved_write_frame(r->oc, pkt);
     if (rc < 0) {
-        vks_rendition_output_error(r, "sending to the output", rc);
-        vks_rendition_close_output(r, 0);
-        r->output_failed = 1;
-        r->retry_at = vks_now_ms() + VKS_RETRY_MS;
-        vks_rendition_set_state(r, VKS_STATE_FAILED);
+        vks_rendition_output_failed(r, rc);
         return -1;
     }
 
     return 0;
+}
+
+
+void
+vks_rendition_flush(vks_rendition_t *r)
+{
+    if (r->oc && r->pub && vks_rtmp_pub_flush(r->pub) != 0) {
+        vks_rendition_output_failed(r, AVERROR(EIO));
+    }
 }
 
 
@@ -1634,14 +1657,14 @@ vks_rendition_wind_up(vks_rendition_t *r)
 static void *
 vks_rendition_thread(void *data)
 {
-    int               control, late;
+    int               control, late, last;
     vks_item_t       *item;
     vks_rendition_t  *r = data;
 
     vks_thread_priority(r->sched, r->nice);
 
     for ( ;; ) {
-        item = vks_rendition_pop(r, &control, &late);
+        item = vks_rendition_pop(r, &control, &late, &last);
 
         if (control == -1) {
             break;                      /* ending, nothing left */
@@ -1670,6 +1693,10 @@ vks_rendition_thread(void *data)
         }
 
         vks_rendition_handle(r, item);
+
+        if (last) {
+            vks_rendition_flush(r);
+        }
     }
 
     vks_rendition_wind_up(r);
@@ -1702,6 +1729,7 @@ vks_rendition_start(const vks_rendition_conf_t *rc,
     r->ladder = env->ladder;
     r->ladder_index = env->ladder_index;
     r->inline_mode = env->inline_mode;
+    r->hold_ms = env->hold_ms;
 
     if (env->llhls_dir) {
         r->llhls_dir = strdup(env->llhls_dir);

@@ -46,6 +46,12 @@ typedef struct {
      * flushes there; controls wait for the next send or poll.
      */
     int                 inline_mode;
+
+    /*
+     * Output held up to this long and sent together (vks_rtmp_pub_hold()):
+     * the context's batch; 0 sends each message at once.
+     */
+    int                 hold_ms;
 } vks_rendition_env_t;
 
 
@@ -65,6 +71,12 @@ void vks_rendition_control(vks_rendition_t *r, int cmd);
 /* Inline: applies a control waiting, on the caller's thread. */
 void vks_rendition_poll(vks_rendition_t *r);
 int vks_rendition_is_inline(vks_rendition_t *r);
+
+/*
+ * Inline: sends the output held (env hold_ms), on the caller's thread,
+ * when its input is drained; a thread of its own does so itself.
+ */
+void vks_rendition_flush(vks_rendition_t *r);
 void vks_rendition_stats(vks_rendition_t *r, vks_rendition_stats_t *st);
 
 /* Asks the thread to flush and end the publish; does not wait. */

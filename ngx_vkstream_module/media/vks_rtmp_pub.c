@@ -43,6 +43,9 @@
 /* what the server's acks, pings and status messages may take, unread */
 #define VKS_PUB_DRAIN_MS       1000
 
+/* held messages go out at this size whatever their age */
+#define VKS_PUB_HOLD_BYTES     65536
+
 #define VKS_PUB_TXN_CONNECT    1
 #define VKS_PUB_TXN_CREATE     2
 
@@ -86,9 +89,13 @@ struct vks_rtmp_pub_s {
     size_t              tag_len;
     size_t              tag_cap;
 
-    uint8_t            *out;            /* chunks of one message */
+    uint8_t            *out;            /* chunks of messages unsent */
+    size_t              out_len;
     size_t              out_cap;
     int64_t             drained_at;
+
+    int                 hold_ms;        /* 0: each message at once */
+    int64_t             held_at;        /* ms of the oldest unsent */
 };
 
 
@@ -216,28 +223,82 @@ vks_rtmp_pub_recv_exact(vks_rtmp_pub_t *pub, uint8_t *p, size_t n)
 
 
 static int
+vks_rtmp_pub_flush_out(vks_rtmp_pub_t *pub)
+{
+    size_t  n;
+
+    n = pub->out_len;
+    pub->out_len = 0;
+
+    return n ? vks_rtmp_pub_send(pub, pub->out, n) : 0;
+}
+
+
+/*
+ * Chunks a message after those held; they leave together unless holding
+ * is off, too many bytes are held or the oldest is older than hold_ms.
+ */
+static int
 vks_rtmp_pub_message(vks_rtmp_pub_t *pub, uint32_t csid, uint8_t type,
     uint32_t msid, uint32_t timestamp, const uint8_t *body, size_t len)
 {
-    size_t    need, n;
+    size_t    need, cap;
+    int64_t   now;
     uint8_t  *out;
 
-    need = vks_rtmp_chunked_size(len, VKS_PUB_CHUNK);
+    need = pub->out_len + vks_rtmp_chunked_size(len, VKS_PUB_CHUNK);
 
     if (need > pub->out_cap) {
-        out = realloc(pub->out, need);
+        cap = pub->out_cap ? pub->out_cap : VKS_PUB_CHUNK;
+
+        while (cap < need) {
+            cap *= 2;
+        }
+
+        out = realloc(pub->out, cap);
         if (out == NULL) {
             return vks_rtmp_pub_fail(pub, "out of memory");
         }
 
         pub->out = out;
-        pub->out_cap = need;
+        pub->out_cap = cap;
     }
 
-    n = vks_rtmp_chunk_message(pub->out, csid, type, msid, timestamp, body,
-                               len, VKS_PUB_CHUNK);
+    if (pub->out_len == 0) {
+        pub->held_at = pub->hold_ms ? vks_now_ms() : 0;
+    }
 
-    return vks_rtmp_pub_send(pub, pub->out, n);
+    pub->out_len += vks_rtmp_chunk_message(pub->out + pub->out_len, csid,
+                                           type, msid, timestamp, body, len,
+                                           VKS_PUB_CHUNK);
+
+    if (pub->hold_ms && pub->out_len < VKS_PUB_HOLD_BYTES) {
+        now = vks_now_ms();
+
+        if (now - pub->held_at < pub->hold_ms) {
+            return 0;
+        }
+    }
+
+    return vks_rtmp_pub_flush_out(pub);
+}
+
+
+void
+vks_rtmp_pub_hold(vks_rtmp_pub_t *pub, int ms)
+{
+    pub->hold_ms = ms > 0 ? ms : 0;
+}
+
+
+int
+vks_rtmp_pub_flush(vks_rtmp_pub_t *pub)
+{
+    if (pub->failed) {
+        return -1;
+    }
+
+    return vks_rtmp_pub_flush_out(pub);
 }
 
 
@@ -939,6 +1000,11 @@ vks_rtmp_pub_close(vks_rtmp_pub_t *pub)
     }
 
     if (pub->fd != -1) {
+        /* what was held still goes, within should_abort()'s bound */
+        if (!pub->failed) {
+            (void) vks_rtmp_pub_flush_out(pub);
+        }
+
         if (pub->stream_id && !pub->failed) {
             end = body + sizeof(body);
             p = vks_amf_put_string(body, end, "deleteStream");

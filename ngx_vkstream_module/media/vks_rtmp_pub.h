@@ -40,6 +40,17 @@ vks_rtmp_pub_t *vks_rtmp_pub_open(const char *url, const char *app,
  */
 int vks_rtmp_pub_write(vks_rtmp_pub_t *pub, const uint8_t *p, size_t n);
 
+/*
+ * With ms > 0, messages are held and leave together in one send() at
+ * vks_rtmp_pub_flush(), at 64 KiB, or once the oldest is ms old: a batch
+ * of frames encoded back to back then wakes the server once, not once per
+ * message.  0 (the default) sends each message at once.
+ */
+void vks_rtmp_pub_hold(vks_rtmp_pub_t *pub, int ms);
+
+/* sends what is held; 0, or -1 once the connection failed */
+int vks_rtmp_pub_flush(vks_rtmp_pub_t *pub);
+
 const char *vks_rtmp_pub_error(vks_rtmp_pub_t *pub);
 
 /* ends the publish (deleteStream) without waiting, closes, frees */

@@ -173,6 +173,14 @@ vks_transcoder_thread(void *data)
         vks_decoder_feed(t->dec, p->type, p->ts, p->data, p->len);
         free(p);
         vks_transcoder_input_stats(t);
+
+        if (vks_queue_would_wait(&t->in)) {
+            for (i = 0; i < t->nr; i++) {
+                if (vks_rendition_is_inline(t->r[i])) {
+                    vks_rendition_flush(t->r[i]);
+                }
+            }
+        }
     }
 
     vks_decoder_flush(t->dec);
@@ -279,6 +287,9 @@ vks_transcoder_start(const vks_transcoder_conf_t *conf)
      * the previous picture encodes, a real-time source does not need.
      */
     env.inline_mode = conf->nrenditions == 1;
+
+    /* a batch's output leaves together: one wake-up of the server */
+    env.hold_ms = conf->batch_ms > 0 ? conf->batch_ms : 0;
 
     /* the name becomes a directory: nothing that leaves llhls_path */
     if (conf->llhls_path[0]

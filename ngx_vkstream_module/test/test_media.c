@@ -289,11 +289,23 @@ test_queue_batch(void)
 
     /* ... and what came with it follows at once, until the queue is empty */
     ok(q.collecting == 0, "batch: then the rest is handed out at once");
+    ok(!vks_queue_would_wait(&q), "batch: the rest is ready");
     p = vks_queue_pop(&q);
     ok(p && p->ts == 10, "batch: second packet");
     free(p);
     p = vks_queue_pop(&q);
     ok(p && p->ts == 33, "batch: third packet");
+    free(p);
+
+    /* the output held may go: nothing is ready, or the next collects */
+    ok(vks_queue_would_wait(&q), "batch: emptied, the next pop waits");
+    q.batch_ms = 1000000;    /* however slow this machine is */
+    vks_queue_push(&q, VKS_PACKET_VIDEO, 40, 0, 0, buf, 10);
+    ok(vks_queue_would_wait(&q), "batch: a new arrival is collected first");
+    q.batch_ms = 150;
+    p = vks_queue_pop(&q);
+    ok(p && p->ts == 40 && vks_queue_would_wait(&q),
+       "batch: then handed out, and the queue is empty again");
     free(p);
 
     /* an emptied queue collects again, from the next arrival */
@@ -343,6 +355,7 @@ test_queue_batch(void)
     q.batch_ms = 1000000;
     vks_queue_push(&q, VKS_PACKET_VIDEO, 0, 1, 0, buf, 10);
     vks_queue_kick(&q);
+    ok(!vks_queue_would_wait(&q), "batch: a kick is seen at once");
     p = vks_queue_pop_or_kick(&q, &kicked);
     ok(p && p->ts == 0 && kicked, "batch: a kick hands out at once");
     free(p);

@@ -8,7 +8,7 @@ use warnings;
 use Exporter 'import';
 
 our @EXPORT_OK = qw(rss_kb thread_count thread_ids thread_sched can_realtime
-                    thread_waits);
+                    thread_waits tcp_segments_out);
 
 # A field of /proc/PID/status in kB: RssAnon by default, the process's
 # private memory (VmRSS also counts the pages of the shared stream table
@@ -43,6 +43,27 @@ sub thread_waits {
         return $1 if $l =~ /^voluntary_ctxt_switches:\s+(\d+)/;
     }
     return undef;
+}
+
+# The TCP connections process pid opened to a port on loopback (its
+# client side, as the renditions republish): { local port => data
+# segments sent }, from the kernel's own count ("ss -ti"). One send() of
+# up to 64 KiB is one segment on loopback (MTU 65536), so this is the
+# number of sends that carried data.
+sub tcp_segments_out {
+    my ($pid, $port) = @_;
+    my %segs;
+    my $out = `ss -tinpH state established '( dport = :$port )' 2>/dev/null`;
+    my $local;
+    for my $l (split /\n/, $out) {
+        if ($l =~ /^\S/) {
+            $local = $l =~ /:(\d+)\s+\S+:\Q$port\E\s.*pid=\Q$pid\E,/
+                     ? $1 : undef;
+        } elsif (defined $local) {
+            $segs{$local} = $l =~ /\bdata_segs_out:(\d+)/ ? $1 : 0;
+        }
+    }
+    return \%segs;
 }
 
 my %POLICY = (0 => 'SCHED_OTHER', 2 => 'SCHED_RR', 5 => 'SCHED_IDLE');
