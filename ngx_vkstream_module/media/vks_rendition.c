@@ -1187,7 +1187,8 @@ vks_rendition_write(vks_rendition_t *r, AVPacket *pkt, AVStream *st,
 void
 vks_rendition_flush(vks_rendition_t *r)
 {
-    if (r->oc && r->pub && vks_rtmp_pub_flush(r->pub) != 0) {
+    /* pub is there exactly while the output is open */
+    if (r->pub && vks_rtmp_pub_flush(r->pub) != 0) {
         vks_rendition_output_failed(r, AVERROR(EIO));
     }
 }

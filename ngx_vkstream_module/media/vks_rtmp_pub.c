@@ -264,20 +264,20 @@ vks_rtmp_pub_message(vks_rtmp_pub_t *pub, uint32_t csid, uint8_t type,
         pub->out_cap = cap;
     }
 
+    now = pub->hold_ms ? vks_now_ms() : 0;
+
     if (pub->out_len == 0) {
-        pub->held_at = pub->hold_ms ? vks_now_ms() : 0;
+        pub->held_at = now;
     }
 
     pub->out_len += vks_rtmp_chunk_message(pub->out + pub->out_len, csid,
                                            type, msid, timestamp, body, len,
                                            VKS_PUB_CHUNK);
 
-    if (pub->hold_ms && pub->out_len < VKS_PUB_HOLD_BYTES) {
-        now = vks_now_ms();
-
-        if (now - pub->held_at < pub->hold_ms) {
-            return 0;
-        }
+    if (pub->hold_ms && pub->out_len < VKS_PUB_HOLD_BYTES
+        && now - pub->held_at < pub->hold_ms)
+    {
+        return 0;
     }
 
     return vks_rtmp_pub_flush_out(pub);

@@ -174,7 +174,8 @@ vks_transcoder_thread(void *data)
         free(p);
         vks_transcoder_input_stats(t);
 
-        if (vks_queue_would_wait(&t->in)) {
+        /* no batch, nothing held (batch_ms is set once, at the start) */
+        if (t->in.batch_ms > 0 && vks_queue_would_wait(&t->in)) {
             for (i = 0; i < t->nr; i++) {
                 if (vks_rendition_is_inline(t->r[i])) {
                     vks_rendition_flush(t->r[i]);

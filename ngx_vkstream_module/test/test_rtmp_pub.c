@@ -479,9 +479,7 @@ test_hold_age(void)
     ok(server_wait(&s, 3) == 0 && s.n == 3 && s.stamp[2] == 80,
        "age: the close sent the message held");
 
-    close(s.fd);
-    close(s.lfd);
-    vks_rtmp_reader_free(&s.rd);
+    stop(&s, NULL);
 }
 
 
