@@ -7,12 +7,15 @@
  * zerolatency, crf 23 capped at 256 kbit/s, IDRs at the source's
  * keyframes, AAC 32 kbit/s) and prints the CPU time it took:
  *
- *     bench-floor [-r] FILE
+ *     bench-floor [-r] [-b MS] FILE
  *     floor media_s=20.000 cpu_s=3.210 wall_s=1.900 frames=600 bytes=...
  *
  * -r paces the packets at their timestamps, as a live source comes: the
  * same work, done a frame at a time with the caches and the CPU idle in
  * between, which is how every live transcoder has to do it.
+ *
+ * -b MS (with -r) hands the packets over in batches, as vkstream_batch
+ * does: those of each MS window are decoded together when it ends.
  */
 
 
@@ -44,7 +47,7 @@ typedef struct {
 
 static double floor_cpu(void);
 static double floor_wall(void);
-static void floor_pace(double wall0, double at);
+static void floor_pace(double wall0, double at, double batch);
 static int64_t floor_dts_us(AVFormatContext *fmt, AVPacket *pkt);
 static AVCodecContext *floor_decoder(AVStream *st, int threads);
 static AVCodecContext *floor_video_encoder(int w, int h, AVRational fps);
@@ -56,9 +59,9 @@ static void floor_fail(const char *what);
 int
 main(int argc, char **argv)
 {
-    int               vi, ai, rc, w, h, key, paced;
+    int               vi, ai, rc, w, h, key, paced, arg;
     long              i, n;
-    double            cpu0, wall0, cpu, wall, media;
+    double            cpu0, wall0, cpu, wall, media, batch;
     int64_t           first, last, start;
     AVPacket        **pkts, *pkt;
     AVStream         *vs, *as;
@@ -68,10 +71,25 @@ main(int argc, char **argv)
     struct SwsContext  *sws;
     AVFormatContext  *fmt;
 
-    paced = argc == 3 && strcmp(argv[1], "-r") == 0;
+    paced = 0;
+    batch = 0;
 
-    if (argc != 2 + paced) {
-        fprintf(stderr, "usage: bench-floor [-r] FILE.flv\n");
+    for (arg = 1; arg < argc - 1; arg++) {
+        if (strcmp(argv[arg], "-r") == 0) {
+            paced = 1;
+
+        } else if (strcmp(argv[arg], "-b") == 0 && arg + 1 < argc - 1
+                   && atoi(argv[arg + 1]) > 0)
+        {
+            batch = atoi(argv[++arg]) / 1e3;
+
+        } else {
+            break;
+        }
+    }
+
+    if (arg != argc - 1 || (batch > 0 && !paced)) {
+        fprintf(stderr, "usage: bench-floor [-r [-b MS]] FILE.flv\n");
         return 2;
     }
 
@@ -80,7 +98,7 @@ main(int argc, char **argv)
     /* all the I/O happens here, before the clock starts */
 
     fmt = NULL;
-    if (avformat_open_input(&fmt, argv[1 + paced], NULL, NULL) < 0
+    if (avformat_open_input(&fmt, argv[arg], NULL, NULL) < 0
         || avformat_find_stream_info(fmt, NULL) < 0)
     {
         floor_fail("open input");
@@ -179,7 +197,8 @@ main(int argc, char **argv)
         pkt = pkts[i];
 
         if (paced && pkt->dts != AV_NOPTS_VALUE) {
-            floor_pace(wall0, (floor_dts_us(fmt, pkt) - start) / 1e6);
+            floor_pace(wall0, (floor_dts_us(fmt, pkt) - start) / 1e6,
+                       batch);
         }
 
         if (pkt->stream_index == ai) {
@@ -314,12 +333,19 @@ floor_dts_us(AVFormatContext *fmt, AVPacket *pkt)
 }
 
 
-/* sleeps until "at" seconds after wall0 */
+/*
+ * sleeps until "at" seconds after wall0, or with a batch until the end of
+ * the batch window "at" falls in
+ */
 static void
-floor_pace(double wall0, double at)
+floor_pace(double wall0, double at, double batch)
 {
     double           left;
     struct timespec  ts;
+
+    if (batch > 0) {
+        at = ((long) (at / batch) + 1) * batch;
+    }
 
     left = wall0 + at - floor_wall();
     if (left <= 0) {

@@ -538,21 +538,52 @@ sub machine {
 # ---- scenario 0: the floor ----
 
 # The floor flat out, and paced at the packets' timestamps (-r) as a live
-# source comes: what doing the same work a frame at a time costs itself.
+# source comes: what doing the same work a frame at a time costs itself;
+# and paced in batches of vkstream_batch's default (-b), as the module is
+# fed.
+my $FLOOR_BATCH_MS = 250;
+
+# With the cost scenario, each run of the floor goes right before that
+# run's sessions (startup_cost()): this host's speed drifts by tens of
+# percent within minutes, and a ratio of runs taken apart would measure
+# the drift.
 sub floor {
-    note('floor: decode/scale/encode from memory, flat out and paced');
-    my (@cpu, @paced);
-    for (1 .. $RUNS) {
-        for my $x ([\@cpu, ''], [\@paced, '-r ']) {
-            my $o = `$FLOOR $x->[1]$SRC`;
-            die "bench: bench-floor failed\n" if $? != 0;
-            $o =~ /media_s=([\d.]+) cpu_s=([\d.]+)/ or die "floor: $o";
-            push @{ $x->[0] }, $2 / $1 * 60;
-        }
-    }
-    $R{floor} = \@cpu;
-    $R{floor_paced} = \@paced;
+    $R{floor} = [];
+    $R{floor_paced} = [];
+    $R{floor_batched} = [];
+    $R{floor_batch_ms} = $FLOOR_BATCH_MS;
+    return if want_cost_runs();
+    floor_run() for 1 .. $RUNS;
     floor_rows();
+}
+
+sub want_cost_runs {
+    return want('cost') || want('startup') || want('memory');
+}
+
+sub floor_run {
+    note('floor: decode/scale/encode from memory, flat out and paced');
+    for my $x ([floor => ''], [floor_paced => '-r '],
+               [floor_batched => "-r -b $FLOOR_BATCH_MS "])
+    {
+        my $o = `$FLOOR $x->[1]$SRC`;
+        die "bench: bench-floor failed\n" if $? != 0;
+        $o =~ /media_s=([\d.]+) cpu_s=([\d.]+)/ or die "floor: $o";
+        push @{ $R{ $x->[0] } }, $2 / $1 * 60;
+    }
+}
+
+# the module's cost over a floor: with both from the same runs, the median
+# of each run's ratio (the drift cancels), else the ratio of the medians
+sub floor_ratio {
+    my ($module, $floor) = @_;
+    return undef unless $module && $floor && @$module && @$floor;
+    if ($R{floor_interleaved} && @$module == @$floor
+        && !grep { !defined } @$module)
+    {
+        return median(map { $module->[$_] / $floor->[$_] } 0 .. $#$module);
+    }
+    return median(grep { defined } @$module) / median(@$floor);
 }
 
 sub floor_rows {
@@ -562,13 +593,21 @@ sub floor_rows {
         fmt(2, @{ $R{floor_paced} }) . ' CPU s/min',
         'the same work a frame at a time, as live')
         if $R{floor_paced};
+    row('2 cost', sprintf('floor paced in %d ms batches (bench-floor.c -r '
+        . '-b %d)', ($R{floor_batch_ms}) x 2),
+        fmt(2, @{ $R{floor_batched} }) . ' CPU s/min',
+        'as vkstream_batch feeds the module')
+        if $R{floor_batched};
 }
 
 # ---- scenarios 1, 2, 6: startup, cost and memory per configuration ----
 
 sub startup_cost {
     my %res;
+    # floor() left the floor's runs to this loop
+    my $floor = $R{floor} && !@{ $R{floor} };
     for my $run (1 .. $RUNS) {
+        floor_run() if $floor;
         for my $c (@CONFIGS) {
             note("startup/cost: $c, run $run/$RUNS, ${DUR}s");
             my $n = nginx_start(name => $c, %{ $CONF{$c} });
@@ -596,6 +635,10 @@ sub startup_cost {
     }
     $res{$_}{dur} = $DUR for keys %res;
     $R{startup_cost} = \%res;
+    if ($floor) {
+        $R{floor_interleaved} = 1;
+        floor_rows();
+    }
     startup_cost_rows();
 }
 
@@ -657,15 +700,22 @@ sub startup_cost_rows {
     my $mseed = median(@{ $per_min{seed} // [] });
     my $mtuned = median(@{ $per_min{tuned} // [] });
     if (defined $mm) {
-        my $rf = $fl ? $mm / $fl : undef;
+        my $rf = floor_ratio($per_min{module}, $R{floor});
         row('2 cost', 'ratio module / floor',
             defined $rf ? sprintf('%.2f', $rf) : 'n/a',
             defined $rf ? ($rf <= 1.05 ? 'goal <= 1.05: met'
                                        : 'goal <= 1.05: MISSED') : '');
-        my $fp = median(@{ $R{floor_paced} // [] });
+        my $fp = floor_ratio($per_min{module}, $R{floor_paced});
         row('2 cost', 'ratio module / floor paced at real time',
-            sprintf('%.2f', $mm / $fp), 'where the rest goes')
+            sprintf('%.2f', $fp), 'where the rest goes')
             if $fp;
+        my $fb = floor_ratio($per_min{module}, $R{floor_batched});
+        row('2 cost', 'ratio module / floor paced in batches',
+            sprintf('%.2f', $fb), 'the same feeding as the module')
+            if $fb;
+        row('2 cost', 'ratios above',
+            'median of the runs\' ratios', 'each run: floor, then sessions')
+            if $R{floor_interleaved} && defined $rf;
         for my $x ([seed => $mseed], [tuned => $mtuned]) {
             my ($c, $v) = @$x;
             next unless $v;
@@ -3596,6 +3646,7 @@ sub report_only {
                 capacity => want('capacity'), isolation => want('isolation'),
                 quality => want('quality'));
     delete $R{$_} for grep { !$keep{$_} } keys %keep;
+    delete @R{qw(floor_paced floor_batched floor_batch_ms)} unless $R{floor};
     floor_rows() if $R{floor} && (want('floor') || want('cost'));
     startup_cost_rows() if $R{startup_cost};
     capacity_rows() if $R{capacity};
@@ -3646,13 +3697,22 @@ sub summary {
     if ($pm->{module}) {
         my $m = $med->($pm->{module});
         my $fl = $med->($R{floor});
+        my %r = map { $_ => floor_ratio($pm->{module}, $R{$_}) }
+                qw(floor floor_paced floor_batched);
         push @out, ['CPU per minute of `_low` output',
             sprintf('%.2f CPU s/min', $m), join('; ', grep { $_ }
-            $fl ? sprintf('floor %.2f: %.2fx, goal 1.05x %s', $fl, $m / $fl,
-                          $m / $fl <= 1.05 ? 'met' : 'missed') : '',
-            $R{floor_paced} ? sprintf('floor paced at real time %.2f: %.2fx',
-                                      $med->($R{floor_paced}),
-                                      $m / $med->($R{floor_paced})) : '',
+            $fl ? sprintf('floor %.2f: %.2fx, goal 1.05x %s', $fl,
+                          $r{floor}, $r{floor} <= 1.05 ? 'met' : 'missed')
+                : '',
+            $r{floor_paced}
+                ? sprintf('floor paced at real time %.2f: %.2fx',
+                          $med->($R{floor_paced}), $r{floor_paced}) : '',
+            $r{floor_batched}
+                ? sprintf('in %d ms batches %.2f: %.2fx',
+                          $R{floor_batch_ms}, $med->($R{floor_batched}),
+                          $r{floor_batched}) : '',
+            $R{floor_interleaved} ? '(ratios: median of the runs\' own)'
+                                  : '',
             map { my $e = $med->($pm->{ $_->[0] });
                   $e ? sprintf('%s %.2f (%.2fx)', $_->[1], $e, $m / $e) : ''
             } [seed => '`exec ffmpeg`'], [tuned => 'tuned']),

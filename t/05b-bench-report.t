@@ -150,6 +150,63 @@ unlike($r, qr/^\| (1 startup|5 isolation|10 quality) /m,
 like($r, qr/^\| 4 capacity \| goal: module >= 0\.9 .*floor [\d.]+ CPU/m,
      '... with the floor of the run in its goal');
 
+# three runs whose host slowed down: with each run's floor taken next to
+# its sessions the ratio is the median of the runs' own ratios (1.20),
+# not the ratio of the medians (9 / 6 = 1.50)
+{
+    require JSON::PP;
+    open my $f, '<', $canned or die "$canned: $!";
+    my $j = JSON::PP::decode_json(do { local $/; <$f> });
+    my $res = $j->{results};
+    $res->{floor} = [5, 9, 6];
+    $res->{floor_paced} = [6, 10, 7];
+    $res->{floor_batched} = [5.5, 9.5, 6.5];
+    $res->{floor_batch_ms} = 250;
+    $res->{floor_interleaved} = 1;
+    my $sc = $res->{startup_cost};
+    $sc->{off}{cpu} = [0, 0, 0];
+    $sc->{off}{listed} = [0, 0, 0];
+    $sc->{module}{cpu} = [6, 9, 12];
+    $sc->{module}{listed} = [60, 60, 60];
+    for my $k (qw(startup connect fps rss)) {
+        $sc->{$_}{$k} = [($sc->{$_}{$k}[0]) x 3] for qw(off module);
+    }
+    delete @$sc{qw(seed tuned)};
+    $j->{run}{runs} = 3;
+    open my $w, '>', "$tmp/runs3.json" or die $!;
+    print $w JSON::PP::encode_json($j);
+    close $w;
+
+    my ($rc, $o, $e) = bench({ BENCH_ONLY => 'floor,cost',
+                               BENCH_CONFIGS => 'off,module' },
+                             '--report', "$tmp/runs3.json", "$tmp/r3.md");
+    is($rc, 0, 'three interleaved runs: the report') or diag($e);
+    like($o, qr/^\| 2 cost \| floor paced in 250 ms batches \(bench-floor\.c -r -b 250\) \| 6\.50 \(5\.50-9\.50\) CPU s\/min \|/m,
+         '... the floor paced in batches');
+    like($o, qr/^\| 2 cost \| ratio module \/ floor \| 1\.20 \| goal <= 1\.05: MISSED \|/m,
+         '... the median of the runs\' ratios to the floor');
+    like($o, qr/^\| 2 cost \| ratio module \/ floor paced at real time \| 1\.00 \|/m,
+         '... to the paced floor (1.00, 0.90, 1.71)');
+    like($o, qr/^\| 2 cost \| ratio module \/ floor paced in batches \| 1\.09 \|/m,
+         '... to the floor in batches (1.09, 0.95, 1.85)');
+    like($o, qr/^\| 2 cost \| ratios above \| median of the runs' ratios/m,
+         '... saying how the ratios are made');
+    ($rc, $o, $e) = bench({}, '--summary', "$tmp/runs3.json");
+    like($o, qr/^\| CPU per minute of `_low` output \| 9\.00 CPU s\/min \| floor 6\.00: 1\.20x, goal 1\.05x missed; floor paced at real time 7\.00: 1\.00x; in 250 ms batches 6\.50: 1\.09x; \(ratios: median of the runs' own\)/m,
+         '... and the README\'s row') or diag($o);
+
+    delete $j->{results}{floor_interleaved};
+    open $w, '>', "$tmp/runs3.json" or die $!;
+    print $w JSON::PP::encode_json($j);
+    close $w;
+    ($rc, $o, $e) = bench({ BENCH_ONLY => 'floor,cost',
+                            BENCH_CONFIGS => 'off,module' },
+                          '--report', "$tmp/runs3.json", "$tmp/r3.md");
+    like($o, qr/^\| 2 cost \| ratio module \/ floor \| 1\.50 \|/m,
+         'runs of the floor taken apart: the ratio of the medians');
+    unlike($o, qr/ratios above/, '... and no claim of per-run ratios');
+}
+
 # the README's summary rows from the same results
 ($rc, $o, $e) = bench({}, '--summary', $canned);
 is($rc, 0, '--summary runs');
