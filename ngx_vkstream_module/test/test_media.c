@@ -16,6 +16,7 @@
 #include "media/vks_queue.h"
 #include "util/vks_thread.h"
 #include "media/vks_timeline.h"
+#include "media/vks_transcoder.h"
 #include "vks_tap.h"
 
 
@@ -374,6 +375,14 @@ test_queue_batch(void)
     ok(vks_queue_pop(&q) == NULL && q.dropped_frames == 1,
        "batch: closed: the end at once, the rest counted");
     vks_queue_destroy(&q);
+
+    /* a batch queues up to its length more at the end: the drain gets it */
+    ok(vks_transcoder_drain_ms(1, 0) == 1500
+       && vks_transcoder_drain_ms(0, 0) == 1000,
+       "drain: 1.5 s inline, 1 s with rendition threads, without a batch");
+    ok(vks_transcoder_drain_ms(1, 1000) == 2500
+       && vks_transcoder_drain_ms(0, 250) == 1250,
+       "drain: a batch adds its length");
 }
 
 
