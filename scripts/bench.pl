@@ -3817,7 +3817,7 @@ unlink "$B/publishers.log";
 
 # capacity's goal is set by the floor of the same run
 floor() if want('cost') || want('floor') || want('capacity');
-startup_cost() if want('cost') || want('startup') || want('memory');
+startup_cost() if want_cost_runs();
 ladder() if want('ladder');
 capacity() if want('capacity');
 isolation() if want('isolation');

@@ -335,8 +335,13 @@ vks_queue_finish(vks_queue_t *q, int budget_ms)
     pthread_mutex_lock(&q->mutex);
 
     if (!q->finishing) {
+        /*
+         * With a batch, up to a batch more can be queued at the end than
+         * without one: the drain gets that much more time, or streams
+         * ending together on a busy machine lose their tails.
+         */
         q->finishing = 1;
-        q->finish_by = vks_now_ms() + budget_ms;
+        q->finish_by = vks_now_ms() + budget_ms + q->batch_ms;
     }
 
     pthread_cond_broadcast(&q->cond);

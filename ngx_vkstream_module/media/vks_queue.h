@@ -94,7 +94,8 @@ void vks_queue_kick(vks_queue_t *q);
 
 /*
  * The end of the input: what is queued is still handed out for at most
- * budget_ms, then discarded and counted; nothing more is accepted.
+ * budget_ms (plus batch_ms), then discarded and counted; nothing more is
+ * accepted.
  */
 void vks_queue_finish(vks_queue_t *q, int budget_ms);
 

@@ -503,27 +503,12 @@ vks_transcoder_control(vks_transcoder_t *t, const char *suffix, int cmd)
 }
 
 
-int
-vks_transcoder_drain_ms(int inline_mode, int batch_ms)
-{
-    /*
-     * With a batch, up to a batch more media can be queued at the end
-     * than without one: its tail gets that much more time, or streams
-     * ending together on a busy machine lose it.
-     */
-    return (inline_mode ? VKS_INLINE_DRAIN_MS : VKS_DRAIN_BUDGET_MS)
-           + (batch_ms > 0 ? batch_ms : 0);
-}
-
-
 void
 vks_transcoder_stop(vks_transcoder_t *t, int drain)
 {
     if (drain) {
-        vks_queue_finish(&t->in, vks_transcoder_drain_ms(
-                                     t->nr == 1
-                                     && vks_rendition_is_inline(t->r[0]),
-                                     t->in.batch_ms));
+        vks_queue_finish(&t->in, t->nr == 1 && vks_rendition_is_inline(t->r[0])
+                                 ? VKS_INLINE_DRAIN_MS : VKS_DRAIN_BUDGET_MS);
 
     } else {
         vks_queue_close(&t->in);

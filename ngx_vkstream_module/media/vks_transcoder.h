@@ -91,12 +91,6 @@ int vks_transcoder_control(vks_transcoder_t *t, const char *suffix,
  */
 void vks_transcoder_stop(vks_transcoder_t *t, int drain);
 
-/*
- * How long a draining context may still transcode its queued input: 1.5 s
- * for a context with one inline rendition, else 1 s, plus its batch.
- */
-int vks_transcoder_drain_ms(int inline_mode, int batch_ms);
-
 int vks_transcoder_ended(vks_transcoder_t *t);
 
 /* Joins the context thread (immediate once ended) and frees it. */
