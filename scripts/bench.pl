@@ -575,15 +575,31 @@ sub floor_run {
 
 # the module's cost over a floor: with both from the same runs, the median
 # of each run's ratio (the drift cancels), else the ratio of the medians
+# Each run's own ratio of the module to the floor, when every run of the
+# floor went right before that run's sessions; none otherwise.
+sub floor_run_ratios {
+    my ($module, $floor) = @_;
+    return () unless $R{floor_interleaved} && $module && $floor
+        && @$module && @$module == @$floor && !grep { !defined } @$module;
+    return map { $module->[$_] / $floor->[$_] } 0 .. $#$module;
+}
+
 sub floor_ratio {
     my ($module, $floor) = @_;
     return undef unless $module && $floor && @$module && @$floor;
-    if ($R{floor_interleaved} && @$module == @$floor
-        && !grep { !defined } @$module)
-    {
-        return median(map { $module->[$_] / $floor->[$_] } 0 .. $#$module);
-    }
+    my @r = floor_run_ratios($module, $floor);
+    return median(@r) if @r;
     return median(grep { defined } @$module) / median(@$floor);
+}
+
+# A ratio for the report: with per-run ratios, their median (min-max),
+# since on this kind of host one run's ratio can be far from the next's.
+sub floor_ratio_fmt {
+    my ($module, $floor) = @_;
+    my @r = floor_run_ratios($module, $floor);
+    return fmt(2, @r) if @r;
+    my $v = floor_ratio($module, $floor);
+    return defined $v ? sprintf('%.2f', $v) : 'n/a';
 }
 
 sub floor_rows {
@@ -702,19 +718,22 @@ sub startup_cost_rows {
     if (defined $mm) {
         my $rf = floor_ratio($per_min{module}, $R{floor});
         row('2 cost', 'ratio module / floor',
-            defined $rf ? sprintf('%.2f', $rf) : 'n/a',
+            floor_ratio_fmt($per_min{module}, $R{floor}),
             defined $rf ? ($rf <= 1.05 ? 'goal <= 1.05: met'
                                        : 'goal <= 1.05: MISSED') : '');
         my $fp = floor_ratio($per_min{module}, $R{floor_paced});
         row('2 cost', 'ratio module / floor paced at real time',
-            sprintf('%.2f', $fp), 'where the rest goes')
+            floor_ratio_fmt($per_min{module}, $R{floor_paced}),
+            'where the rest goes')
             if $fp;
         my $fb = floor_ratio($per_min{module}, $R{floor_batched});
         row('2 cost', 'ratio module / floor paced in batches',
-            sprintf('%.2f', $fb), 'the same feeding as the module')
+            floor_ratio_fmt($per_min{module}, $R{floor_batched}),
+            'the same feeding as the module')
             if $fb;
         row('2 cost', 'ratios above',
-            'median of the runs\' ratios', 'each run: floor, then sessions')
+            'median (min-max) of the runs\' own ratios',
+            'each run: floor, then sessions')
             if $R{floor_interleaved} && defined $rf;
         for my $x ([seed => $mseed], [tuned => $mtuned]) {
             my ($c, $v) = @$x;
@@ -3699,10 +3718,18 @@ sub summary {
         my $fl = $med->($R{floor});
         my %r = map { $_ => floor_ratio($pm->{module}, $R{$_}) }
                 qw(floor floor_paced floor_batched);
+        # the spread of the runs' own ratios to the flat floor
+        my $ratio_range = sub {
+            my @v = sort { $a <=> $b }
+                    floor_run_ratios($pm->{module}, $_[0]);
+            return @v > 1 ? sprintf(' (runs %.2f-%.2fx)', $v[0], $v[-1])
+                          : '';
+        };
         push @out, ['CPU per minute of `_low` output',
             sprintf('%.2f CPU s/min', $m), join('; ', grep { $_ }
-            $fl ? sprintf('floor %.2f: %.2fx, goal 1.05x %s', $fl,
-                          $r{floor}, $r{floor} <= 1.05 ? 'met' : 'missed')
+            $fl ? sprintf('floor %.2f: %.2fx%s, goal 1.05x %s', $fl,
+                          $r{floor}, $ratio_range->($R{floor}),
+                          $r{floor} <= 1.05 ? 'met' : 'missed')
                 : '',
             $r{floor_paced}
                 ? sprintf('floor paced at real time %.2f: %.2fx',
