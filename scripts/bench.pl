@@ -573,8 +573,6 @@ sub floor_run {
     }
 }
 
-# the module's cost over a floor: with both from the same runs, the median
-# of each run's ratio (the drift cancels), else the ratio of the medians
 # Each run's own ratio of the module to the floor, when every run of the
 # floor went right before that run's sessions; none otherwise.
 sub floor_run_ratios {
@@ -584,6 +582,8 @@ sub floor_run_ratios {
     return map { $module->[$_] / $floor->[$_] } 0 .. $#$module;
 }
 
+# the module's cost over a floor: with both from the same runs, the median
+# of each run's ratio (the drift cancels), else the ratio of the medians
 sub floor_ratio {
     my ($module, $floor) = @_;
     return undef unless $module && $floor && @$module && @$floor;
@@ -3719,16 +3719,13 @@ sub summary {
         my %r = map { $_ => floor_ratio($pm->{module}, $R{$_}) }
                 qw(floor floor_paced floor_batched);
         # the spread of the runs' own ratios to the flat floor
-        my $ratio_range = sub {
-            my @v = sort { $a <=> $b }
-                    floor_run_ratios($pm->{module}, $_[0]);
-            return @v > 1 ? sprintf(' (runs %.2f-%.2fx)', $v[0], $v[-1])
-                          : '';
-        };
+        my @rr = sort { $a <=> $b } floor_run_ratios($pm->{module}, $R{floor});
+        my $spread = @rr > 1 ? sprintf(' (runs %.2f-%.2fx)', $rr[0], $rr[-1])
+                             : '';
         push @out, ['CPU per minute of `_low` output',
             sprintf('%.2f CPU s/min', $m), join('; ', grep { $_ }
             $fl ? sprintf('floor %.2f: %.2fx%s, goal 1.05x %s', $fl,
-                          $r{floor}, $ratio_range->($R{floor}),
+                          $r{floor}, $spread,
                           $r{floor} <= 1.05 ? 'met' : 'missed')
                 : '',
             $r{floor_paced}
